@@ -1,0 +1,183 @@
+"""The `convos` command; also the composition root that picks the concrete classes."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import ssl
+import sys
+from importlib import metadata
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from . import __version__
+from .config import Config
+from .core.core import Core
+from .store.file import FileStore
+
+log = logging.getLogger("convos")
+
+LEVELS = {
+    "trace": logging.DEBUG,
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warn": logging.WARNING,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+    "fatal": logging.CRITICAL,
+}
+
+
+def setup_logging(config: Config) -> None:
+    handler: logging.Handler
+    if config.log_file:
+        handler = logging.FileHandler(config.log_file, encoding="utf-8")
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("[%(asctime)s] [%(levelname)s] %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(LEVELS.get(config.log_level, logging.INFO))
+    # aiohttp's access log is noisy at info; keep it for debug.
+    logging.getLogger("aiohttp.access").setLevel(
+        logging.INFO if config.log_level in ("debug", "trace") else logging.WARNING
+    )
+
+
+def build_core(config: Config) -> Core:
+    return Core(FileStore(config.home), config)
+
+
+def parse_listen(url: str) -> tuple[str | None, int, ssl.SSLContext | None]:
+    """`http://*:3000`, `http://127.0.0.1:8080`, `http://[::1]:3000`, `https://*:3443?cert=..&key=..`."""
+    parts = urlsplit(url.replace("://*", "://0.0.0.0", 1))
+    if parts.scheme not in ("http", "https"):
+        raise ValueError(f"Unsupported listen URL {url!r}: use http:// or https://")
+    host = parts.hostname
+    if "://*" in url:
+        host = None  # every interface, IPv4 and IPv6
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    context = None
+    if parts.scheme == "https":
+        query = parse_qs(parts.query)
+        cert, key = query.get("cert", [""])[0], query.get("key", [""])[0]
+        if not cert or not key:
+            raise ValueError(f"{url!r}: https needs ?cert=FILE&key=FILE")
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
+    return host, port, context
+
+
+async def run_daemon(config: Config) -> int:
+    from aiohttp import web
+
+    from .web.app import create_app
+
+    core = build_core(config)
+    log.info("CONVOS_HOME is %s", config.home)
+    await core.load_settings()
+    app = create_app(core, config)
+    runner = web.AppRunner(app, handle_signals=False, access_log=logging.getLogger("aiohttp.access"))
+    await runner.setup()
+    try:
+        for url in config.listen:
+            host, port, context = parse_listen(url)
+            site = web.TCPSite(runner, host=host, port=port, ssl_context=context, reuse_address=True)
+            await site.start()
+            log.info("Listening on %s", url)
+            print(f"Web application available at {url}", file=sys.stderr, flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        log.info("Shutting down.")
+    finally:
+        await runner.cleanup()
+    return 0
+
+
+async def run_recover(config: Config, email: str) -> int:
+    core = build_core(config)
+    await core.load_settings()
+    await core.load_users()
+    inv = core.invite(email.strip())
+    base = core.settings.base_url.rstrip("/") + "/"
+    url = f"{base}register?{urlencode(inv.query())}"
+    print(f"---\nExisting: {int(inv.existing)}\nExpires: {inv.expires}\nURL: {url}\n")
+    return 0
+
+
+def print_version() -> int:
+    rows = [("Convos", __version__), ("Python", sys.version.split()[0])]
+    for dist in ("aiohttp", "aiohttp-session", "pydle", "cryptography", "orjson", "aiofiles", "argon2-cffi"):
+        try:
+            rows.append((dist, metadata.version(dist)))
+        except metadata.PackageNotFoundError:
+            rows.append((dist, "not installed"))
+    width = max(len(name) for name, _ in rows)
+    for name, version in rows:
+        print(f"  {name.ljust(width)}  {version}")
+    return 0
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="convos",
+        description="Convos: a multiuser, always-on IRC proxy with a web interface.",
+        epilog="Data lives in CONVOS_HOME (default ~/.local/share/convos). See docs/configuration.md.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    daemon = sub.add_parser("daemon", help="run the web server and IRC connections",
+                            description="Run the web server and keep every user's IRC connections alive.")
+    daemon.add_argument("-l", "--listen", action="append", metavar="URL",
+                        help="where to listen, repeatable (default http://*:3000, or CONVOS_LISTEN)")
+    daemon.add_argument("--home", metavar="DIR", help="data directory (overrides CONVOS_HOME)")
+    recover = sub.add_parser("recover", help="print a password-reset or invite link for EMAIL",
+                             description="Print a password-reset link for an existing user, "
+                             "or an invite link for a new one.")
+    recover.add_argument("email", metavar="EMAIL")
+    recover.add_argument("--home", metavar="DIR", help="data directory (overrides CONVOS_HOME)")
+    sub.add_parser("version", help="print the versions of Convos and its dependencies",
+                   description="Print the versions of Convos and its dependencies.")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    if args.command == "version":
+        return print_version()
+
+    overrides: dict[str, object] = {}
+    if getattr(args, "home", None):
+        from pathlib import Path
+
+        overrides["home"] = Path(args.home).expanduser()
+    if getattr(args, "listen", None):
+        overrides["listen"] = tuple(args.listen)
+    config = Config.from_env(**overrides)
+    setup_logging(config)
+
+    if args.command == "recover":
+        return asyncio.run(run_recover(config, args.email))
+
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and not os.environ.get("CONVOS_NO_ROOT_WARNING"):
+        print("WARNING: running convos as root is not recommended; set CONVOS_NO_ROOT_WARNING=1 "
+              "to hide this.", file=sys.stderr)
+    try:
+        for url in config.listen:
+            parse_listen(url)
+    except (ValueError, OSError) as err:
+        print(f"convos: {err}", file=sys.stderr)
+        return 2
+    return asyncio.run(run_daemon(config))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,167 @@
+"""Environment and command-line flags, read once into a frozen Config."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+TRUE_WORDS = {"1", "on", "yes", "true"}
+FALSE_WORDS = {"0", "off", "no", "false", ""}
+
+
+def is_true(value: str | None, name: str = "") -> bool:
+    """The original's boolean parsing: unknown words warn and count as false."""
+    if value is None:
+        return False
+    word = value.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word not in FALSE_WORDS:
+        log.warning("%s=%r is not a boolean; treating it as false.", name or "value", value)
+    return False
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        log.warning("%s=%r is not a number; using %s.", name, raw, default)
+        return default
+
+
+def _csv(env: Mapping[str, str], name: str, default: str) -> tuple[str, ...]:
+    raw = env.get(name)
+    if raw is None:
+        raw = default
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def default_home(env: Mapping[str, str]) -> Path:
+    if env.get("CONVOS_HOME"):
+        return Path(env["CONVOS_HOME"]).expanduser()
+    if env.get("SNAP_USER_COMMON"):
+        return Path(env["SNAP_USER_COMMON"])
+    return Path(env.get("HOME") or Path.home()) / ".local" / "share" / "convos"
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    home: Path
+    listen: tuple[str, ...] = ("http://*:3000",)
+    secrets: tuple[str, ...] = ()
+    local_secret: str = ""
+    local_admin_remote_addr: tuple[str, ...] = ("127.0.0.1", "::1")
+    invite_link_valid_for: float = 24.0
+    max_upload_size: int = 40_000_000
+    max_bulk_message_size: int = 3
+    max_message_length: int = 512
+    service_accounts: tuple[str, ...] = ("chanserv", "nickserv")
+    reverse_proxy: bool = False
+    request_base: str = ""
+    secure_cookies: bool = False
+    log_level: str = "info"
+    log_file: str = ""
+    skip_connect: bool = False
+    connect_delay: float = 4.0
+    connect_timeout: float = 20.0
+    local_address: str = ""
+    tls_ca: str = ""
+    generate_cert: bool = True
+    periodic_interval: float = 60.0
+    inactive_timeout: float = 60.0
+    webhook_networks: tuple[str, ...] = ("140.82.112.0/20", "192.30.252.0/22")
+    default_search_after: float = 31_536_000.0
+    max_link_cache_size: int = 100
+    embed_allow_private: bool = False
+    reload_dictionaries: bool = False
+    bot_email: str = ""
+    session_max_age: int = 604_800
+    webirc_passwords: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Config:
+        env = dict(os.environ if env is None else env)
+        reverse_proxy = env.get("CONVOS_REVERSE_PROXY", env.get("MOJO_REVERSE_PROXY"))
+        listen = _csv(env, "CONVOS_LISTEN", env.get("MOJO_LISTEN", "http://*:3000"))
+        webirc = {
+            key[len("CONVOS_WEBIRC_PASSWORD_") :].lower(): value
+            for key, value in env.items()
+            if key.startswith("CONVOS_WEBIRC_PASSWORD_")
+        }
+        values: dict[str, object] = dict(
+            home=default_home(env),
+            listen=listen or ("http://*:3000",),
+            secrets=_csv(env, "CONVOS_SECRETS", ""),
+            local_secret=env.get("CONVOS_LOCAL_SECRET", "").strip(),
+            local_admin_remote_addr=_csv(env, "CONVOS_LOCAL_ADMIN_REMOTE_ADDR", "127.0.0.1,::1"),
+            invite_link_valid_for=_number(env, "CONVOS_INVITE_LINK_VALID_FOR", 24),
+            max_upload_size=int(_number(env, "CONVOS_MAX_UPLOAD_SIZE", 40_000_000)),
+            max_bulk_message_size=int(_number(env, "CONVOS_MAX_BULK_MESSAGE_SIZE", 3)),
+            max_message_length=int(_number(env, "CONVOS_MAX_MESSAGE_LENGTH", 512)),
+            service_accounts=_csv(env, "CONVOS_SERVICE_ACCOUNTS", "chanserv,nickserv"),
+            reverse_proxy=is_true(reverse_proxy, "CONVOS_REVERSE_PROXY"),
+            request_base=env.get("CONVOS_REQUEST_BASE", "").strip(),
+            secure_cookies=is_true(env.get("CONVOS_SECURE_COOKIES"), "CONVOS_SECURE_COOKIES"),
+            log_level=(env.get("CONVOS_LOG_LEVEL") or env.get("MOJO_LOG_LEVEL") or "info").lower(),
+            log_file=env.get("CONVOS_LOG_FILE", ""),
+            skip_connect=is_true(env.get("CONVOS_SKIP_CONNECT"), "CONVOS_SKIP_CONNECT"),
+            connect_delay=_number(env, "CONVOS_CONNECT_DELAY", 4),
+            connect_timeout=_number(env, "CONVOS_CONNECT_TIMEOUT", 20),
+            local_address=env.get("CONVOS_LOCAL_ADDRESS", ""),
+            tls_ca=env.get("CONVOS_TLS_CA", ""),
+            generate_cert=is_true(env.get("CONVOS_GENERATE_CERT", "1"), "CONVOS_GENERATE_CERT"),
+            periodic_interval=_number(env, "CONVOS_IRC_PERIDOC_INTERVAL", 60),
+            inactive_timeout=_number(env, "CONVOS_INACTIVE_TIMEOUT", 60),
+            webhook_networks=_csv(env, "CONVOS_WEBHOOK_NETWORKS", "140.82.112.0/20,192.30.252.0/22"),
+            default_search_after=_number(env, "CONVOS_DEFAULT_SEARCH_AFTER", 31_536_000),
+            max_link_cache_size=int(_number(env, "CONVOS_MAX_LINK_CACHE_SIZE", 100)),
+            embed_allow_private=is_true(env.get("CONVOS_EMBED_ALLOW_PRIVATE"), "CONVOS_EMBED_ALLOW_PRIVATE"),
+            reload_dictionaries=is_true(env.get("CONVOS_RELOAD_DICTIONARIES"), "CONVOS_RELOAD_DICTIONARIES"),
+            bot_email=env.get("CONVOS_BOT_EMAIL", "").strip().lower(),
+            webirc_passwords=webirc,
+        )
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
+
+
+# Every variable Config reads; docs/configuration.md must describe each (a test checks it).
+ENV_VARS = (
+    "CONVOS_HOME",
+    "CONVOS_LISTEN",
+    "CONVOS_SECRETS",
+    "CONVOS_LOCAL_SECRET",
+    "CONVOS_LOCAL_ADMIN_REMOTE_ADDR",
+    "CONVOS_INVITE_LINK_VALID_FOR",
+    "CONVOS_MAX_UPLOAD_SIZE",
+    "CONVOS_MAX_BULK_MESSAGE_SIZE",
+    "CONVOS_MAX_MESSAGE_LENGTH",
+    "CONVOS_SERVICE_ACCOUNTS",
+    "CONVOS_REVERSE_PROXY",
+    "CONVOS_REQUEST_BASE",
+    "CONVOS_SECURE_COOKIES",
+    "CONVOS_LOG_LEVEL",
+    "CONVOS_LOG_FILE",
+    "CONVOS_SKIP_CONNECT",
+    "CONVOS_CONNECT_DELAY",
+    "CONVOS_CONNECT_TIMEOUT",
+    "CONVOS_LOCAL_ADDRESS",
+    "CONVOS_TLS_CA",
+    "CONVOS_GENERATE_CERT",
+    "CONVOS_IRC_PERIDOC_INTERVAL",
+    "CONVOS_INACTIVE_TIMEOUT",
+    "CONVOS_WEBHOOK_NETWORKS",
+    "CONVOS_DEFAULT_SEARCH_AFTER",
+    "CONVOS_MAX_LINK_CACHE_SIZE",
+    "CONVOS_EMBED_ALLOW_PRIVATE",
+    "CONVOS_RELOAD_DICTIONARIES",
+    "CONVOS_BOT_EMAIL",
+    "CONVOS_WEBIRC_PASSWORD_<NAME>",
+)

@@ -1,0 +1,1 @@
+"""The model: users, settings, connections and conversations, independent of web and IRC."""

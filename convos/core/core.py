@@ -1,0 +1,203 @@
+"""The Core: loads settings and users from the store and owns them while the daemon runs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from ..config import Config
+from ..errors import InvalidInput, NotFound, Unauthorized
+from ..store.base import DiskUsage, Store
+from . import invite
+from .passwords import hash_password_async, verify_password_async
+from .settings import Settings, random_secret
+from .user import User, normalize_email, normalize_keywords
+
+log = logging.getLogger(__name__)
+
+
+def utc_now_z() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(slots=True)
+class Invite:
+    email: str
+    existing: bool
+    exp: int
+    token: str
+
+    @property
+    def expires(self) -> str:
+        return datetime.fromtimestamp(self.exp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def query(self) -> dict[str, str]:
+        return {"email": self.email, "exp": str(self.exp), "token": self.token}
+
+
+class Core:
+    def __init__(self, store: Store, config: Config) -> None:
+        self.store = store
+        self.config = config
+        self.settings = Settings()
+        self.ready = False
+        self.ready_event = asyncio.Event()
+        self._users: dict[str, User] = {}
+        self._users_lock = asyncio.Lock()
+
+    # --- start-up ----------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.load_settings()
+        await self.load_users()
+
+    async def load_settings(self) -> None:
+        """Read settings.json, fill in missing secrets and save it back, before serving anything."""
+        data = await self.store.load_settings()
+        self.settings = Settings.from_dict(data or {})
+        # Secrets from the environment only fill in what settings.json lacks.
+        if not self.settings.session_secrets:
+            legacy = await self.store.load_legacy_secrets()
+            secrets = list(self.config.secrets) or legacy or [random_secret()]
+            self.settings.session_secrets = secrets
+        if not self.settings.local_secret:
+            self.settings.local_secret = self.config.local_secret or random_secret()
+        await self.save_settings()
+        remove_legacy = getattr(self.store, "remove_legacy_secrets", None)
+        if remove_legacy is not None:
+            await remove_legacy()
+
+    async def load_users(self) -> None:
+        """Load every user; the API answers 503 until this is done."""
+        records = await self.store.load_users()
+        users = []
+        for record in records:
+            user = User.from_dict(record.data)
+            if not user.email:
+                continue
+            order = user.registered or datetime.fromtimestamp(record.ctime, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            users.append((order, user.email, user))
+        users.sort(key=lambda item: (item[0], item[1]))
+        self._users = {user.email: user for _, _, user in users}
+        if self._users and not any(u.is_admin for u in self._users.values()):
+            first = next(iter(self._users.values()))
+            first.roles.append("admin")
+            log.warning("No admin found; giving admin to %s.", first.email)
+            await self.save_user(first)
+        self.ready = True
+        self.ready_event.set()
+        log.info("Core ready with %d users.", len(self._users))
+
+    async def stop(self) -> None:
+        """Stop background work; nothing is pending in files (every save is awaited)."""
+        self.ready = False
+
+    # --- settings ----------------------------------------------------------
+
+    async def save_settings(self) -> None:
+        await self.store.save_settings(self.settings.to_dict())
+
+    async def disk_usage(self) -> DiskUsage | None:
+        return await self.store.disk_usage()
+
+    # --- users -------------------------------------------------------------
+
+    @property
+    def users(self) -> list[User]:
+        return list(self._users.values())
+
+    def get_user(self, email: str) -> User | None:
+        return self._users.get(normalize_email(email))
+
+    def user(self, email: str) -> User:
+        user = self.get_user(email)
+        if user is None:
+            raise NotFound("No such user.")
+        return user
+
+    def email_taken(self, email: str) -> bool:
+        email = normalize_email(email)
+        return email in self._users or self.store.is_broken_user(email)
+
+    async def save_user(self, user: User) -> None:
+        if user.removed:
+            return
+        await self.store.save_user(user.email, user.to_dict())
+
+    async def create_user(self, email: str, password: str, remote_address: str = "") -> User:
+        email = normalize_email(email)
+        async with self._users_lock:
+            if self.email_taken(email):
+                raise Unauthorized("Email is taken.")
+            taken = {u.uid for u in self._users.values()}
+            uid = len(self._users) + 1
+            while str(uid) in taken:
+                uid += 1
+            user = User(
+                email=email,
+                registered=utc_now_z(),
+                remote_address=remote_address,
+                uid=str(uid),
+                roles=[] if self._users else ["admin"],
+            )
+            user.password = await hash_password_async(password)
+            self._users[email] = user
+            try:
+                await self.save_user(user)
+            except BaseException:
+                self._users.pop(email, None)
+                raise
+        log.info("Created user %s (uid %s).", email, user.uid)
+        return user
+
+    async def remove_user(self, user: User) -> None:
+        if len(self._users) <= 1 and user.email in self._users:
+            raise InvalidInput("You are the only user left.")
+        user.removed = True
+        self._users.pop(user.email, None)
+        await self.store.delete_user(user.email)
+        log.info("Deleted user %s.", user.email)
+
+    async def set_password(self, user: User, password: str) -> None:
+        user.password = await hash_password_async(password)
+
+    def set_highlight_keywords(self, user: User, words: list[str]) -> None:
+        user.highlight_keywords = normalize_keywords(words)
+
+    async def authenticate(self, email: str, password: str) -> User | None:
+        """Check a login; a legacy bcrypt hash is re-hashed with Argon2id on success."""
+        user = self.get_user(email)
+        if user is None:
+            log.info("Login FAIL for %s: Invalid email", normalize_email(email))
+            return None
+        ok, rehash = await verify_password_async(user.password, password)
+        if not ok:
+            log.info("Login FAIL for %s: Invalid password", user.email)
+            return None
+        if rehash:
+            await self.set_password(user, password)
+            await self.save_user(user)
+        log.info("Login SUCCESS for %s", user.email)
+        return user
+
+    # --- invites -----------------------------------------------------------
+
+    def invite(self, email: str, hours: float | None = None) -> Invite:
+        if hours is None:
+            hours = self.config.invite_link_valid_for
+        exp = int(time.time() + hours * 3600)
+        existing = self.get_user(email)
+        material = existing.password if existing else self.settings.local_secret
+        token = invite.make_token(self.settings.session_secrets[0], email, exp, material)
+        return Invite(email=email, existing=existing is not None, exp=exp, token=token)
+
+    def check_invite(self, email: str, exp: str, token: str) -> bool:
+        """A token is good when it was made for this email and expiry, and has not expired."""
+        if not exp.isdigit() or int(exp) < time.time():
+            return False
+        existing = self.get_user(email)
+        material = existing.password if existing else self.settings.local_secret
+        return invite.token_matches(self.settings.session_secrets, email, exp, material, token)

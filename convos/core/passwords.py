@@ -1,0 +1,42 @@
+"""Argon2id password hashes in PHC form; legacy bcrypt hashes verify and get upgraded."""
+
+from __future__ import annotations
+
+import asyncio
+
+import bcrypt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+# The original's parameters: 64 MiB, 3 passes, 1 lane -> $argon2id$v=19$m=65536,t=3,p=1$...
+_hasher = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=1, hash_len=32, salt_len=16)
+
+
+def hash_password(plain: str) -> str:
+    return _hasher.hash(plain)
+
+
+def verify_password(stored: str, plain: str) -> tuple[bool, bool]:
+    """Return (valid, needs_rehash). An empty stored hash never verifies."""
+    if not stored:
+        return False, False
+    if stored.startswith(("$2a$", "$2b$", "$2y$")):
+        try:
+            ok = bcrypt.checkpw(plain.encode("utf-8"), stored.replace("$2y$", "$2b$", 1).encode("ascii"))
+        except ValueError:
+            return False, False
+        return ok, ok
+    try:
+        _hasher.verify(stored, plain)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False, False
+    return True, _hasher.check_needs_rehash(stored)
+
+
+async def hash_password_async(plain: str) -> str:
+    # Argon2 with 64 MiB takes tens of milliseconds: keep it off the event loop.
+    return await asyncio.to_thread(hash_password, plain)
+
+
+async def verify_password_async(stored: str, plain: str) -> tuple[bool, bool]:
+    return await asyncio.to_thread(verify_password, stored, plain)

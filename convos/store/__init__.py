@@ -1,0 +1,1 @@
+"""Files under CONVOS_HOME: settings, users, connections, logs and uploads."""

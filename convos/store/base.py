@@ -1,0 +1,67 @@
+"""What the core needs from storage: protocols and plain records, no paths."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+class StoreError(Exception):
+    """A record could not be read or written."""
+
+
+@dataclass(slots=True)
+class UserRecord:
+    """A user.json as stored, plus the file's ctime for ordering legacy users."""
+
+    data: dict[str, Any]
+    ctime: float = 0.0
+
+
+@dataclass(slots=True)
+class DiskUsage:
+    dev: str
+    block_size: int
+    blocks_total: int
+    blocks_used: int
+    blocks_free: int
+    inodes_total: int
+    inodes_used: int
+    inodes_free: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "block_size": self.block_size,
+            "blocks_free": self.blocks_free,
+            "blocks_total": self.blocks_total,
+            "blocks_used": self.blocks_used,
+            "dev": self.dev,
+            "inodes_free": self.inodes_free,
+            "inodes_total": self.inodes_total,
+            "inodes_used": self.inodes_used,
+        }
+
+
+@dataclass(slots=True)
+class LoadReport:
+    """Users that could not be loaded; they are skipped and never overwritten."""
+
+    broken: dict[str, str] = field(default_factory=dict)
+
+
+class Store(Protocol):
+    async def load_settings(self) -> dict[str, Any] | None: ...
+
+    async def save_settings(self, data: dict[str, Any]) -> None: ...
+
+    async def load_legacy_secrets(self) -> list[str]: ...
+
+    async def load_users(self) -> list[UserRecord]: ...
+
+    def is_broken_user(self, email: str) -> bool: ...
+
+    async def save_user(self, email: str, data: dict[str, Any]) -> None: ...
+
+    async def delete_user(self, email: str) -> None: ...
+
+    async def disk_usage(self) -> DiskUsage | None: ...

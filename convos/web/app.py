@@ -1,0 +1,117 @@
+"""create_app: routes from our OpenAPI document, middlewares, sessions and pages."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiohttp import web
+from aiohttp_session import session_middleware
+
+from ..config import Config
+from ..core.core import Core
+from ..errors import NotImplementedYet, PayloadTooLarge
+from ..paths import share_dir
+from . import pages
+from .keys import CONFIG, CORE, SPEC
+from .middlewares import base_url_middleware, error_middleware, json_response, ready_middleware
+from .openapi import ApiSpec, Operation
+from .routes import HANDLERS, Handler
+from .routes import settings as _settings  # noqa: F401  (registers handlers)
+from .routes import users as _users  # noqa: F401
+from .session import SessionStorage
+
+log = logging.getLogger(__name__)
+
+# Operations that also answer with an `.html` suffix in the original.
+HTML_SUFFIX = {"embed", "inviteUser", "logoutUser"}
+
+
+async def not_implemented(request: web.Request, inp: dict[str, Any]) -> dict[str, Any]:
+    raise NotImplementedYet("Not implemented yet.")
+
+
+def _endpoint(spec: ApiSpec, op: Operation, impl: Handler) -> Any:
+    wants_body = op.body_schema is not None or "formData" in {p.get("in") for p in op.parameters}
+    multipart = any("multipart" in c for c in op.consumes)
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        body: bytes | None = None
+        if wants_body and not (multipart and request.content_type.startswith("multipart/")):
+            try:
+                body = await request.read()
+            except web.HTTPRequestEntityTooLarge:
+                raise PayloadTooLarge("Maximum message size exceeded", "/body") from None
+        params = dict(request.match_info)
+        inp = spec.validate(op, params, request.query, body, request.content_type)
+        result = await impl(request, inp)
+        if isinstance(result, web.StreamResponse):
+            return result
+        return json_response(result)
+
+    handler.__name__ = op.operation_id
+    return handler
+
+
+async def api_spec(request: web.Request) -> web.Response:
+    doc = request.app[SPEC].for_request(
+        host=request.host, base_path=request.get("base_path", ""), scheme=request.scheme
+    )
+    return json_response(doc)
+
+
+async def api_not_found(request: web.Request) -> web.Response:
+    raise web.HTTPNotFound()
+
+
+async def _core_lifecycle(app: web.Application) -> AsyncIterator[None]:
+    """Load users in the background (the API answers 503 meanwhile); stop the core on shutdown."""
+    core = app[CORE]
+    task = None if core.ready else asyncio.create_task(core.load_users(), name="core-load-users")
+    yield
+    if task is not None and not task.done():
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+    await core.stop()
+
+
+def _route_order(op: Operation) -> tuple[int, str]:
+    # Static segments first, so /user/login wins over /user/{email}.
+    return (op.path.count("{"), op.path)
+
+
+def create_app(core: Core, config: Config) -> web.Application:
+    """Build the application. Settings must be loaded (for the session secrets) before this."""
+    if not core.settings.session_secrets:
+        raise RuntimeError("load settings before create_app()")
+    spec = ApiSpec.load(share_dir() / "convos-api.json")
+    storage = SessionStorage(
+        core.settings.session_secrets, max_age=config.session_max_age, secure=config.secure_cookies
+    )
+    app = web.Application(
+        client_max_size=config.max_upload_size,
+        middlewares=[error_middleware, base_url_middleware, session_middleware(storage), ready_middleware],
+    )
+    app[CORE] = core
+    app[CONFIG] = config
+    app[SPEC] = spec
+
+    router = app.router
+    router.add_get("/api", api_spec)
+    router.add_get("/api.json", api_spec)
+    for op in sorted(spec.operations, key=_route_order):
+        impl = HANDLERS.get(op.operation_id, not_implemented)
+        endpoint = _endpoint(spec, op, impl)
+        path = "/api" + op.path
+        suffixes = [".json", ".html", ""] if op.operation_id in HTML_SUFFIX else [".json", ""]
+        for suffix in suffixes:
+            router.add_route(op.method, path + suffix, endpoint)
+    router.add_route("*", "/api/{tail:.*}", api_not_found)
+    pages.add_page_routes(app)
+    app.cleanup_ctx.append(_core_lifecycle)
+    return app

@@ -1,0 +1,23 @@
+"""REST handlers, one module per resource, registered by OpenAPI operationId."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+Input = dict[str, Any]
+Handler = Callable[[web.Request, Input], Awaitable[web.StreamResponse | dict[str, Any] | list[Any]]]
+
+HANDLERS: dict[str, Handler] = {}
+
+
+def operation(operation_id: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        if operation_id in HANDLERS:
+            raise RuntimeError(f"{operation_id} registered twice")
+        HANDLERS[operation_id] = fn
+        return fn
+
+    return register

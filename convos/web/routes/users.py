@@ -1,0 +1,197 @@
+"""Accounts: register, login, logout, profile updates, invites and the admin's user list."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from ...core.user import User, normalize_email
+from ...errors import ErrorItem, Forbidden, InvalidInput, NotFound, Unauthorized, ValidationFailed
+from ..keys import CORE
+from ..session import (
+    admin_check,
+    check_csrf,
+    current_user,
+    local_admin,
+    login,
+    logout,
+    remote_address,
+    require_login,
+)
+from . import Input, operation
+
+MIN_PASSWORD = 10
+
+
+def _text(body: dict[str, Any], key: str) -> str:
+    """Trimmed string field; empty strings count as absent."""
+    value = body.get(key)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _password(body: dict[str, Any]) -> str:
+    password = _text(body, "password")
+    if len(password) < MIN_PASSWORD:
+        # The schema checked the raw value; trimming may have made it too short.
+        raise ValidationFailed(
+            errors=[ErrorItem(f"String is too short: {len(password)}/{MIN_PASSWORD}.", "/body/password")]
+        )
+    return password
+
+
+def user_json(request: web.Request, user: User) -> dict[str, Any]:
+    """The User object with the server-wide extras the browser needs."""
+    settings = request.app[CORE].settings
+    data = user.api_dict()
+    data["default_connection"] = settings.default_connection_safe()
+    data["forced_connection"] = settings.forced_connection
+    data["video_service"] = settings.video_service
+    return data
+
+
+@operation("registerUser")
+async def register_user(request: web.Request, inp: Input) -> dict[str, Any]:
+    core = request.app[CORE]
+    body = inp["body"]
+    email = _text(body, "email")
+    password = _password(body)
+    token, exp = _text(body, "token"), _text(body, "exp")
+
+    if core.users:
+        if not token:
+            if not core.settings.open_to_public:
+                raise Unauthorized("Convos registration is not open to public.")
+            if core.email_taken(email):
+                raise Unauthorized("Email is taken.")
+        elif not core.check_invite(email, exp, token):
+            raise Unauthorized("Invalid token. You have to ask your Convos admin for a new link.")
+        existing = core.get_user(email)
+        if token and existing is not None:
+            # A recovery link: reset the password and log in.
+            await core.set_password(existing, password)
+            await core.save_user(existing)
+            await login(request, existing)
+            return user_json(request, existing)
+
+    user = await core.create_user(email, password, remote_address(request))
+    await login(request, user)
+    return user_json(request, user)
+
+
+@operation("loginUser")
+async def login_user(request: web.Request, inp: Input) -> dict[str, Any]:
+    core = request.app[CORE]
+    body = inp["body"]
+    user = await core.authenticate(_text(body, "email"), _text(body, "password"))
+    if user is None:
+        err = InvalidInput("Invalid email or password.")
+        err.status_in_body = True
+        raise err
+    await login(request, user)
+    return user_json(request, user)
+
+
+@operation("logoutUser")
+async def logout_user(request: web.Request, inp: Input) -> web.StreamResponse:
+    await check_csrf(request, inp.get("csrf"))
+    await logout(request)
+    raise web.HTTPFound(request.get("base_path", "") + "/login")
+
+
+@operation("getUser")
+async def get_user(request: web.Request, inp: Input) -> dict[str, Any]:
+    user = await require_login(request)
+    data = user_json(request, user)
+    if inp.get("connections") or inp.get("conversations"):
+        data["connections"] = []
+    if inp.get("conversations"):
+        data["conversations"] = []
+    return data
+
+
+async def _target(request: web.Request, email: str, action: str) -> tuple[User | None, User | None]:
+    """(caller, target) for update/delete: self, or anyone for an admin."""
+    core = request.app[CORE]
+    caller, is_admin = await admin_check(request)
+    if caller is None and not is_admin:
+        raise Unauthorized()
+    email = normalize_email(email)
+    if caller is not None and caller.email == email:
+        return caller, caller
+    if not is_admin:
+        raise Forbidden(f"Only admins can {action} other users.")
+    return caller, core.get_user(email)
+
+
+@operation("updateUser")
+async def update_user(request: web.Request, inp: Input) -> dict[str, Any]:
+    core = request.app[CORE]
+    caller, target = await _target(request, inp["email"], "update")
+    if target is None:
+        raise NotFound("No such user.")
+    body = inp.get("body") or {}
+    changed = False
+    if "highlight_keywords" in body and body["highlight_keywords"] is not None:
+        core.set_highlight_keywords(target, body["highlight_keywords"])
+        changed = True
+    if "roles" in body and body["roles"] is not None:
+        _, is_admin = await admin_check(request)
+        if is_admin:  # silently ignored for everyone else, as in the original
+            target.roles = sorted({str(r).strip() for r in body["roles"] if str(r).strip()})
+            changed = True
+    if body.get("password") is not None:
+        await core.set_password(target, _password(body))
+        changed = True
+    if changed:
+        await core.save_user(target)
+    return user_json(request, target)
+
+
+@operation("deleteUser")
+async def delete_user(request: web.Request, inp: Input) -> dict[str, Any]:
+    core = request.app[CORE]
+    caller, target = await _target(request, inp["email"], "delete")
+    if target is None:
+        return {"message": "Deleted."}
+    await core.remove_user(target)
+    if caller is not None and caller.email == target.email:
+        await logout(request)
+    return {"message": "Deleted."}
+
+
+@operation("getUsers")
+async def get_users(request: web.Request, inp: Input) -> dict[str, Any]:
+    core = request.app[CORE]
+    caller, is_admin = await admin_check(request)
+    if caller is None and not is_admin:
+        raise Unauthorized()
+    if not is_admin:
+        raise Forbidden("Only admins can list users.")
+    users = sorted(core.users, key=lambda u: u.email)
+    return {"users": [u.api_dict() for u in users]}
+
+
+@operation("inviteUser")
+async def invite_user(request: web.Request, inp: Input) -> web.StreamResponse | dict[str, Any]:
+    core = request.app[CORE]
+    local = local_admin(request)
+    if local is None:
+        user = await current_user(request)
+        if user is None or not user.is_admin:
+            raise Unauthorized()
+    elif not local:
+        raise Unauthorized()
+    email = str(inp["email"]).strip()
+    if email.endswith(".json"):
+        email = email[: -len(".json")]
+    hours = inp.get("exp")
+    if hours is not None and not 0 < hours <= 24 * 365:
+        raise InvalidInput("Must be between 1 and 8760 hours.", "/exp")
+    inv = core.invite(email, hours)
+    url = f"{request['base_url']}register?{urlencode(inv.query())}"
+    if local:
+        text = f"---\nExisting: {int(inv.existing)}\nExpires: {inv.expires}\nURL: {url}\n\n"
+        return web.Response(text=text, content_type="text/plain")
+    return {"existing": inv.existing, "expires": inv.expires, "url": url}
