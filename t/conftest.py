@@ -76,12 +76,12 @@ async def client(make_client: MakeClient) -> TestClient:
 
 
 @pytest.fixture
-async def anon(client: TestClient) -> AsyncIterator[Callable[..., Awaitable[aiohttp.ClientSession]]]:
+async def anon() -> AsyncIterator[Callable[..., Awaitable[aiohttp.ClientSession]]]:
     """More browsers on the same server, each with its own cookie jar."""
     sessions: list[aiohttp.ClientSession] = []
 
-    async def make(on: TestClient | None = None) -> aiohttp.ClientSession:
-        base = str((on or client).make_url("/"))
+    async def make(on: TestClient) -> aiohttp.ClientSession:
+        base = str(on.make_url("/"))
         s = aiohttp.ClientSession(base_url=base, cookie_jar=aiohttp.CookieJar(unsafe=True))
         sessions.append(s)
         return s

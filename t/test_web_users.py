@@ -79,7 +79,7 @@ async def test_email_validated_before_trimming(client):
 
 async def test_registration_closed_and_invites(client, anon):
     await register(client, "superman@example.com")
-    other = await anon()
+    other = await anon(client)
     res = await other.post("/api/user/register", json={"email": "lois@example.com", "password": "longenough"})
     assert res.status == 401
     assert (await res.json())["errors"][0]["message"] == "Convos registration is not open to public."
@@ -110,7 +110,7 @@ async def test_open_to_public_and_email_taken(client, anon):
     await register(client, "superman@example.com")
     core = core_of(client)
     core.settings.open_to_public = True
-    other = await anon()
+    other = await anon(client)
     res = await other.post("/api/user/register", json={"email": "SUPERMAN@example.com", "password": "longenough"})
     assert res.status == 401
     assert (await res.json())["errors"][0]["message"] == "Email is taken."
@@ -123,14 +123,14 @@ async def test_recovery_link_resets_password_once(client, anon):
     core = core_of(client)
     inv = core.invite("superman@example.com")
     assert inv.existing
-    other = await anon()
+    other = await anon(client)
     body = {"email": "superman@example.com", "password": "brandnewpassword", **{k: v for k, v in inv.query().items() if k != "email"}}
     res = await other.post("/api/user/register", json=body)
     assert res.status == 200
     # The password is part of the token, so the same link no longer works.
     res = await other.post("/api/user/register", json={**body, "password": "anotherpassword"})
     assert res.status == 401
-    fresh = await anon()
+    fresh = await anon(client)
     res = await fresh.post("/api/user/login", json={"email": "superman@example.com", "password": "brandnewpassword"})
     assert res.status == 200
 
@@ -139,7 +139,7 @@ async def test_expired_invite_is_refused(client, anon):
     await register(client, "superman@example.com")
     core = core_of(client)
     inv = core.invite("lois@example.com", hours=-1)
-    other = await anon()
+    other = await anon(client)
     res = await other.post("/api/user/register",
                            json={"password": "longenough", **inv.query()})
     assert res.status == 401
@@ -158,7 +158,7 @@ async def test_expired_invite_is_refused(client, anon):
 
 async def test_login(client, anon):
     await register(client, "superman@example.com")
-    other = await anon()
+    other = await anon(client)
     res = await other.post("/api/user/login")
     assert res.status == 400
     assert (await res.json())["errors"] == [{"message": "Missing property.", "path": "/body"}]
@@ -239,7 +239,7 @@ async def test_update_user(client, home, anon):
     assert res.status == 200
     res = await client.post("/api/user/superman@example.com", json={"password": "“12345678”xx"})
     assert res.status == 200
-    other = await anon()
+    other = await anon(client)
     res = await other.post("/api/user/login", json={"email": "superman@example.com", "password": "“12345678”xx"})
     assert res.status == 200
     res = await client.post("/api/user/superman@example.com", json={"password": "short"})
@@ -253,7 +253,7 @@ async def test_roles_only_by_admin(client, anon):
     await register(client, "superman@example.com")
     core = core_of(client)
     core.settings.open_to_public = True
-    lois = await anon()
+    lois = await anon(client)
     await register(lois, "lois@example.com")
     res = await lois.post("/api/user/lois@example.com", json={"roles": ["admin"]})
     assert res.status == 200
@@ -274,7 +274,7 @@ async def test_delete_user(client, home, anon):
     assert res.status == 400
     assert (await res.json())["errors"][0]["message"] == "You are the only user left."
     core_of(client).settings.open_to_public = True
-    lois = await anon()
+    lois = await anon(client)
     await register(lois, "lois@example.com")
     res = await client.delete("/api/user/nobody@example.com")
     assert (res.status, await res.json()) == (200, {"message": "Deleted."})
@@ -288,12 +288,12 @@ async def test_delete_user(client, home, anon):
 async def test_get_users(client, anon):
     await register(client, "superman@example.com")
     core_of(client).settings.open_to_public = True
-    lois = await anon()
+    lois = await anon(client)
     await register(lois, "lois@example.com")
     res = await lois.get("/api/users")
     assert res.status == 403
     assert (await res.json())["errors"][0]["message"] == "Only admins can list users."
-    assert (await (await anon()).get("/api/users")).status == 401
+    assert (await (await anon(client)).get("/api/users")).status == 401
     res = await client.get("/api/users")
     users = (await res.json())["users"]
     assert [u["email"] for u in users] == ["lois@example.com", "superman@example.com"]
@@ -303,7 +303,7 @@ async def test_get_users(client, anon):
 
 async def test_invite_permissions(client, anon):
     await register(client, "superman@example.com")
-    other = await anon()
+    other = await anon(client)
     res = await other.post("/api/user/lois@example.com/invite")
     assert (res.status, (await res.json())["errors"][0]["message"]) == (401, "Need to log in first.")
     res = await other.post("/api/user/lois@example.com/invite", headers={"X-Local-Secret": "abc"})

@@ -62,10 +62,6 @@ async def api_spec(request: web.Request) -> web.Response:
     return json_response(doc)
 
 
-async def api_not_found(request: web.Request) -> web.Response:
-    raise web.HTTPNotFound()
-
-
 async def _core_lifecycle(app: web.Application) -> AsyncIterator[None]:
     """Load users in the background (the API answers 503 meanwhile); stop the core on shutdown."""
     core = app[CORE]
@@ -111,7 +107,6 @@ def create_app(core: Core, config: Config) -> web.Application:
         suffixes = [".json", ".html", ""] if op.operation_id in HTML_SUFFIX else [".json", ""]
         for suffix in suffixes:
             router.add_route(op.method, path + suffix, endpoint)
-    router.add_route("*", "/api/{tail:.*}", api_not_found)
     pages.add_page_routes(app)
     app.cleanup_ctx.append(_core_lifecycle)
     return app

@@ -46,6 +46,16 @@ _HTTP_MESSAGES = {
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every /api error leaves as {"errors":[{"message","path"}]}; nothing escapes as a bare 500."""
     try:
+        response = await _answer(request, handler)
+    except web.HTTPException as exc:
+        exc.headers["X-Provider-Name"] = "ConvosApp"
+        raise
+    response.headers["X-Provider-Name"] = "ConvosApp"
+    return response
+
+
+async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
         return await handler(request)
     except ConvosError as err:
         if is_api(request) or request.headers.get("Accept", "").startswith("application/json"):
@@ -97,9 +107,7 @@ async def base_url_middleware(request: web.Request, handler: Handler) -> web.Str
     base_path = parts.path.rstrip("/")
     request["base_path"] = base_path
     request["base_url"] = f"{parts.scheme}://{parts.netloc}{base_path}/"
-    response = await handler(request)
-    response.headers["X-Provider-Name"] = "ConvosApp"
-    return response
+    return await handler(request)
 
 
 @web.middleware
