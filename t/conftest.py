@@ -35,7 +35,7 @@ def home(tmp_path: Path) -> Path:
 def copy_home(src: Path, dst: Path) -> Path:
     """Copy a read-only fixture home and make the copy writable, as a real install would be."""
     shutil.copytree(src, dst)
-    for dirpath, dirnames, filenames in os.walk(dst):
+    for dirpath, _dirs, filenames in os.walk(dst):
         os.chmod(dirpath, 0o700)
         for name in filenames:
             os.chmod(os.path.join(dirpath, name), 0o600)

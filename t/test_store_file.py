@@ -11,8 +11,8 @@ import aiohttp
 import pytest
 from conftest import PERL_HOME, core_of, register
 
-from convos.store.file import FileStore, safe_segment
 from convos.store.base import StoreError
+from convos.store.file import FileStore, safe_segment
 from convos.store.jsonfile import atomic_write, decode, encode
 
 
