@@ -277,9 +277,14 @@ def _find_word(text: str, word: str, start: int) -> int:
     return -1
 
 
-# Characters whose case folding yields ASCII letters (K -> k, ß -> ss, ſ -> s, ligatures -> f, fi,
-# fl, st; İ -> i + combining dot). A byte prefilter must not rely on those letters.
+# Non-ASCII characters whose case folding contains ASCII letters: K -> k, ß/ẞ/ſ -> s(s),
+# ligatures -> ff fi fl ffi ffl st, and letter + modifier (İ -> i̇, ẖ ẗ ẘ ẙ ẚ ǰ, ŉ -> ʼn).
+# A byte prefilter must not rely on letters that may come from them.
 _UNSAFE_ASCII = frozenset("skf")
+# A match may start inside a ligature ("fl" -> the "l") or U+02BC + "n", and end inside
+# a letter + modifier pair ("i" + U+0307): such letters at the ends of a piece are unsafe.
+_UNSAFE_FIRST = {"n": "\u02bc", "i": "f", "l": "f", "t": "s"}  # letter -> the char it follows
+_UNSAFE_LAST = frozenset("ahijtwy")
 
 
 def safe_ascii_segment(folded: str) -> str:
@@ -296,18 +301,11 @@ def safe_ascii_segment(folded: str) -> str:
         while j < n and folded[j].isascii() and folded[j] not in _UNSAFE_ASCII:
             j += 1
         a, b = i, j
-        if a > 0:
-            prev = folded[a - 1]
-            # ligatures (fi, fl, st) and a combining sequence before: the first char may come
-            # from a non-ASCII character of the line
-            if (
-                not prev.isascii()
-                or (prev == "f" and folded[a] in "il")
-                or (prev == "s" and folded[a] == "t")
-            ):
-                a += 1
-        if b < n and not folded[b].isascii():
-            b -= 1  # e.g. "i" + U+0307 comes from U+0130
+        follows = _UNSAFE_FIRST.get(folded[a])
+        if follows is not None and (a == 0 or folded[a - 1] == follows):
+            a += 1
+        if b > a and folded[b - 1] in _UNSAFE_LAST and (b == n or not folded[b].isascii()):
+            b -= 1
         if b - a > len(best):
             best = folded[a:b]
         i = j
