@@ -75,6 +75,10 @@ async def run_daemon(config: Config) -> int:
 
     from .web.app import create_app
 
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
     core = build_core(config)
     log.info("CONVOS_HOME is %s", config.home)
     await core.load_settings()
@@ -88,10 +92,6 @@ async def run_daemon(config: Config) -> int:
             await site.start()
             log.info("Listening on %s", url)
             print(f"Web application available at {url}", file=sys.stderr, flush=True)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
         await stop.wait()
         log.info("Shutting down.")
     finally:

@@ -12,6 +12,7 @@ from ..config import Config
 from ..errors import InvalidInput, NotFound, Unauthorized
 from ..store.base import DiskUsage, Store
 from . import invite
+from .connection import Connection, Conversation
 from .passwords import hash_password_async, verify_password_async
 from .settings import Settings, random_secret
 from .user import User, normalize_email, normalize_keywords
@@ -82,6 +83,8 @@ class Core:
             users.append((order, user.email, user))
         users.sort(key=lambda item: (item[0], item[1]))
         self._users = {user.email: user for _, _, user in users}
+        for user in self._users.values():
+            await self._load_connections(user)
         if self._users and not any(u.is_admin for u in self._users.values()):
             first = next(iter(self._users.values()))
             first.roles.append("admin")
@@ -94,6 +97,41 @@ class Core:
     async def stop(self) -> None:
         """Stop background work; nothing is pending in files (every save is awaited)."""
         self.ready = False
+
+    async def _load_connections(self, user: User) -> None:
+        for data in await self.store.load_connections(user.email):
+            conn = Connection.from_dict(data)
+            if not conn.connection_id:
+                continue
+            user.connections[conn.connection_id] = conn
+            legacy = [c for c in conn.conversations.values() if c.last_read]
+            for conv in legacy:
+                # Old files kept `last_read`; count what came after it once, without a cap.
+                conv.unread = await self.store.count_messages(
+                    user.email, conn.connection_id, conv.conversation_id, conv.last_read
+                )
+                conv.last_read = ""
+            if legacy:
+                await self.save_connection(user, conn)
+
+    async def save_connection(self, user: User, conn: Connection) -> None:
+        if user.removed or conn.connection_id not in user.connections:
+            return
+        await self.store.save_connection(user.email, conn.connection_id, conn.to_dict())
+
+    async def mark_read(self, user: User, conn: Connection, conv: Conversation) -> None:
+        conv.unread = 0
+        conv.notifications = 0
+        await self.save_connection(user, conn)
+
+    async def mark_notifications_read(self, user: User) -> None:
+        for conn in user.sorted_connections():
+            changed = False
+            for conv in conn.all_conversations():
+                changed |= conv.notifications != 0
+                conv.notifications = 0
+            if changed:
+                await self.save_connection(user, conn)
 
     # --- settings ----------------------------------------------------------
 

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .connection import Connection
+
 _WORD = re.compile(r"\w")
 KNOWN_KEYS = ("email", "highlight_keywords", "password", "registered", "remote_address", "roles", "uid", "unread")
 
@@ -41,6 +43,7 @@ class User:
     # Keys we do not know are kept so a round trip never loses data.
     extra: dict[str, Any] = field(default_factory=dict)
     removed: bool = False
+    connections: dict[str, Connection] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> User:
@@ -88,3 +91,9 @@ class User:
     @property
     def is_admin(self) -> bool:
         return "admin" in self.roles
+
+    def sorted_connections(self) -> list[Connection]:
+        return sorted(self.connections.values(), key=lambda c: (c.name, c.connection_id))
+
+    def get_connection(self, connection_id: str) -> Connection | None:
+        return self.connections.get(connection_id)

@@ -10,6 +10,14 @@ class StoreError(Exception):
     """A record could not be read or written."""
 
 
+class QueryError(ValueError):
+    """A history query the store cannot run; `path` names the offending parameter."""
+
+    def __init__(self, message: str, path: str = "/") -> None:
+        super().__init__(message)
+        self.path = path
+
+
 @dataclass(slots=True)
 class UserRecord:
     """A user.json as stored, plus the file's ctime for ordering legacy users."""
@@ -65,3 +73,21 @@ class Store(Protocol):
     async def delete_user(self, email: str) -> None: ...
 
     async def disk_usage(self) -> DiskUsage | None: ...
+
+    # Connections: connection.json records under the user's directory.
+    async def load_connections(self, email: str) -> list[dict[str, Any]]: ...
+
+    async def save_connection(self, email: str, connection_id: str, data: dict[str, Any]) -> None: ...
+
+    async def delete_connection(self, email: str, connection_id: str) -> None: ...
+
+    # Chat history. Results are records with `to_dict()`; see store/logfile.py.
+    async def read_messages(self, email: str, connection_id: str, conversation_id: str, **query: Any) -> Any: ...
+
+    async def search_messages(
+        self, email: str, targets: list[tuple[str, str]], *, limit: int, **query: Any
+    ) -> tuple[list[Any], str | None]: ...
+
+    async def count_messages(self, email: str, connection_id: str, conversation_id: str, after: str) -> int: ...
+
+    async def read_notifications(self, email: str, limit: int) -> list[Any]: ...

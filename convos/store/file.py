@@ -7,11 +7,14 @@ import logging
 import os
 import re
 import shutil
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .base import DiskUsage, StoreError, UserRecord
+from . import logfile
+from .base import DiskUsage, QueryError, StoreError, UserRecord
 from .jsonfile import JsonWriter, decode, make_dirs
+from .logformat import LogMessage
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +106,95 @@ class FileStore:
         path = self.user_dir(email)
         self._writer.forget(path / "user.json")
         await asyncio.to_thread(shutil.rmtree, path, True)
+
+    # --- connections -------------------------------------------------------
+
+    def connection_dir(self, email: str, connection_id: str) -> Path:
+        return self.user_dir(email) / safe_segment(connection_id)
+
+    async def load_connections(self, email: str) -> list[dict[str, Any]]:
+        return await asyncio.to_thread(self._load_connections, email)
+
+    def _load_connections(self, email: str) -> list[dict[str, Any]]:
+        found = []
+        try:
+            entries = sorted(os.scandir(self.user_dir(email)), key=lambda e: e.name)
+        except FileNotFoundError:
+            return []
+        for entry in entries:
+            # Connection directories start with a word character (skips upload/, dot files...).
+            if not entry.is_dir() or not re.match(r"\w", entry.name):
+                continue
+            path = Path(entry.path) / "connection.json"
+            try:
+                data = self._read_json(path)
+            except (OSError, ValueError) as err:
+                log.error("Skipping connection %s of %s: cannot read %s: %s", entry.name, email, path, err)
+                self._broken[f"{email}/{entry.name}"] = str(err)
+                continue
+            if not isinstance(data, dict):
+                continue
+            data.setdefault("connection_id", entry.name)
+            found.append(data)
+        return found
+
+    async def save_connection(self, email: str, connection_id: str, data: dict[str, Any]) -> None:
+        if f"{email}/{connection_id}" in self._broken:
+            raise StoreError(f"Refusing to overwrite unreadable connection.json of {email}/{connection_id}.")
+        await self._writer.save(self.connection_dir(email, connection_id) / "connection.json", data)
+
+    async def delete_connection(self, email: str, connection_id: str) -> None:
+        path = self.connection_dir(email, connection_id)
+        self._writer.forget(path / "connection.json")
+        await asyncio.to_thread(shutil.rmtree, path, True)
+
+    # --- chat history --------------------------------------------------------
+
+    async def read_messages(
+        self, email: str, connection_id: str, conversation_id: str, **query: Any
+    ) -> logfile.MessagePage:
+        conn_dir = self.connection_dir(email, connection_id)
+        try:
+            return await asyncio.to_thread(logfile.read_messages, conn_dir, conversation_id, **query)
+        except logfile.LogQueryError as err:
+            raise QueryError(str(err), err.path) from None
+
+    async def search_messages(
+        self, email: str, targets: list[tuple[str, str]], *, limit: int, **query: Any
+    ) -> tuple[list[tuple[str, str, LogMessage]], str | None]:
+        """Newest-first matches across conversations, and a `before` cursor for the next page."""
+
+        def run() -> tuple[list[tuple[str, str, LogMessage]], str | None]:
+            results = []
+            for connection_id, conversation_id in targets:
+                conn_dir = self.connection_dir(email, connection_id)
+                found = logfile.search_conversation(conn_dir, conversation_id, limit=limit, **query)
+                tagged = [(connection_id, conversation_id, m) for m in found.messages]
+                results.append((tagged, found.more))
+            return logfile.merge_newest_first(results, limit, lambda item: item[2].ts)
+
+        try:
+            return await asyncio.to_thread(run)
+        except logfile.LogQueryError as err:
+            raise QueryError(str(err), err.path) from None
+
+    async def count_messages(self, email: str, connection_id: str, conversation_id: str, after: str) -> int:
+        """Messages after `after` (for legacy `last_read`), without a cap."""
+        conn_dir = self.connection_dir(email, connection_id)
+        try:
+            since = datetime.fromisoformat(after.rstrip("Z"))
+        except ValueError:
+            return 0
+
+        def run() -> int:
+            found = logfile.search_conversation(conn_dir, conversation_id, after=since, limit=1_000_000)
+            return sum(1 for m in found.messages if m.ts > after.rstrip("Z"))
+
+        return await asyncio.to_thread(run)
+
+    async def read_notifications(self, email: str, limit: int) -> list[Any]:
+        path = self.user_dir(email) / "notifications.log"
+        return await asyncio.to_thread(logfile.read_notifications, path, limit)
 
     # --- disk usage --------------------------------------------------------
 

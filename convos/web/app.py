@@ -19,7 +19,9 @@ from .keys import CONFIG, CORE, SPEC
 from .middlewares import base_url_middleware, error_middleware, json_response, ready_middleware
 from .openapi import ApiSpec, Operation
 from .routes import HANDLERS, Handler
-from .routes import settings as _settings  # noqa: F401  (registers handlers)
+from .routes import connections as _connections  # noqa: F401  (registers handlers)
+from .routes import history as _history  # noqa: F401
+from .routes import settings as _settings  # noqa: F401
 from .routes import users as _users  # noqa: F401
 from .session import SessionStorage
 

@@ -21,6 +21,7 @@ from ..session import (
     require_login,
 )
 from . import Input, operation
+from .connections import connections_json, conversations_json
 
 MIN_PASSWORD = 10
 
@@ -105,9 +106,9 @@ async def get_user(request: web.Request, inp: Input) -> dict[str, Any]:
     user = await require_login(request)
     data = user_json(request, user)
     if inp.get("connections") or inp.get("conversations"):
-        data["connections"] = []
+        data["connections"] = connections_json(user)
     if inp.get("conversations"):
-        data["conversations"] = []
+        data["conversations"] = conversations_json(user, by_id=True)
     return data
 
 

@@ -1,0 +1,239 @@
+"""Connections and their conversations, as stored in connection.json and shown by the API."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+STATES = ("connected", "connecting", "disconnected", "disconnecting", "queued")
+CONVERSATION_KEYS = ("connection_id", "conversation_id", "frozen", "info", "name", "notifications",
+                     "password", "topic", "unread")
+CONNECTION_KEYS = ("connection_id", "conversations", "dialogs", "info", "name", "on_connect_commands",
+                   "service_accounts", "state", "url", "wanted_state")
+
+
+def is_channel_name(name: str) -> bool:
+    return name[:1] in ("#", "&")
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return max(value, 0)
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return 0
+
+
+@dataclass(slots=True, eq=False)
+class Conversation:
+    connection_id: str
+    conversation_id: str
+    name: str
+    frozen: str = ""
+    info: dict[str, Any] = field(default_factory=dict)
+    notifications: int = 0
+    password: str = ""
+    topic: str = ""
+    unread: int = 0
+    # A legacy `last_read` from old files; unread is computed from the logs once, then dropped.
+    last_read: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], connection_id: str) -> Conversation | None:
+        name = data.get("name") or data.get("conversation_id") or data.get("dialog_id")
+        if not isinstance(name, str) or not name:
+            return None
+        info = data.get("info")
+        return cls(
+            connection_id=connection_id,
+            conversation_id=str(data.get("conversation_id") or data.get("dialog_id") or name).lower(),
+            name=name,
+            frozen=str(data.get("frozen") or ""),
+            info=info if isinstance(info, dict) else {},
+            notifications=_int(data.get("notifications")),
+            password=str(data.get("password") or ""),
+            topic=str(data.get("topic") or ""),
+            unread=_int(data.get("unread")),
+            last_read=str(data.get("last_read") or ""),
+            extra={k: v for k, v in data.items() if k not in CONVERSATION_KEYS and k not in ("last_read", "dialog_id")},
+        )
+
+    @property
+    def is_private(self) -> bool:
+        return not is_channel_name(self.name)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dict(self.extra)
+        data.update(self.api_dict())
+        data["password"] = self.password
+        if self.last_read:
+            data["last_read"] = self.last_read
+        return data
+
+    def api_dict(self) -> dict[str, Any]:
+        return {
+            "connection_id": self.connection_id,
+            "conversation_id": self.conversation_id,
+            "frozen": self.frozen,
+            "info": dict(self.info),
+            "name": self.name,
+            "notifications": self.notifications,
+            "topic": self.topic,
+            "unread": self.unread,
+        }
+
+
+@dataclass(slots=True, eq=False)
+class Connection:
+    """What every protocol shares; the IRC core subclasses it to actually connect."""
+
+    connection_id: str
+    url: str
+    name: str = ""
+    wanted_state: str = "connected"
+    on_connect_commands: list[str] = field(default_factory=list)
+    service_accounts: list[str] = field(default_factory=lambda: ["chanserv", "nickserv"])
+    info: dict[str, Any] = field(default_factory=dict)
+    state: str = "disconnected"
+    conversations: dict[str, Conversation] = field(default_factory=dict)
+    # The per-connection server pseudo-conversation: id '' and the connection's name.
+    server: Conversation = field(init=False)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.server = Conversation(self.connection_id, "", self.name or self.connection_id)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Connection:
+        cid = str(data.get("connection_id") or "")
+        info = data.get("info") if isinstance(data.get("info"), dict) else {}
+        info.setdefault("authenticated", False)
+        info.setdefault("capabilities", {})
+        commands = data.get("on_connect_commands")
+        accounts = data.get("service_accounts")
+        conn = cls(
+            connection_id=cid,
+            url=str(data.get("url") or ""),
+            name=str(data.get("name") or ""),
+            wanted_state="disconnected" if data.get("wanted_state") == "disconnected" else "connected",
+            on_connect_commands=[str(c) for c in commands] if isinstance(commands, list) else [],
+            service_accounts=[str(a) for a in accounts] if isinstance(accounts, list) else ["chanserv", "nickserv"],
+            info=info,
+            extra={k: v for k, v in data.items() if k not in CONNECTION_KEYS},
+        )
+        if not conn.name:
+            conn.name = pretty_connection_name(conn.url) or cid
+        conn.server.name = conn.name
+        convs = data.get("conversations")
+        if not isinstance(convs, list):
+            convs = data.get("dialogs") if isinstance(data.get("dialogs"), list) else []
+        for item in convs:
+            if isinstance(item, dict):
+                conv = Conversation.from_dict(item, cid)
+                if conv is not None:
+                    conn.conversations[conv.conversation_id] = conv
+        return conn
+
+    def to_dict(self) -> dict[str, Any]:
+        """The connection.json form: password in the URL, no `state`."""
+        data = dict(self.extra)
+        data.update(
+            connection_id=self.connection_id,
+            conversations=[c.to_dict() for c in self.sorted_conversations()],
+            info=self.info,
+            name=self.name,
+            on_connect_commands=list(self.on_connect_commands),
+            service_accounts=list(self.service_accounts),
+            url=self.url,
+            wanted_state=self.wanted_state,
+        )
+        return data
+
+    def api_dict(self) -> dict[str, Any]:
+        return {
+            "connection_id": self.connection_id,
+            "info": self.info,
+            "name": self.name,
+            "on_connect_commands": list(self.on_connect_commands),
+            "service_accounts": list(self.service_accounts),
+            "state": self.state,
+            "url": public_url(self.url),
+            "wanted_state": self.wanted_state,
+        }
+
+    def sorted_conversations(self) -> list[Conversation]:
+        return [self.conversations[k] for k in sorted(self.conversations)]
+
+    def get_conversation(self, conversation_id: str) -> Conversation | None:
+        if conversation_id == "":
+            return self.server
+        return self.conversations.get(conversation_id.lower())
+
+    def all_conversations(self) -> list[Conversation]:
+        return [self.server, *self.sorted_conversations()]
+
+
+def public_url(url: str) -> str:
+    """The URL as the API shows it: without the password when the URL has `forced`."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    if "forced" not in query or parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)
+    host = netloc[-1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}@{host}" if user else host))
+
+
+def with_query(url: str, **params: str) -> str:
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    keys = {k for k, _ in query}
+    query = [(k, params.get(k, v)) for k, v in query] + [(k, v) for k, v in params.items() if k not in keys]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+_ZNC = re.compile(r"^[a-z0-9_+-]+@[a-z0-9_+-]+/([a-z0-9_+-]+)$", re.IGNORECASE)
+
+
+def pretty_connection_name(url: str) -> str:
+    """The short name of a connection's host (spec §2.2): irc.libera.chat -> libera."""
+    try:
+        parts = urlsplit(url)
+        username = parts.username
+        host = parts.hostname or ""
+    except ValueError:
+        return ""
+    if username:
+        from urllib.parse import unquote
+
+        m = _ZNC.match(unquote(username))
+        if m:
+            return m.group(1)
+    if not host:
+        return ""
+    if re.search(r"\befnet\b", host):
+        return "efnet"
+    if host == "127.0.0.1":
+        return "localhost"
+    if "irc.perl.org" in host:
+        return "magnet"
+    name = re.sub(r"^(irc|chat)\.", "", host)
+    name = re.sub(r":\d+$", "", name)
+    name = re.sub(r"\.\w{2,3}$", "", name)
+    name = re.sub(r"\.chat$", "", name)
+    return re.sub(r"[\W_]+", "-", name)
+
+
+def connection_id_for(url: str) -> str:
+    scheme = urlsplit(url).scheme or "irc"
+    name = pretty_connection_name(url)
+    return f"{scheme}-{name}" if name else ""

@@ -1,0 +1,153 @@
+"""Reading chat history: pages of a conversation, search across conversations, notifications."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InvalidInput, NotFound
+from ..store.base import QueryError
+from .connection import Connection, Conversation
+from .user import User
+
+if TYPE_CHECKING:
+    from .core import Core
+
+SEARCH_DEFAULT_LIMIT = 60
+SEARCH_MAX_LIMIT = 1000
+
+
+def parse_ts(value: str | None, path: str) -> datetime | None:
+    """An ISO 8601 timestamp as UTC; Convos' own timestamps have no zone and are UTC."""
+    if value is None or value == "":
+        return None
+    text = value.strip().replace(" ", "T", 1)
+    if text[-1:] in ("Z", "z"):
+        text = text[:-1] + "+00:00"
+    try:
+        ts = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput("Does not match date-time format.", path) from None
+    if ts.tzinfo is None:
+        return ts.replace(tzinfo=UTC)
+    return ts.astimezone(UTC)
+
+
+def find_conversation(user: User, connection_id: str, conversation_id: str) -> tuple[Connection, Conversation]:
+    conn = user.get_connection(connection_id)
+    conv = conn.get_conversation(conversation_id) if conn else None
+    if conn is None or conv is None:
+        raise NotFound("Conversation not found.")
+    return conn, conv
+
+
+def _limit(value: Any, default: int, maximum: int) -> int:
+    if value is None:
+        return default
+    if not isinstance(value, int) or value < 1:
+        raise InvalidInput("Must be a positive integer.", "/limit")
+    return min(value, maximum)
+
+
+async def messages(core: Core, user: User, connection_id: str, conversation_id: str,
+                   params: dict[str, Any]) -> dict[str, Any]:
+    _, conv = find_conversation(user, connection_id, conversation_id)
+    query = {
+        "after": parse_ts(params.get("after"), "/after"),
+        "before": parse_ts(params.get("before"), "/before"),
+        "around": parse_ts(params.get("around"), "/around"),
+        "limit": params.get("limit"),
+        "match": params.get("match") or None,
+    }
+    try:
+        page = await core.store.read_messages(user.email, connection_id, conv.conversation_id, **query)
+    except QueryError as err:
+        raise InvalidInput(str(err), err.path) from None
+    return page.to_dict()  # type: ignore[no-any-return]
+
+
+@dataclass(slots=True)
+class SearchQuery:
+    match: str = ""
+    from_: str = ""
+    connection_id: str = ""
+    conversation_id: str = ""
+
+    @classmethod
+    def parse(cls, params: dict[str, Any]) -> SearchQuery:
+        """`#chan` and `@nick` words in `match` become filters unless given explicitly (spec §3.6)."""
+        q = cls(connection_id=params.get("connection_id") or "", conversation_id=params.get("conversation_id") or "",
+                from_=params.get("from") or "")
+        text = str(params.get("match") or "")
+        if not q.conversation_id:
+            channels = re.findall(r"(?:^|\s)(#\S+)", text)
+            if channels:
+                q.conversation_id = channels[-1]
+                text = re.sub(r"(?:^|\s)#\S+", " ", text)
+        if not q.from_:
+            nicks = re.findall(r"(?:^|\s)@(\S+)", text)
+            if nicks:
+                q.from_ = nicks[-1]
+                text = re.sub(r"(?:^|\s)@\S+", " ", text)
+        q.match = text.strip()
+        return q
+
+    @property
+    def empty(self) -> bool:
+        return not (self.match or self.from_ or self.connection_id or self.conversation_id)
+
+
+async def search(core: Core, user: User, params: dict[str, Any]) -> dict[str, Any]:
+    """Matches across the user's conversations, newest first; `before` pages further back."""
+    q = SearchQuery.parse(params)
+    limit = _limit(params.get("limit"), SEARCH_DEFAULT_LIMIT, SEARCH_MAX_LIMIT)
+    after = parse_ts(params.get("after"), "/after")
+    before = parse_ts(params.get("before"), "/before")
+    if q.empty:
+        return {"messages": [], "end": True}
+    if after is None:
+        after = datetime.fromtimestamp(time.time() - core.config.default_search_after, UTC)
+    if before is not None and after >= before:
+        raise InvalidInput('Must be before "/after".', "/before")
+
+    connections = user.sorted_connections()
+    if q.connection_id:
+        conn = user.get_connection(q.connection_id)
+        if conn is None:
+            raise NotFound("Connection not found.")
+        connections = [conn]
+    targets = []
+    for conn in connections:
+        if q.conversation_id:
+            conv = conn.get_conversation(q.conversation_id)
+            if conv is not None and conv.conversation_id:
+                targets.append((conn.connection_id, conv.conversation_id))
+        else:
+            targets.extend((conn.connection_id, c.conversation_id) for c in conn.sorted_conversations())
+    if not targets:
+        return {"messages": [], "end": True}
+
+    query: dict[str, Any] = {"after": after, "before": before, "match": q.match or None, "from_": q.from_ or None}
+    try:
+        found, cursor = await core.store.search_messages(user.email, targets, limit=limit, **query)
+    except QueryError as err:
+        raise InvalidInput(str(err), err.path) from None
+    out = []
+    for connection_id, conversation_id, msg in found:
+        item = msg.to_dict()
+        item["connection_id"] = connection_id
+        item["conversation_id"] = conversation_id
+        out.append(item)
+    body: dict[str, Any] = {"messages": out, "end": cursor is None}
+    if cursor is not None:
+        body["before"] = cursor
+    return body
+
+
+async def notifications(core: Core, user: User, params: dict[str, Any]) -> dict[str, Any]:
+    limit = _limit(params.get("limit"), 40, 1000)
+    found = await core.store.read_notifications(user.email, limit)
+    return {"messages": [n.to_dict() for n in found], "end": None}

@@ -1,0 +1,59 @@
+"""Chat history: message pages, search, notifications and mark-as-read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from ...core import history
+from ..keys import CORE
+from ..session import require_login
+from . import Input, operation
+
+
+@operation("conversationMessages")
+async def conversation_messages(request: web.Request, inp: Input) -> dict[str, Any]:
+    user = await require_login(request)
+    return await history.messages(request.app[CORE], user, inp["connection_id"], inp["conversation_id"], inp)
+
+
+@operation("connectionMessages")
+async def connection_messages(request: web.Request, inp: Input) -> dict[str, Any]:
+    user = await require_login(request)
+    return await history.messages(request.app[CORE], user, inp["connection_id"], "", inp)
+
+
+@operation("markConversationAsRead")
+async def mark_conversation_as_read(request: web.Request, inp: Input) -> dict[str, Any]:
+    user = await require_login(request)
+    conn, conv = history.find_conversation(user, inp["connection_id"], inp["conversation_id"])
+    await request.app[CORE].mark_read(user, conn, conv)
+    return {}
+
+
+@operation("markConnectionAsRead")
+async def mark_connection_as_read(request: web.Request, inp: Input) -> dict[str, Any]:
+    user = await require_login(request)
+    conn, conv = history.find_conversation(user, inp["connection_id"], "")
+    await request.app[CORE].mark_read(user, conn, conv)
+    return {}
+
+
+@operation("searchMessages")
+async def search_messages(request: web.Request, inp: Input) -> dict[str, Any]:
+    user = await require_login(request)
+    return await history.search(request.app[CORE], user, inp)
+
+
+@operation("notificationMessages")
+async def notification_messages(request: web.Request, inp: Input) -> dict[str, Any]:
+    user = await require_login(request)
+    return await history.notifications(request.app[CORE], user, inp)
+
+
+@operation("markNotificationsAsRead")
+async def mark_notifications_as_read(request: web.Request, inp: Input) -> dict[str, Any]:
+    user = await require_login(request)
+    await request.app[CORE].mark_notifications_read(user)
+    return {}
