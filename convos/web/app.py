@@ -93,6 +93,8 @@ def create_app(core: Core, config: Config) -> web.Application:
     )
     app = web.Application(
         client_max_size=config.max_upload_size,
+        # Long search strings fit in the URL; the default 8 KiB line limit would cut them off.
+        handler_args={"max_line_size": 32768, "max_field_size": 32768},
         middlewares=[error_middleware, base_url_middleware, session_middleware(storage), ready_middleware],
     )
     app[CORE] = core
