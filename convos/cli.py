@@ -46,8 +46,8 @@ def setup_logging(config: Config) -> None:
     )
 
 
-def build_core(config: Config) -> Core:
-    return Core(FileStore(config.home), config)
+def build_core(config: Config, *, readonly: bool = False) -> Core:
+    return Core(FileStore(config.home), config, readonly=readonly)
 
 
 def parse_listen(url: str) -> tuple[str | None, int, ssl.SSLContext | None]:
@@ -81,7 +81,12 @@ async def run_daemon(config: Config) -> int:
         loop.add_signal_handler(sig, stop.set)
     core = build_core(config)
     log.info("CONVOS_HOME is %s", config.home)
-    await core.load_settings()
+    try:
+        await core.load_settings()
+    except (ValueError, OSError) as err:
+        # Never overwrite a settings.json we cannot read: say what is wrong and stop.
+        print(f"convos: cannot read {config.home}/settings.json: {err}", file=sys.stderr)
+        return 1
     app = create_app(core, config)
     runner = web.AppRunner(app, handle_signals=False, access_log=logging.getLogger("aiohttp.access"))
     await runner.setup()
@@ -100,10 +105,19 @@ async def run_daemon(config: Config) -> int:
 
 
 async def run_recover(config: Config, email: str) -> int:
-    core = build_core(config)
-    await core.load_settings()
-    await core.load_users()
-    inv = core.invite(email.strip())
+    """Print a link; reads the files but never writes them (the daemon owns them)."""
+    core = build_core(config, readonly=True)
+    try:
+        await core.load_settings()
+        await core.load_users()
+    except (RuntimeError, ValueError, OSError) as err:
+        print(f"convos: {err}", file=sys.stderr)
+        return 1
+    email = email.strip()
+    if core.store.is_broken_user(email.lower()):
+        print(f"convos: {config.home}/{email.lower()}/user.json cannot be read; fix it first.", file=sys.stderr)
+        return 1
+    inv = core.invite(email)
     base = core.settings.base_url.rstrip("/") + "/"
     url = f"{base}register?{urlencode(inv.query())}"
     print(f"---\nExisting: {int(inv.existing)}\nExpires: {inv.expires}\nURL: {url}\n")

@@ -111,3 +111,33 @@ async def test_recover_prints_a_working_link(daemon, tmp_path):
         assert res.status == 200, await res.text()
         res = await http.post("/api/user/login", json={"email": "superman@example.com", "password": "recoveredpass"})
         assert res.status == 200
+
+
+def test_recover_never_writes(tmp_path):
+    home = tmp_path / "home"
+    res = run("recover", "a@example.com", env={"CONVOS_HOME": str(home)})
+    assert res.returncode == 1
+    assert "start the daemon once first" in res.stderr
+    assert not (home / "settings.json").exists()
+
+
+def test_recover_refuses_unreadable_user(perl_home):
+    (perl_home / "lois@example.com" / "user.json").write_text("{broken")
+    before = (perl_home / "settings.json").read_bytes()
+    res = run("recover", "lois@example.com", env={"CONVOS_HOME": str(perl_home)})
+    assert res.returncode == 1
+    assert "cannot be read" in res.stderr
+    res = run("recover", "superman@example.com", env={"CONVOS_HOME": str(perl_home)})
+    assert res.returncode == 0
+    assert "Existing: 1" in res.stdout
+    assert (perl_home / "settings.json").read_bytes() == before
+
+
+def test_daemon_refuses_corrupt_settings(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "settings.json").write_text('{"base_url": ')
+    res = run("daemon", "--listen", "http://127.0.0.1:1", env={"CONVOS_HOME": str(home), "CONVOS_NO_ROOT_WARNING": "1"})
+    assert res.returncode == 1
+    assert "cannot read" in res.stderr
+    assert (home / "settings.json").read_text() == '{"base_url": '

@@ -208,12 +208,50 @@ async def test_request_base_from_env(make_client):
     assert "Path=/demo/" in res.headers["Set-Cookie"]
 
 
-async def test_base_url_follows_logged_in_requests_only(client, anon):
+async def test_base_url_not_from_anonymous_requests(client, anon):
     core = core_of(client)
     before = core.settings.base_url
     other = await anon(client)
     await other.get("/api/user", headers={"Host": "evil.example.com"})
     assert core.settings.base_url == before
     await register(client, "superman@example.com")
+    await client.get("/api/user")
+    assert core.settings.base_url == f"http://127.0.0.1:{client.port}/"
+
+
+async def test_unbuilt_operations_still_need_login(client):
+    # Until everything is built, 501 must not tell anonymous callers more than 401 would.
+    res = await client.get("/api/check-for-updates")
+    assert res.status == 401
+
+
+async def test_spec_host_from_proxy_base(make_client):
+    client = await make_client({"CONVOS_REVERSE_PROXY": "1"})
+    res = await client.get("/api.json", headers={"X-Request-Base": "https://chat.example.com/sub"})
+    doc = await res.json()
+    assert (doc["host"], doc["schemes"], doc["basePath"]) == ("chat.example.com", ["https"], "/sub/api")
+
+
+async def test_local_secret_not_through_proxy(make_client, anon):
+    client = await make_client({"CONVOS_REVERSE_PROXY": "1"})
+    await register(client, "superman@example.com")
+    secret = core_of(client).settings.local_secret
+    other = await anon(client)
+    headers = {"X-Local-Secret": secret}
+    res = await other.post("/api/user/a@example.com/invite", headers={**headers, "X-Forwarded-For": "1.2.3.4"})
+    assert res.status == 401
+    res = await other.post("/api/user/a@example.com/invite", headers=headers)
+    assert res.status == 200
+
+
+async def test_base_url_only_from_admins(client, anon):
+    await register(client, "superman@example.com")
+    core = core_of(client)
+    core.settings.open_to_public = True
+    lois = await anon(client)
+    await register(lois, "lois@example.com")
+    core.settings.base_url = "https://chat.example.com/"
+    await lois.get("/api/user")
+    assert core.settings.base_url == "https://chat.example.com/"
     await client.get("/api/user")
     assert core.settings.base_url == f"http://127.0.0.1:{client.port}/"

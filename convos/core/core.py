@@ -40,9 +40,11 @@ class Invite:
 
 
 class Core:
-    def __init__(self, store: Store, config: Config) -> None:
+    def __init__(self, store: Store, config: Config, *, readonly: bool = False) -> None:
         self.store = store
         self.config = config
+        # Read-only cores (the `recover` command) never write: the daemon owns the files.
+        self.readonly = readonly
         self.settings = Settings()
         self.ready = False
         self.ready_event = asyncio.Event()
@@ -59,6 +61,10 @@ class Core:
         """Read settings.json, fill in missing secrets and save it back, before serving anything."""
         data = await self.store.load_settings()
         self.settings = Settings.from_dict(data or {})
+        if self.readonly:
+            if not self.settings.session_secrets or not self.settings.local_secret:
+                raise RuntimeError(f"No secrets in {self.config.home}/settings.json yet: start the daemon once first.")
+            return
         # Secrets from the environment only fill in what settings.json lacks.
         if not self.settings.session_secrets:
             legacy = await self.store.load_legacy_secrets()
@@ -115,7 +121,7 @@ class Core:
                 await self.save_connection(user, conn)
 
     async def save_connection(self, user: User, conn: Connection) -> None:
-        if user.removed or conn.connection_id not in user.connections:
+        if user.removed or self.readonly or conn.connection_id not in user.connections:
             return
         await self.store.save_connection(user.email, conn.connection_id, conn.to_dict())
 
@@ -136,6 +142,8 @@ class Core:
     # --- settings ----------------------------------------------------------
 
     async def save_settings(self) -> None:
+        if self.readonly:
+            return
         await self.store.save_settings(self.settings.to_dict())
 
     async def disk_usage(self) -> DiskUsage | None:
@@ -161,7 +169,7 @@ class Core:
         return email in self._users or self.store.is_broken_user(email)
 
     async def save_user(self, user: User) -> None:
-        if user.removed:
+        if user.removed or self.readonly:
             return
         await self.store.save_user(user.email, user.to_dict())
 

@@ -173,6 +173,8 @@ def list_log_months(conn_dir: Path, conversation_id: str) -> list[tuple[int, int
 
 def _complete_end(fd: int, size: int) -> int:
     """Offset just after the last `\\n`: a torn last line (no `\\n`) is not part of the log."""
+    if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+        return size
     pos = size
     while pos > 0:
         start = max(0, pos - 65536)
@@ -574,7 +576,7 @@ class _Collector:
                 page = [c for c in cands if c[0] <= t]
             else:
                 t = self.top[0]
-                page = [c for c in cands if c[0] >= t]
+                page = cands[-q.limit:]
             more = len(page) < len(cands)
             cands = page
         messages = []

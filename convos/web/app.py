@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from aiohttp_session import session_middleware
@@ -23,7 +24,7 @@ from .routes import connections as _connections  # noqa: F401  (registers handle
 from .routes import history as _history  # noqa: F401
 from .routes import settings as _settings  # noqa: F401
 from .routes import users as _users  # noqa: F401
-from .session import SessionStorage
+from .session import SessionStorage, require_login
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +32,13 @@ log = logging.getLogger(__name__)
 HTML_SUFFIX = {"embed", "inviteUser", "logoutUser"}
 
 
-async def not_implemented(request: web.Request, inp: dict[str, Any]) -> dict[str, Any]:
-    raise NotImplementedYet("Not implemented yet.")
+def _not_implemented(op: Operation) -> Handler:
+    async def handler(request: web.Request, inp: dict[str, Any]) -> dict[str, Any]:
+        if op.auth != "public":
+            await require_login(request)
+        raise NotImplementedYet("Not implemented yet.")
+
+    return handler
 
 
 def _endpoint(spec: ApiSpec, op: Operation, impl: Handler) -> Any:
@@ -58,9 +64,9 @@ def _endpoint(spec: ApiSpec, op: Operation, impl: Handler) -> Any:
 
 
 async def api_spec(request: web.Request) -> web.Response:
-    doc = request.app[SPEC].for_request(
-        host=request.host, base_path=request.get("base_path", ""), scheme=request.scheme
-    )
+    """Our OpenAPI document, with host, scheme and basePath of the public base URL."""
+    base = urlsplit(request["base_url"])
+    doc = request.app[SPEC].for_request(host=base.netloc, base_path=request.get("base_path", ""), scheme=base.scheme)
     return json_response(doc)
 
 
@@ -105,7 +111,7 @@ def create_app(core: Core, config: Config) -> web.Application:
     router.add_get("/api", api_spec)
     router.add_get("/api.json", api_spec)
     for op in sorted(spec.operations, key=_route_order):
-        impl = HANDLERS.get(op.operation_id, not_implemented)
+        impl = HANDLERS.get(op.operation_id) or _not_implemented(op)
         endpoint = _endpoint(spec, op, impl)
         path = "/api" + op.path
         suffixes = [".json", ".html", ""] if op.operation_id in HTML_SUFFIX else [".json", ""]

@@ -124,8 +124,8 @@ async def ready_middleware(request: web.Request, handler: Handler) -> web.Stream
 async def remember_base_url(request: web.Request) -> None:
     """Persist the base URL the way users reach us (used for links in invites and pastes).
 
-    Only requests from a logged-in user may change it, so a forged Host header from
-    anyone on the internet cannot rewrite the links we hand out.
+    Only an admin's requests may change it, so a forged Host header from anyone else
+    cannot rewrite the links we hand out.
     """
     core = request.app[CORE]
     base = request.get("base_url")

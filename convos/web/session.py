@@ -83,7 +83,8 @@ async def current_user(request: web.Request) -> User | None:
         now = int(time.time())
         if now - int(session.get("ts", 0)) > REFRESH_AFTER:
             session["ts"] = now
-        await remember_base_url(request)
+        if user.is_admin:
+            await remember_base_url(request)
         addr = remote_address(request)
         if addr and addr != user.remote_address:
             user.remote_address = addr
@@ -124,6 +125,9 @@ def local_admin(request: web.Request) -> bool | None:
     core, config = request.app[CORE], request.app[CONFIG]
     ok = bool(core.settings.local_secret) and hmac.compare_digest(given, core.settings.local_secret)
     ok = ok and peer_address(request) in config.local_admin_remote_addr
+    # Behind a reverse proxy on the same host every peer is 127.0.0.1: a forwarded request
+    # comes from somewhere else, so it is never a local admin.
+    ok = ok and not (config.reverse_proxy and "X-Forwarded-For" in request.headers)
     log.warning("Local admin request from %s: %s", peer_address(request), "accepted" if ok else "refused")
     return ok
 
