@@ -7,6 +7,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from ..errors import InvalidInput
+
+
+class ProtocolNotSupported(InvalidInput):
+    def __init__(self, url: str) -> None:
+        scheme = (urlsplit(url).scheme or "unknown").capitalize()
+        super().__init__(f"Convos::Core::Connection::{scheme} is not supported.")
+
 STATES = ("connected", "connecting", "disconnected", "disconnecting", "queued")
 CONVERSATION_KEYS = ("connection_id", "conversation_id", "frozen", "info", "name", "notifications",
                      "password", "topic", "unread")
@@ -104,9 +112,29 @@ class Connection:
     # The per-connection server pseudo-conversation: id '' and the connection's name.
     server: Conversation = field(init=False)
     extra: dict[str, Any] = field(default_factory=dict)
+    # Whose connection this is (set when the core adopts it).
+    email: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
         self.server = Conversation(self.connection_id, "", self.name or self.connection_id)
+
+    # What a protocol implements. A connection whose scheme has no implementation can be
+    # listed, read and deleted, but never connects.
+    async def start(self) -> None:
+        """Connect when wanted_state is connected (called at start-up and after creation)."""
+
+    async def stop(self) -> None:
+        """Disconnect without changing wanted_state (daemon shutdown)."""
+
+    async def connect(self) -> None:
+        raise ProtocolNotSupported(self.url)
+
+    async def disconnect(self) -> None:
+        """Close the connection on purpose (no reconnect)."""
+
+    async def send(self, conversation_id: str, message: str) -> dict[str, Any]:
+        """Send a chat line or slash command; returns the `sent` payload or raises ConvosError."""
+        raise InvalidInput("Not connected.")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Connection:

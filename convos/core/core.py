@@ -13,6 +13,7 @@ from ..errors import InvalidInput, NotFound, Unauthorized
 from ..store.base import DiskUsage, Store
 from . import invite
 from .connection import Connection, Conversation
+from .events import EventBus
 from .passwords import hash_password_async, verify_password_async
 from .settings import Settings, random_secret
 from .user import User, normalize_email, normalize_keywords
@@ -48,6 +49,7 @@ class Core:
         self.settings = Settings()
         self.ready = False
         self.ready_event = asyncio.Event()
+        self.events = EventBus()
         self._users: dict[str, User] = {}
         self._users_lock = asyncio.Lock()
 

@@ -1,0 +1,97 @@
+"""The per-user event bus: IRC -> core -> every open browser of that user.
+
+Events are JSON-ready dicts (the websocket frames of spec §5.3 without `ts` formatting).
+Each subscriber has a bounded queue; a subscriber that falls too far behind is marked
+overflowed and dropped, so a slow or dead browser never stalls the others or grows memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+DEFAULT_QUEUE_SIZE = 2000
+_CLOSED = object()
+
+
+class Subscription:
+    def __init__(self, bus: EventBus, email: str, maxsize: int) -> None:
+        self.bus = bus
+        self.email = email
+        self.queue: asyncio.Queue[Any] = asyncio.Queue(maxsize)
+        self.overflowed = False
+        self.closed = False
+
+    def offer(self, event: dict[str, Any]) -> None:
+        if self.closed:
+            return
+        try:
+            self.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            log.warning("Dropping a slow event subscriber of %s (%d events queued).", self.email, self.queue.qsize())
+            self.overflowed = True
+            self.close()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.bus._remove(self)
+        # Wake the reader even when the queue is full.
+        while True:
+            try:
+                self.queue.put_nowait(_CLOSED)
+                break
+            except asyncio.QueueFull:
+                self.queue.get_nowait()
+
+    async def get(self) -> dict[str, Any] | None:
+        """The next event, or None once the subscription is closed."""
+        item = await self.queue.get()
+        if item is _CLOSED:
+            return None
+        return item  # type: ignore[no-any-return]
+
+    async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        while True:
+            item = await self.get()
+            if item is None:
+                return
+            yield item
+
+
+class EventBus:
+    def __init__(self, maxsize: int = DEFAULT_QUEUE_SIZE) -> None:
+        self.maxsize = maxsize
+        self._subs: dict[str, set[Subscription]] = defaultdict(set)
+
+    def subscribe(self, email: str, maxsize: int | None = None) -> Subscription:
+        sub = Subscription(self, email, maxsize or self.maxsize)
+        self._subs[email].add(sub)
+        return sub
+
+    def publish(self, email: str, event: dict[str, Any]) -> None:
+        """Hand `event` to every subscriber of `email`; never blocks."""
+        event.setdefault("ts", time.time())
+        for sub in list(self._subs.get(email, ())):
+            sub.offer(event)
+
+    def subscribers(self, email: str) -> int:
+        return len(self._subs.get(email, ()))
+
+    def close_user(self, email: str) -> None:
+        for sub in list(self._subs.get(email, ())):
+            sub.close()
+
+    def _remove(self, sub: Subscription) -> None:
+        subs = self._subs.get(sub.email)
+        if subs is not None:
+            subs.discard(sub)
+            if not subs:
+                del self._subs[sub.email]
