@@ -112,8 +112,9 @@ class Connection:
     # The per-connection server pseudo-conversation: id '' and the connection's name.
     server: Conversation = field(init=False)
     extra: dict[str, Any] = field(default_factory=dict)
-    # Whose connection this is (set when the core adopts it).
+    # Whose connection this is, and the core it reports to (set when the core adopts it).
     email: str = field(default="", repr=False)
+    hub: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.server = Conversation(self.connection_id, "", self.name or self.connection_id)

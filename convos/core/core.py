@@ -12,9 +12,12 @@ from ..config import Config
 from ..errors import InvalidInput, NotFound, Unauthorized
 from ..store.base import DiskUsage, Store
 from . import invite
+from .chat import ChatMixin
 from .connection import Connection, Conversation
+from .connections import ConnectionClass, ConnectionsMixin
 from .events import EventBus
 from .passwords import hash_password_async, verify_password_async
+from .profiles import Profile
 from .settings import Settings, random_secret
 from .user import User, normalize_email, normalize_keywords
 
@@ -40,10 +43,21 @@ class Invite:
         return {"email": self.email, "exp": str(self.exp), "token": self.token}
 
 
-class Core:
-    def __init__(self, store: Store, config: Config, *, readonly: bool = False) -> None:
+def _no_protocols(scheme: str) -> type[Connection]:
+    return Connection
+
+
+class Core(ConnectionsMixin, ChatMixin):
+    def __init__(
+        self, store: Store, config: Config, *, readonly: bool = False, connection_class: ConnectionClass = _no_protocols
+    ) -> None:
         self.store = store
         self.config = config
+        # Picks the Connection class for a URL scheme; the composition root passes the IRC one.
+        self.connection_class = connection_class
+        self.profiles: dict[str, Profile] = {}
+        self._save_handles: dict[int, asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Task[object]] = set()
         # Read-only cores (the `recover` command) never write: the daemon owns the files.
         self.readonly = readonly
         self.settings = Settings()
@@ -93,6 +107,7 @@ class Core:
         self._users = {user.email: user for _, _, user in users}
         for user in self._users.values():
             await self._load_connections(user)
+        await self.profile_for(self.settings.default_connection)
         if self._users and not any(u.is_admin for u in self._users.values()):
             first = next(iter(self._users.values()))
             first.roles.append("admin")
@@ -103,15 +118,30 @@ class Core:
         log.info("Core ready with %d users.", len(self._users))
 
     async def stop(self) -> None:
-        """Stop background work; nothing is pending in files (every save is awaited)."""
+        """Disconnect everything, write what is pending, and stop background work."""
         self.ready = False
+        await self.stop_connections()
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            try:
+                await task
+            except BaseException:  # noqa: BLE001 - cancelled or failed, already logged
+                pass
+        await self.flush_saves()
+        for user in self.users:
+            for conn in user.connections.values():
+                await self.save_connection(user, conn)
+        if not self.readonly:
+            await self.store.close()
 
     async def _load_connections(self, user: User) -> None:
         for data in await self.store.load_connections(user.email):
-            conn = Connection.from_dict(data)
+            conn = self.make_connection(user, data)
             if not conn.connection_id:
                 continue
             user.connections[conn.connection_id] = conn
+            await self.profile_for(conn.url)
             legacy = [c for c in conn.conversations.values() if c.last_read]
             for conv in legacy:
                 # Old files kept `last_read`; count what came after it once, without a cap.
@@ -204,6 +234,10 @@ class Core:
     async def remove_user(self, user: User) -> None:
         if len(self._users) <= 1 and user.email in self._users:
             raise InvalidInput("You are the only user left.")
+        for conn in list(user.connections.values()):
+            conn.wanted_state = "disconnected"
+            await conn.disconnect()
+        self.events.close_user(user.email)
         user.removed = True
         self._users.pop(user.email, None)
         await self.store.delete_user(user.email)

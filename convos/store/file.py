@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import shutil
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,11 @@ class FileStore:
         self.home = Path(home)
         self._writer = JsonWriter()
         self._broken: dict[str, str] = {}
+        # Log appends go through one worker thread: FIFO keeps every line in arrival order
+        # without a thread hop per line on the caller's side.
+        self._logs = logfile.LogWriter(max_open=128)
+        self._log_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="convos-log")
+        self._pending: set[Future[Any]] = set()
 
     # --- paths -------------------------------------------------------------
 
@@ -177,6 +183,69 @@ class FileStore:
             return await asyncio.to_thread(run)
         except logfile.LogQueryError as err:
             raise QueryError(str(err), err.path) from None
+
+    def log_message(
+        self, email: str, connection_id: str, conversation_id: str, ts: float, type: str, from_: str,
+        message: str, *, highlight: bool = False, is_channel: bool = False,
+    ) -> None:
+        """Queue a line for the log; lines are written in the order they are queued."""
+        conn_dir = self.connection_dir(email, connection_id)
+        self._queue(self._logs.log_message, conn_dir, conversation_id, ts, type, from_, message,
+                    highlight=highlight, is_channel=is_channel)
+
+    def log_notification(
+        self, email: str, ts: float, connection_id: str, conversation_id: str, type: str, from_: str, message: str
+    ) -> None:
+        self._queue(self._logs.log_notification, self.user_dir(email), ts, connection_id, conversation_id,
+                    type, from_, message)
+
+    def _queue(self, fn: Any, *args: Any, **kwargs: Any) -> None:
+        fut = self._log_thread.submit(fn, *args, **kwargs)
+        self._pending.add(fut)
+        fut.add_done_callback(self._written)
+
+    def _written(self, fut: Future[Any]) -> None:
+        self._pending.discard(fut)
+        err = fut.exception()
+        if err is not None:
+            log.error("Could not write a log line: %s", err)
+
+    async def flush_logs(self) -> None:
+        """Wait until every queued line is on disk (in the OS)."""
+        await asyncio.wrap_future(self._log_thread.submit(lambda: None))
+
+    async def delete_conversation_logs(self, email: str, connection_id: str, conversation_id: str) -> int:
+        conn_dir = self.connection_dir(email, connection_id)
+        fut = self._log_thread.submit(self._logs.delete_conversation_logs, conn_dir, conversation_id)
+        return await asyncio.wrap_future(fut)  # type: ignore[no-any-return]
+
+    async def close(self) -> None:
+        await self.flush_logs()
+        await asyncio.to_thread(self._logs.close)
+        self._log_thread.shutdown(wait=True)
+
+    # --- connection profiles ---------------------------------------------------
+
+    @property
+    def profiles_dir(self) -> Path:
+        return self.home / "settings" / "connections"
+
+    async def load_profile(self, profile_id: str) -> dict[str, Any] | None:
+        path = self.profiles_dir / f"{safe_segment(profile_id)}.json"
+        try:
+            data = await asyncio.to_thread(self._read_json, path)
+        except (OSError, ValueError) as err:
+            log.error("Cannot read connection profile %s: %s", path, err)
+            return None
+        return data if isinstance(data, dict) else None
+
+    async def save_profile(self, profile_id: str, data: dict[str, Any]) -> None:
+        await self._writer.save(self.profiles_dir / f"{safe_segment(profile_id)}.json", data)
+
+    async def delete_profile(self, profile_id: str) -> None:
+        path = self.profiles_dir / f"{safe_segment(profile_id)}.json"
+        self._writer.forget(path)
+        await asyncio.to_thread(path.unlink, True)
 
     async def count_messages(self, email: str, connection_id: str, conversation_id: str, after: str) -> int:
         """Messages after `after` (for legacy `last_read`), without a cap."""

@@ -73,7 +73,14 @@ async def api_spec(request: web.Request) -> web.Response:
 async def _core_lifecycle(app: web.Application) -> AsyncIterator[None]:
     """Load users in the background (the API answers 503 meanwhile); stop the core on shutdown."""
     core = app[CORE]
-    task = None if core.ready else asyncio.create_task(core.load_users(), name="core-load-users")
+
+    async def start() -> None:
+        if not core.ready:
+            await core.load_users()
+        await core.start_connections()
+
+    task = asyncio.create_task(start(), name="core-start")
+    task.add_done_callback(_log_failure)
     yield
     if task is not None and not task.done():
         task.cancel()
@@ -82,6 +89,11 @@ async def _core_lifecycle(app: web.Application) -> AsyncIterator[None]:
         except asyncio.CancelledError:
             pass
     await core.stop()
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.critical("Convos could not start", exc_info=task.exception())
 
 
 def _route_order(op: Operation) -> tuple[int, str]:

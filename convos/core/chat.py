@@ -1,0 +1,128 @@
+"""What protocols call back into: chat lines, state events and debounced saves."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from typing import TYPE_CHECKING, Any
+
+from .connection import Connection, Conversation
+
+if TYPE_CHECKING:
+    from .core import Core
+
+log = logging.getLogger(__name__)
+
+SAVE_DELAY = 2.0
+
+
+def is_highlight(message: str, words: list[str]) -> bool:
+    """Whole-word, case-insensitive match of the nick or any keyword (escaped: no user regexes)."""
+    words = [w for w in words if w]
+    if not words:
+        return False
+    pattern = r"\b(?:" + "|".join(re.escape(w) for w in words) + r")\b"
+    return re.search(pattern, message, re.IGNORECASE) is not None
+
+
+class ChatMixin:
+    """Part of Core: the hub a Connection reports to."""
+
+    _save_handles: dict[int, asyncio.TimerHandle]
+    _tasks: set[asyncio.Task[Any]]
+
+    def emit(self: Core, conn: Connection, event: dict[str, Any]) -> None:
+        """Publish an event for the connection's owner (`connection_id` is filled in)."""
+        event.setdefault("connection_id", conn.connection_id)
+        self.events.publish(conn.email, event)
+
+    def emit_state(self: Core, conn: Connection, type_: str, **data: Any) -> None:
+        self.emit(conn, {"event": "state", "type": type_, **data})
+
+    def emit_conversation(self: Core, conn: Connection, conv: Conversation) -> None:
+        """`state/frozen`: the full conversation, after it was created, (un)frozen or got a topic."""
+        self.emit(conn, {"event": "state", "type": "frozen", **conv.api_dict()})
+
+    def highlight_words(self: Core, conn: Connection) -> list[str]:
+        user = self.get_user(conn.email)
+        nick = str(conn.info.get("nick") or "")
+        return [nick, *(user.highlight_keywords if user else [])]
+
+    async def chat(
+        self: Core,
+        conn: Connection,
+        conv: Conversation,
+        *,
+        type: str,
+        from_: str,
+        message: str,
+        ts: float | None = None,
+        own: bool = False,
+        highlight: bool | None = None,
+    ) -> None:
+        """A chat line for `conv`: counters, highlight, log, notification, event — in that order."""
+        ts = time.time() if ts is None else ts
+        if highlight is None:
+            highlight = not own and is_highlight(message, self.highlight_words(conn))
+        if not own:
+            conv.unread += 1
+        is_channel = bool(conv.conversation_id) and not conv.is_private
+        if conn.email and self.get_user(conn.email) is not None:
+            if highlight and is_channel and type in ("private", "action", "notice"):
+                conv.notifications += 1
+                self.store.log_notification(conn.email, ts, conn.connection_id, conv.conversation_id, type, from_,
+                                            message)
+            self.store.log_message(conn.email, conn.connection_id, conv.conversation_id, ts, type, from_, message,
+                                   highlight=highlight, is_channel=is_channel)
+        self.emit(conn, {
+            "event": "message", "conversation_id": conv.conversation_id, "name": conv.name, "from": from_,
+            "highlight": highlight, "message": message, "type": type, "ts": ts,
+        })
+        if not own or highlight:
+            self.save_soon(conn)
+
+    def save_soon(self: Core, conn: Connection) -> None:
+        """Save connection.json shortly: bursts of messages cost one write, and counters survive a restart."""
+        key = id(conn)
+        if key in self._save_handles or self.readonly:
+            return
+        loop = asyncio.get_running_loop()
+
+        def fire() -> None:
+            self._save_handles.pop(key, None)
+            self.track(self._save_conn(conn))
+
+        self._save_handles[key] = loop.call_later(SAVE_DELAY, fire)
+
+    async def _save_conn(self: Core, conn: Connection) -> None:
+        user = self.get_user(conn.email)
+        if user is not None:
+            try:
+                await self.save_connection(user, conn)
+            except Exception:
+                log.exception("Could not save %s of %s", conn.connection_id, conn.email)
+
+    def track(self: Core, coro: Any, name: str | None = None) -> asyncio.Task[Any]:
+        """Run a background task that the core owns (cancelled on stop)."""
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self: Core, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("Background task %s failed", task.get_name(), exc_info=task.exception())
+
+    async def flush_saves(self: Core) -> None:
+        """Save every connection with a pending debounced save, now."""
+        pending = list(self._save_handles.items())
+        self._save_handles.clear()
+        for _key, handle in pending:
+            handle.cancel()
+        for user in self.users:
+            for conn in user.connections.values():
+                if any(k == id(conn) for k, _ in pending):
+                    await self._save_conn(conn)

@@ -1,0 +1,243 @@
+"""Part of Core: creating, changing and removing connections, and the profiles they use."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+
+from ..errors import ConvosError, FailedDependency, Forbidden, InvalidInput
+from .connection import Connection, Conversation, connection_id_for, pretty_connection_name
+from .profiles import Profile, host_port, profile_url
+from .user import User
+
+if TYPE_CHECKING:
+    from .core import Core
+
+log = logging.getLogger(__name__)
+
+ConnectionClass = Callable[[str], type[Connection]]
+
+
+def channel_from_path(url: str) -> tuple[str, str]:
+    """`irc://host/%23chan%20key` -> ("#chan", "key"); the first path segment names a conversation."""
+    path = urlsplit(url).path.lstrip("/")
+    if not path:
+        return "", ""
+    name, _, key = unquote(path).partition(" ")
+    return name.strip(), key.strip()
+
+
+def _query(url: str) -> dict[str, str]:
+    return dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
+
+
+def url_changed(old: str, new: str) -> bool:
+    """Whether a URL change needs a reconnect (spec §4.5)."""
+    a, b = urlsplit(old), urlsplit(new)
+    qa, qb = _query(old), _query(new)
+    if (a.hostname, a.port, a.username, a.password) != (b.hostname, b.port, b.username, b.password):
+        return True
+    for key, default in (("realname", ""), ("sasl", ""), ("tls", "0"), ("tls_verify", "0")):
+        if qa.get(key, default) != qb.get(key, default):
+            return True
+    return False
+
+
+class ConnectionsMixin:
+    profiles: dict[str, Profile]
+    connection_class: ConnectionClass
+
+    # --- profiles ------------------------------------------------------------
+
+    async def profile_for(self: Core, url: str) -> Profile:
+        """The profile of a URL's host: cached, read from disk, or made from the defaults."""
+        pid = connection_id_for(url)
+        profile = self.profiles.get(pid)
+        if profile is None:
+            data = await self.store.load_profile(pid) if pid else None
+            profile = Profile.default_for(profile_url(url), self.config)
+            if data:
+                profile.url = str(data.get("url") or profile.url)
+                profile.update(data)
+            self.profiles[pid] = profile
+        return profile
+
+    def profile_json(self: Core, profile: Profile, admin: bool) -> dict[str, Any]:
+        s = self.settings
+        return profile.api_dict(default_url=s.default_connection, forced=s.forced_connection, admin=admin)
+
+    async def save_profile(self: Core, data: dict[str, Any]) -> Profile:
+        url = str(data.get("url") or "").strip()
+        if not pretty_connection_name(url):
+            raise InvalidInput("URL need a valid host.", "/url")
+        if data.get("is_default"):
+            self.settings.default_connection = url
+            self.settings.forced_connection = bool(data.get("is_forced"))
+            await self.save_settings()
+        profile = await self.profile_for(url)
+        profile.url = profile_url(url)
+        profile.update(data)
+        await self.store.save_profile(profile.id, profile.to_dict())
+        return profile
+
+    async def remove_profile(self: Core, profile_id: str) -> None:
+        profile = self.profiles.get(profile_id)
+        if profile is None or not host_port(profile.url)[0]:
+            return
+        if host_port(profile.url)[0] == host_port(self.settings.default_connection)[0]:
+            raise InvalidInput("You cannot delete the default connection.")
+        if len(self.profiles) <= 1:
+            raise InvalidInput("You must have at least one connection profile.")
+        del self.profiles[profile_id]
+        await self.store.delete_profile(profile_id)
+
+    # --- connections ---------------------------------------------------------
+
+    def make_connection(self: Core, user: User, data: dict[str, Any]) -> Connection:
+        cls = self.connection_class(urlsplit(str(data.get("url") or "")).scheme)
+        conn = cls.from_dict(data)
+        conn.email = user.email
+        conn.hub = self
+        return conn
+
+    async def create_connection(
+        self: Core,
+        user: User,
+        url: str,
+        *,
+        conversation_id: str | None = None,
+        on_connect_commands: list[str] | None = None,
+        wanted_state: str | None = None,
+        start: bool = True,
+    ) -> Connection:
+        url = url.strip()
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises on a bad port
+        except ValueError:
+            raise InvalidInput("Invalid URL.", "/url") from None
+        if conversation_id:
+            parts = parts._replace(path="/" + quote(conversation_id, safe=""))
+            url = urlunsplit(parts)
+        if self.settings.forced_connection:
+            if host_port(url) != host_port(self.settings.default_connection):
+                raise InvalidInput("Will only accept forced connection URL.", "/url")
+        if not parts.hostname:
+            raise InvalidInput('Missing "host" in URL', "/url")
+        cid = connection_id_for(url)
+        if not pretty_connection_name(url):
+            raise InvalidInput("URL need a valid host.", "/url")
+        if cid in user.connections:
+            raise InvalidInput("Connection already exists.", "/url")
+        cls = self.connection_class(parts.scheme)
+        if cls is Connection:
+            raise InvalidInput(f"Convos::Core::Connection::{parts.scheme.capitalize()} is not supported.", "/url")
+
+        conn = self.make_connection(user, {
+            "connection_id": cid,
+            "name": pretty_connection_name(url),
+            "url": url,
+            "wanted_state": wanted_state or "connected",
+            "on_connect_commands": [c.strip() for c in on_connect_commands or [] if c.strip()],
+        })
+        profile = await self.profile_for(url)
+        conn.service_accounts = list(profile.service_accounts)
+        name, key = channel_from_path(url)
+        if name:
+            conv = Conversation(cid, name.lower(), name, password=key)
+            conn.conversations[conv.conversation_id] = conv
+        user.connections[cid] = conn
+        await self.save_connection(user, conn)
+        log.info("%s created connection %s", user.email, cid)
+        if start and not self.config.skip_connect:
+            self.track(conn.start(), name=f"start-{user.email}-{cid}")
+        return conn
+
+    async def initial_connection(self: Core, user: User) -> None:
+        """Every new user starts with a connection to the default server (spec §4.4); failures are logged."""
+        url = self.settings.default_connection
+        if not url:
+            return
+        try:
+            await self.create_connection(user, url)
+        except ConvosError as err:
+            log.warning("No initial connection for %s: %s", user.email, err)
+
+    async def update_connection(
+        self: Core,
+        user: User,
+        conn: Connection,
+        *,
+        url: str | None = None,
+        wanted_state: str | None = None,
+        on_connect_commands: list[str] | None = None,
+    ) -> Connection:
+        if wanted_state:
+            conn.wanted_state = wanted_state
+        if on_connect_commands is not None:
+            conn.on_connect_commands = [c.strip() for c in on_connect_commands if c.strip()]
+        new_url = url.strip() if url and urlsplit(url.strip()).hostname else conn.url
+        action = wanted_state or ""
+        if self.settings.forced_connection:
+            wanted = _query(new_url)
+            base = urlsplit(self.settings.default_connection)
+            query = [(k, wanted[k]) for k in ("nick", "realname", "sasl", "tls", "tls_verify") if k in wanted]
+            new_url = urlunsplit(base._replace(path="", query=urlencode(query)))
+        elif conn.wanted_state == "connected" and url_changed(conn.url, new_url):
+            action = "reconnect"
+        nick = _query(new_url).get("nick", "")
+        change_nick = wanted_state == "connected" and conn.state == "connected" and nick and nick != conn.info.get("nick")
+        conn.url = new_url
+        reset = getattr(conn, "reset_reconnect_delay", None)
+        if reset is not None:
+            reset()
+        await self.save_connection(user, conn)
+        try:
+            if action == "connected":
+                await conn.connect()
+            elif action == "disconnected":
+                await conn.disconnect()
+            elif action == "reconnect":
+                await conn.disconnect()
+                await conn.connect()
+        except ConvosError as err:
+            raise FailedDependency(str(err.errors[0].message if err.errors else err), "/wanted_state") from None
+        except OSError as err:
+            raise FailedDependency(str(err) or "Connection failed.", "/wanted_state") from None
+        if change_nick:
+            try:
+                await conn.send("", f"/nick {nick}")
+            except ConvosError:
+                pass
+        return conn
+
+    async def remove_connection(self: Core, user: User, conn: Connection) -> None:
+        conn.wanted_state = "disconnected"
+        try:
+            await conn.disconnect()
+        except Exception:
+            log.exception("Disconnect of %s failed while removing it", conn.connection_id)
+        user.connections.pop(conn.connection_id, None)
+        await self.store.delete_connection(user.email, conn.connection_id)
+        log.info("%s removed connection %s", user.email, conn.connection_id)
+
+    async def start_connections(self: Core) -> None:
+        if self.config.skip_connect:
+            return
+        for user in self.users:
+            for conn in user.sorted_connections():
+                self.track(conn.start(), name=f"start-{user.email}-{conn.connection_id}")
+
+    async def stop_connections(self: Core) -> None:
+        for user in self.users:
+            for conn in user.connections.values():
+                try:
+                    await conn.stop()
+                except Exception:
+                    log.exception("Stopping %s of %s failed", conn.connection_id, user.email)
+
+    def check_connection_owner(self: Core, user: User, conn: Connection) -> None:
+        if conn.email != user.email:
+            raise Forbidden("Not your connection.")
