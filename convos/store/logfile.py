@@ -576,7 +576,7 @@ class _Collector:
                 page = [c for c in cands if c[0] <= t]
             else:
                 t = self.top[0]
-                page = cands[-q.limit:]
+                page = [c for c in cands if c[0] >= t]
             more = len(page) < len(cands)
             cands = page
         messages = []
