@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from . import __version__
 from .config import Config
+from .core.connection import Connection
 from .core.core import Core
 from .store.file import FileStore
 
@@ -46,8 +47,17 @@ def setup_logging(config: Config) -> None:
     )
 
 
+def connection_class(scheme: str) -> type[Connection]:
+    """Pick the protocol by URL scheme."""
+    if scheme in ("irc", "ircs"):
+        from .irc.connection import IrcConnection
+
+        return IrcConnection
+    return Connection
+
+
 def build_core(config: Config, *, readonly: bool = False) -> Core:
-    return Core(FileStore(config.home), config, readonly=readonly)
+    return Core(FileStore(config.home), config, readonly=readonly, connection_class=connection_class)
 
 
 def parse_listen(url: str) -> tuple[str | None, int, ssl.SSLContext | None]:

@@ -83,6 +83,35 @@ class ChatMixin:
         if not own or highlight:
             self.save_soon(conn)
 
+    async def save_connection_of(self: Core, conn: Connection) -> None:
+        user = self.get_user(conn.email)
+        if user is not None:
+            await self.save_connection(user, conn)
+
+    def client_cert_paths(self: Core, conn: Connection) -> tuple[Any, Any]:
+        return self.store.client_cert_paths(conn.email, conn.connection_id)
+
+    def remote_address_of(self: Core, conn: Connection) -> str:
+        user = self.get_user(conn.email)
+        return user.remote_address if user else ""
+
+    async def reverse_dns(self: Core, ip: str) -> str:
+        loop = asyncio.get_running_loop()
+        try:
+            host, _ = await asyncio.wait_for(loop.getnameinfo((ip, 0)), 5)
+            return str(host)
+        except (OSError, TimeoutError):
+            return ip
+
+    async def clear_history(self: Core, conn: Connection, conv: Conversation) -> None:
+        await self.store.delete_conversation_logs(conn.email, conn.connection_id, conv.conversation_id)
+
+    async def create_paste(self: Core, conn: Connection, text: str) -> str:
+        """Long messages become a paste link (the upload store comes with the files API)."""
+        from ..errors import InvalidInput
+
+        raise InvalidInput("This message is too long to send as it is, and pastes are not available yet.")
+
     def save_soon(self: Core, conn: Connection) -> None:
         """Save connection.json shortly: bursts of messages cost one write, and counters survive a restart."""
         key = id(conn)

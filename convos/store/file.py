@@ -118,6 +118,10 @@ class FileStore:
     def connection_dir(self, email: str, connection_id: str) -> Path:
         return self.user_dir(email) / safe_segment(connection_id)
 
+    def client_cert_paths(self, email: str, connection_id: str) -> tuple[Path, Path]:
+        d = self.connection_dir(email, connection_id)
+        return d / f"{connection_id}.cert", d / f"{connection_id}.key"
+
     async def load_connections(self, email: str) -> list[dict[str, Any]]:
         return await asyncio.to_thread(self._load_connections, email)
 

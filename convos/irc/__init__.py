@@ -1,0 +1,1 @@
+"""IRC: pydle-based clients behind core.Connection, for irc:// and ircs:// URLs."""

@@ -1,0 +1,172 @@
+"""The pydle client: one socket, lines parsed by pydle and handled strictly in arrival order.
+
+pydle 1.2 starts a task per incoming line and reconnects on its own (giving up after three
+tries). Convos needs both done differently, so this subclass owns the read loop (one line
+handled after the other) and reports a lost socket to its IrcConnection, which owns
+reconnecting. Handlers for what the server says are feature mixins (handlers.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pydle
+from pydle.features.ircv3.tags import TaggedMessage
+from pydle.protocol import ProtocolViolation
+
+log = logging.getLogger(__name__)
+
+MAX_LINE = 64 * 1024  # longer lines are dropped, not allowed to grow memory
+READ_SIZE = 64 * 1024
+SEND_TIMEOUT = 30
+
+
+def clean(param: str) -> str:
+    """A parameter can never smuggle in another line."""
+    return param.replace("\r", "").replace("\n", " ").replace("\0", "")
+
+
+class IrcClient(pydle.BasicClient):  # type: ignore[misc]
+    RECONNECT_ON_ERROR = False
+
+    def __init__(self, nickname: str, *, username: str, realname: str) -> None:
+        super().__init__(nickname, username=username, realname=realname)
+        self.encoding = "utf-8"
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._read_task: asyncio.Task[None] | None = None
+        self._lines: list[bytes] = []
+        self.on_lost: Callable[[str], Awaitable[None]] | None = None
+        self.read_timeout = 180.0
+        self.closing = False
+
+    # --- transport -----------------------------------------------------------
+
+    async def open(self, host: str, port: int, *, tls: ssl.SSLContext | None, timeout: float,
+                   local_address: str = "") -> None:
+        local = (local_address, 0) if local_address else None
+        self._reader, self._writer = await asyncio.wait_for(
+            asyncio.open_connection(host, port, ssl=tls, local_addr=local, limit=MAX_LINE,
+                                    server_hostname=host if tls else None),
+            timeout,
+        )
+        self.closing = False
+        self._read_task = asyncio.get_running_loop().create_task(self._read_loop(), name=f"irc-read-{host}")
+
+    @property
+    def connected(self) -> bool:
+        return self._writer is not None and not self._writer.is_closing()
+
+    @property
+    def socket_info(self) -> tuple[str, int] | None:
+        if self._writer is None:
+            return None
+        sock = self._writer.get_extra_info("sockname")
+        return (sock[0], sock[1]) if sock else None
+
+    def peer_certificate(self) -> dict[str, Any] | None:
+        return self._writer.get_extra_info("peercert") if self._writer else None
+
+    async def _read_loop(self) -> None:
+        reason = "Connection closed."
+        buf = b""
+        try:
+            assert self._reader is not None
+            while True:
+                try:
+                    data = await asyncio.wait_for(self._reader.read(READ_SIZE), self.read_timeout)
+                except TimeoutError:
+                    reason = "Connection timeout!"
+                    break
+                if not data:
+                    break
+                buf += data
+                *lines, buf = buf.split(b"\n")
+                if len(buf) > MAX_LINE:
+                    log.warning("Dropping an over-long line from the server (%d bytes).", len(buf))
+                    buf = b""
+                for raw in lines:
+                    await self._handle_line(raw)
+        except asyncio.CancelledError:
+            raise
+        except (OSError, ssl.SSLError) as err:
+            reason = str(err) or err.__class__.__name__
+        finally:
+            self._close_transport()
+        if self.on_lost is not None and not self.closing:
+            await self.on_lost(reason)
+
+    async def _handle_line(self, raw: bytes) -> None:
+        raw = raw.rstrip(b"\r")
+        if not raw.strip() or len(raw) > MAX_LINE:
+            return
+        try:
+            message = TaggedMessage.parse(raw + b"\r\n", encoding="utf-8")
+        except (ProtocolViolation, ValueError, IndexError) as err:
+            log.info("Ignoring a malformed line from the server: %r (%s)", raw[:200], err)
+            return
+        # One line at a time: the next line waits until this one is handled (and logged).
+        await self.on_raw(message)
+
+    def _close_transport(self) -> None:
+        if self._writer is not None:
+            try:
+                self._writer.close()
+            except Exception:  # noqa: BLE001 - the socket is going away anyway
+                pass
+        self._writer = None
+        self._reader = None
+
+    async def close(self, quit_message: str | None = None) -> None:
+        """Close on purpose: no `on_lost` callback."""
+        self.closing = True
+        if quit_message is not None and self.connected:
+            try:
+                await self.write("QUIT", quit_message)
+            except (OSError, TimeoutError):
+                pass
+        if self._writer is not None:
+            try:
+                self._writer.close()
+                await asyncio.wait_for(self._writer.wait_closed(), 2)
+            except (OSError, TimeoutError, ssl.SSLError):
+                pass
+        task, self._read_task = self._read_task, None
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001
+                pass
+        self._close_transport()
+
+    async def write_raw(self, line: str) -> None:
+        if self._writer is None:
+            raise ConnectionError("Not connected.")
+        data = clean(line).encode("utf-8") + b"\r\n"
+        self._writer.write(data)
+        await asyncio.wait_for(self._writer.drain(), SEND_TIMEOUT)
+
+    async def write(self, command: str, *params: str) -> None:
+        """Write a command; the last parameter is sent as trailing when it needs to be."""
+        parts = [command]
+        params = tuple(clean(str(p)) for p in params)
+        for i, param in enumerate(params):
+            last = i == len(params) - 1
+            if last and (not param or " " in param or param.startswith(":")):
+                parts.append(":" + param)
+            else:
+                parts.append(param.replace(" ", ""))
+        await self.write_raw(" ".join(parts))
+
+    # --- pydle hooks that must not run --------------------------------------
+
+    async def on_data(self, data: bytes) -> None:  # pragma: no cover - _read_loop replaces it
+        raise RuntimeError("not used")
+
+    async def on_disconnect(self, expected: bool) -> None:  # pragma: no cover
+        """IrcConnection owns reconnecting; pydle's own policy is off."""

@@ -1,0 +1,338 @@
+"""IrcConnection: a core.Connection for irc:// and ircs:// — connect, register, reconnect, keep alive."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import ssl
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from ..core.connection import Connection, Conversation, is_channel_name, with_query
+from ..errors import ConvosError, InvalidInput
+from . import tls as tlsmod
+from .handlers import ConvosClient
+from .waiters import Waiters
+
+log = logging.getLogger(__name__)
+
+MAX_RECONNECT_DELAY = 900.0
+QUIT_MESSAGE = "https://convos.chat"
+
+
+class HostQueue:
+    """Connection attempts to one IRC host are spaced by CONVOS_CONNECT_DELAY, across all users."""
+
+    def __init__(self) -> None:
+        self._next: dict[str, float] = {}
+
+    def reserve(self, host: str, delay: float) -> float:
+        """Book the next slot for `host`; returns how long to wait for it."""
+        now = time.monotonic()
+        slot = max(now, self._next.get(host, 0.0))
+        self._next[host] = slot + delay
+        return slot - now
+
+    def failed(self, host: str) -> None:
+        # After a failed attempt the next one need not wait for the full delay.
+        self._next[host] = min(self._next.get(host, 0.0), time.monotonic())
+
+
+QUEUE = HostQueue()
+
+
+def fmt_seconds(value: float) -> str:
+    return f"{value:g}"
+
+
+@dataclass(slots=True, eq=False)
+class IrcConnection(Connection):
+    client: ConvosClient | None = field(default=None, repr=False)
+    reconnect_delay: float = 0.0
+    waiters: Waiters = field(default_factory=Waiters, repr=False)
+    warned_nicks: set[str] = field(default_factory=set, repr=False)
+    _reconnect_handle: asyncio.TimerHandle | None = field(default=None, repr=False)
+    _periodic: asyncio.Task[None] | None = field(default=None, repr=False)
+    _connecting: asyncio.Task[None] | None = field(default=None, repr=False)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+
+    # --- URL -----------------------------------------------------------------
+
+    @property
+    def query(self) -> dict[str, str]:
+        return dict(parse_qsl(urlsplit(self.url).query, keep_blank_values=True))
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or ""
+
+    @property
+    def port(self) -> int:
+        try:
+            port = urlsplit(self.url).port
+        except ValueError:
+            port = None
+        return port or 6667
+
+    def uses_tls(self) -> bool:
+        return urlsplit(self.url).scheme == "ircs" or self.query.get("tls", "0") not in ("0", "")
+
+    def wanted_nick(self) -> str:
+        nick = self.query.get("nick", "")
+        if nick:
+            return nick
+        local = re.sub(r"\W", "_", self.email.split("@")[0]) if self.email else ""
+        return local or "guest"
+
+    @property
+    def nick(self) -> str:
+        return str(self.info.get("nick") or self.wanted_nick())
+
+    def username(self) -> str:
+        parts = urlsplit(self.url)
+        user = unquote(parts.username or "") or self.nick
+        if user and not user[0].isalnum():
+            user = "x" + user[1:]
+        return user
+
+    def password(self) -> str:
+        return unquote(urlsplit(self.url).password or "")
+
+    def realname(self) -> str:
+        name = self.query.get("realname", "")
+        return f"{name} via https://convos.chat" if name else "https://convos.chat"
+
+    def set_url_param(self, **params: str) -> None:
+        self.url = with_query(self.url, **params)
+
+    # --- conversations -------------------------------------------------------
+
+    def get_or_create(self, name: str, *, frozen: str = "") -> tuple[Conversation, bool]:
+        conv = self.get_conversation(name)
+        if conv is not None and conv.conversation_id:
+            return conv, False
+        conv = Conversation(self.connection_id, name.lower(), name, frozen=frozen)
+        self.conversations[conv.conversation_id] = conv
+        return conv, True
+
+    def is_service(self, nick: str) -> bool:
+        return nick.lower() in {a.lower() for a in self.service_accounts}
+
+    async def chat(self, conv: Conversation, type: str, from_: str, message: str, *,
+                   ts: float | None = None, own: bool = False) -> None:
+        await self.hub.chat(self, conv, type=type, from_=from_, message=message, ts=ts, own=own)
+
+    async def server_message(self, message: str, *, type: str = "notice", from_: str = "") -> None:
+        await self.chat(self.server, type, from_ or self.connection_id, message, own=True)
+
+    def emit_info(self) -> None:
+        self.hub.emit_state(self, "info", info=self.info)
+
+    def set_frozen(self, conv: Conversation, reason: str) -> None:
+        if conv.frozen != reason:
+            conv.frozen = reason
+            self.hub.emit_conversation(self, conv)
+
+    # --- state ---------------------------------------------------------------
+
+    async def set_state(self, state: str, message: str) -> None:
+        self.state = state
+        self.hub.emit_state(self, "connection", state=state, message=message)
+        await self.server_message(message)
+
+    def reset_reconnect_delay(self) -> None:
+        self.reconnect_delay = 0.0
+
+    async def start(self) -> None:
+        if self.wanted_state != "connected" or self.state != "disconnected":
+            return
+        try:
+            await self.connect()
+        except ConvosError:
+            pass  # the state message says why; a reconnect is scheduled when it makes sense
+
+    async def stop(self) -> None:
+        """Daemon shutdown: close the socket, keep wanted_state."""
+        self._cancel_reconnect()
+        await self._close(QUIT_MESSAGE)
+
+    async def connect(self) -> None:
+        if self.state == "connected":
+            return
+        if self.state in ("connecting", "queued"):
+            raise InvalidInput("Connecting.")
+        if self.state == "disconnecting":
+            raise InvalidInput("Disconnecting.")
+        if self.wanted_state != "connected":
+            raise InvalidInput("Does not want to be connected.")
+        self._cancel_reconnect()
+        self._connecting = asyncio.current_task()
+        try:
+            await self._connect()
+        finally:
+            self._connecting = None
+
+    async def _connect(self) -> None:
+        for conv in self.sorted_conversations():
+            if not conv.frozen:
+                self.set_frozen(conv, "Not connected.")
+        params = self.query
+        if "tls" not in params and urlsplit(self.url).scheme != "ircs":
+            self.set_url_param(tls="1")  # try TLS first, as the original does
+        if "nick" not in params:
+            self.set_url_param(nick=self.wanted_nick())
+        profile = await self.hub.profile_for(self.url)
+        config = self.hub.config
+        host, port, use_tls = self.host, self.port, self.uses_tls()
+
+        wait = 0.0 if profile.skip_queue else QUEUE.reserve(f"{host}:{port}", config.connect_delay)
+        self.state = "connecting"
+        message = f"Connecting to {host}." if wait <= 0.05 else f"Connecting to {host} in about {fmt_seconds(round(wait, 1))}s."
+        self.hub.emit_state(self, "connection", state="connecting", message=message)
+        await self.server_message(message)
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+        context = None
+        fingerprint = ""
+        if use_tls:
+            cert, key = self.hub.client_cert_paths(self)
+            if config.generate_cert:
+                try:
+                    await asyncio.to_thread(tlsmod.ensure_client_cert, cert, key, self.email)
+                    fingerprint = await asyncio.to_thread(tlsmod.fingerprint, cert)
+                except OSError as err:
+                    log.warning("No client certificate for %s: %s", self.connection_id, err)
+            verify = params.get("tls_verify", "1") not in ("0", "")
+            context = tlsmod.make_context(verify=verify, ca_file=config.tls_ca, cert=cert, key=key)
+        local_address = params.get("local_address") or config.local_address
+        self.info.update(
+            authenticated=False, capabilities={}, nick=self.wanted_nick() if not self.info.get("nick") else self.info["nick"],
+            real_host="", certificate={"fingerprint": fingerprint},
+            socket={"address": host, "port": port, "timeout": config.connect_timeout, "tls": bool(use_tls),
+                    "local_address": local_address or None},
+        )
+        self.info["nick"] = self.query.get("nick") or self.wanted_nick()
+        self.emit_info()
+
+        client = ConvosClient(self)
+        try:
+            await client.open(host, port, tls=context, timeout=config.connect_timeout, local_address=local_address)
+        except ssl.SSLCertVerificationError as err:
+            await self._failed(f"TLS certificate check failed: {err.verify_message or err}.")
+            raise InvalidInput(f"TLS certificate check failed: {err.verify_message or err}.") from None
+        except ssl.SSLError as err:
+            text = str(err)
+            if "tls" not in params and ("WRONG_VERSION_NUMBER" in text or "wrong version number" in text
+                                        or "record layer failure" in text or "HELLO" in text):
+                # The server does not speak TLS and the URL did not ask for it: plain text next time.
+                self.set_url_param(tls="0")
+            await self._failed(text)
+            raise InvalidInput(text) from None
+        except (OSError, TimeoutError) as err:
+            text = "Connection timeout!" if isinstance(err, TimeoutError) else (err.strerror or str(err))
+            await self._failed(text)
+            raise InvalidInput(text) from None
+        self.client = client
+        client.on_lost = self._on_lost
+        client.read_timeout = max(3 * config.periodic_interval, 30.0)
+        await self.set_state("connected", f"Connected to {host}.")
+        self._periodic = self.hub.track(self._periodic_loop(), name=f"irc-periodic-{self.connection_id}")
+        await self.hub.save_connection_of(self)
+        await client.register_connection(profile)
+
+    async def _failed(self, reason: str) -> None:
+        QUEUE.failed(f"{self.host}:{self.port}")
+        await self._lost(reason)
+
+    async def _on_lost(self, reason: str) -> None:
+        self.client = None
+        await self._lost(reason)
+
+    async def _lost(self, reason: str) -> None:
+        """The socket is gone without us asking: tell the user and schedule a reconnect."""
+        self._stop_periodic()
+        self.waiters.fail_all("Not connected.")
+        self.info["authenticated"] = False
+        self.info["capabilities"] = {}
+        message = reason
+        if self.wanted_state == "connected":
+            delay = min(self.reconnect_delay * 2 if self.reconnect_delay else self.hub.config.connect_delay,
+                        MAX_RECONNECT_DELAY)
+            self.reconnect_delay = delay
+            if not message.endswith((".", "!", "?")):
+                message += "."
+            message += f" Reconnecting in {fmt_seconds(delay)}s..."
+            loop = asyncio.get_running_loop()
+            self._reconnect_handle = loop.call_later(
+                delay, lambda: self.hub.track(self.start(), name=f"irc-reconnect-{self.connection_id}"))
+        for conv in self.sorted_conversations():
+            self.set_frozen(conv, "Not connected.")
+        await self.set_state("disconnected", message)
+
+    def _cancel_reconnect(self) -> None:
+        if self._reconnect_handle is not None:
+            self._reconnect_handle.cancel()
+            self._reconnect_handle = None
+
+    async def disconnect(self) -> None:
+        self._cancel_reconnect()
+        if self._connecting is not None and self._connecting is not asyncio.current_task():
+            self._connecting.cancel()
+        if self.client is None:
+            if self.state != "disconnected":
+                self.state = "disconnected"
+                self.hub.emit_state(self, "connection", state="disconnected", message="Disconnected.")
+            return
+        await self.set_state("disconnecting", "Quitting...")
+        await self._close(QUIT_MESSAGE)
+        await self.set_state("disconnected", "Disconnected.")
+
+    async def _close(self, quit_message: str) -> None:
+        self._stop_periodic()
+        client, self.client = self.client, None
+        self.waiters.fail_all("Not connected.")
+        if client is not None:
+            await client.close(quit_message)
+        self.info["authenticated"] = False
+        self.info["capabilities"] = {}
+
+    def _stop_periodic(self) -> None:
+        task, self._periodic = self._periodic, None
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+
+    async def _periodic_loop(self) -> None:
+        """Every CONVOS_IRC_PERIDOC_INTERVAL: save, reclaim the wanted nick, and PING (keep-alive)."""
+        interval = self.hub.config.periodic_interval
+        while True:
+            await asyncio.sleep(interval)
+            await self.hub.save_connection_of(self)
+            client = self.client
+            if client is None or not client.connected:
+                return
+            try:
+                wanted = self.query.get("nick", "")
+                if wanted and wanted != self.info.get("nick"):
+                    await client.write("NICK", wanted)
+                await client.write("PING", str(self.info.get("real_host") or self.host))
+            except (OSError, TimeoutError) as err:
+                log.info("Keep-alive for %s failed: %s", self.connection_id, err)
+
+    # --- sending -------------------------------------------------------------
+
+    async def send(self, conversation_id: str, message: str) -> dict[str, Any]:
+        from .commands import run_command
+
+        return await run_command(self, conversation_id, message)
+
+    def require_client(self) -> ConvosClient:
+        if self.client is None or not self.client.connected or self.state != "connected":
+            raise InvalidInput("Not connected.")
+        return self.client
+
+    def is_channel(self, name: str) -> bool:
+        return is_channel_name(name)

@@ -1,0 +1,482 @@
+"""What the server says, handled as pydle `on_raw_*` features: CAP/SASL, chat, channels, numerics."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import re
+import time
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from .client import IrcClient
+
+if TYPE_CHECKING:
+    from ..core.profiles import Profile
+    from .connection import IrcConnection
+
+log = logging.getLogger(__name__)
+
+WANTED_CAPS = ("server-time", "message-tags", "echo-message", "away-notify", "account-notify", "extended-join",
+               "multi-prefix", "cap-notify", "chghost", "setname", "invite-notify", "batch", "userhost-in-names")
+VERSION = "Convos (Python)"
+MODE_PREFIXES = {"~": "q", "&": "a", "@": "o", "%": "h", "+": "v"}
+
+
+def split_prefix(source: str | None) -> tuple[str, str, str]:
+    """`nick!user@host` -> (nick, user, host); a server name has no user part."""
+    if not source:
+        return "", "", ""
+    nick, _, rest = source.partition("!")
+    user, _, host = rest.partition("@")
+    return nick, user, host
+
+
+def server_time(tags: dict[str, Any] | None) -> float | None:
+    """The IRCv3 `time` tag as epoch seconds (None without one, or when it does not parse)."""
+    value = (tags or {}).get("time")
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def ctcp_quote(text: str) -> str:
+    return (text.replace("\x10", "\x10\x10").replace("\n", "\x10n").replace("\r", "\x10r")
+            .replace("\0", "\x100").replace("\x01", "\\a"))
+
+
+class ConvosClient(IrcClient):
+    """pydle client whose handlers report to an IrcConnection (and through it, the core)."""
+
+    def __init__(self, conn: IrcConnection) -> None:
+        super().__init__(conn.nick, username=conn.username(), realname=conn.realname())
+        self.conn = conn
+        self.caps_offered: dict[str, str] = {}
+        self.caps_enabled: set[str] = set()
+        self._caps_requested: set[str] = set()
+        self._cap_done = False
+        self._sasl = ""
+        self.registered = False
+        self.isupport: dict[str, str] = {}
+
+    # --- dispatch --------------------------------------------------------------
+
+    async def on_raw(self, message: Any) -> None:
+        if self.conn.waiters.offer(message):
+            return
+        if not self.conn.info.get("real_host") and message.source and "!" not in message.source:
+            self.conn.info["real_host"] = message.source
+        await super().on_raw(message)
+
+    async def on_unknown(self, message: Any) -> None:
+        await self.generic(message)
+
+    async def generic(self, message: Any) -> None:
+        """Anything without a handler: a server message, params joined, my nick dropped."""
+        params = list(message.params)
+        if params and params[0] == self.conn.nick:
+            params = params[1:]
+        command = str(message.command)
+        is_error = command.isdigit() and 400 <= int(command) < 600 or "ERR" in command.upper()
+        await self.conn.server_message(" ".join(params), type="error" if is_error else "notice")
+
+    def my_nick(self) -> str:
+        return self.conn.nick
+
+    def is_me(self, nick: str) -> bool:
+        return nick.lower() == self.my_nick().lower()
+
+    # --- registration ----------------------------------------------------------
+
+    async def register_connection(self, profile: Profile) -> None:
+        conn = self.conn
+        sasl = conn.query.get("sasl", "").lower()
+        self._sasl = sasl if sasl in ("plain", "external") else ""
+        if profile.webirc_password:
+            ip = conn.query.get("remote_address") or self.conn.hub.remote_address_of(conn) or "127.0.0.1"
+            hostname = await self.conn.hub.reverse_dns(ip)
+            await self.write("WEBIRC", profile.webirc_password, "convos", hostname, ip)
+        await self.write_raw("CAP LS 302")
+        if conn.password() and not self._sasl:
+            await self.write("PASS", conn.password())
+        await self.write("NICK", conn.nick)
+        await self.write("USER", conn.username(), conn.query.get("mode", "0"), "*", conn.realname())
+
+    async def _cap_end(self) -> None:
+        if not self._cap_done:
+            self._cap_done = True
+            await self.write_raw("CAP END")
+
+    async def on_raw_cap(self, message: Any) -> None:
+        params = list(message.params)
+        if len(params) < 3:
+            return
+        sub = params[1].upper()
+        more = len(params) > 3 and params[2] == "*"
+        caps_text = params[-1]
+        caps = {}
+        for item in caps_text.split():
+            name, _, value = item.partition("=")
+            caps[name] = value
+        if sub in ("LS", "LIST") or sub == "NEW":
+            if sub != "LIST":
+                self.caps_offered.update(caps)
+            self.conn.info.setdefault("capabilities", {}).update({k: True for k in caps})
+            if sub == "LS" and more:
+                return  # wait for the last line of a multi-line LS
+            wanted = [c for c in WANTED_CAPS if c in self.caps_offered and c not in self.caps_enabled]
+            if self._sasl and "sasl" in self.caps_offered and "sasl" not in self.caps_enabled and not self._cap_done:
+                wanted.append("sasl")
+            wanted = [c for c in wanted if c not in self._caps_requested]
+            if wanted:
+                self._caps_requested.update(wanted)
+                await self.write("CAP", "REQ", " ".join(wanted))
+            elif sub == "LS":
+                await self._cap_end()
+        elif sub == "ACK":
+            for name in caps:
+                if name.startswith("-"):
+                    self.caps_enabled.discard(name[1:])
+                else:
+                    self.caps_enabled.add(name)
+                self._caps_requested.discard(name.lstrip("-"))
+            if "sasl" in caps and self._sasl:
+                await self.write("AUTHENTICATE", self._sasl.upper())
+            elif not self._caps_requested:
+                await self._cap_end()
+        elif sub == "NAK":
+            for name in caps:
+                self._caps_requested.discard(name)
+            if not self._caps_requested:
+                await self._cap_end()
+        elif sub == "DEL":
+            for name in caps:
+                self.caps_offered.pop(name, None)
+                self.caps_enabled.discard(name)
+                self.conn.info.get("capabilities", {}).pop(name, None)
+
+    async def on_raw_authenticate(self, message: Any) -> None:
+        if not message.params or message.params[0] != "+":
+            return
+        conn = self.conn
+        username = conn.username()
+        if self._sasl == "external":
+            await self.write("AUTHENTICATE", base64.b64encode(username.encode()).decode())
+            return
+        authcid = conn.query.get("authname") or username
+        password = conn.password()
+        if not (authcid and username and password):
+            await self.write("AUTHENTICATE", "*")
+            return
+        payload = base64.b64encode(f"{authcid}\0{username}\0{password}".encode()).decode()
+        for i in range(0, len(payload), 400):
+            await self.write("AUTHENTICATE", payload[i:i + 400])
+        if len(payload) % 400 == 0:
+            await self.write("AUTHENTICATE", "+")
+
+    async def _sasl_result(self, message: Any) -> None:
+        code = int(message.command)
+        text = message.params[-1] if message.params else ""
+        self.conn.info["authenticated"] = code in (900, 903)
+        await self.conn.server_message(text, type="error" if code in (901, 902, 904, 905, 906, 907) else "notice")
+        self.conn.emit_info()
+        if code != 900:
+            await self._cap_end()
+
+    on_raw_900 = on_raw_901 = on_raw_902 = on_raw_903 = on_raw_904 = _sasl_result
+    on_raw_905 = on_raw_906 = on_raw_907 = _sasl_result
+
+    async def on_raw_908(self, message: Any) -> None:
+        return None
+
+    # --- welcome ---------------------------------------------------------------
+
+    async def on_raw_001(self, message: Any) -> None:
+        conn = self.conn
+        self.registered = True
+        self._cap_done = True
+        conn.info["real_host"] = message.source or conn.info.get("real_host", "")
+        if message.params:
+            conn.info["nick"] = message.params[0]
+        await conn.chat(conn.server, "private", message.source or conn.host, message.params[-1] if message.params else "",
+                        own=True)
+        conn.emit_info()
+        conn.reset_reconnect_delay()
+        conn.hub.track(self.after_welcome(), name=f"irc-welcome-{conn.connection_id}")
+
+    async def after_welcome(self) -> None:
+        """On-connect commands, then rejoin channels and look up private conversations, in order."""
+        from .commands import run_command
+
+        conn = self.conn
+        for i, command in enumerate(conn.on_connect_commands, 1):
+            command = command.strip()
+            if not command:
+                continue
+            m = re.match(r"^/sleep\s+(\d+(?:\.\d+)?)", command, re.IGNORECASE)
+            try:
+                if m:
+                    await asyncio.sleep(min(float(m.group(1)), 60))
+                else:
+                    await run_command(conn, "", command)
+            except Exception as err:  # noqa: BLE001 - one failing command must not stop the others
+                msg = err.errors[0].message if hasattr(err, "errors") and err.errors else str(err)
+                await conn.server_message(f"On-connect command #{i} failed: {msg}", type="error")
+        for conv in conn.sorted_conversations():
+            if conn.client is not self:
+                return
+            try:
+                if conv.is_private:
+                    await run_command(conn, conv.conversation_id, f"/whois {conv.name}")
+                else:
+                    await run_command(conn, conv.conversation_id, f"/join {conv.name} {conv.password}".rstrip())
+            except Exception as err:  # noqa: BLE001
+                log.info("%s: rejoining %s failed: %s", conn.connection_id, conv.name, err)
+
+    async def on_raw_004(self, message: Any) -> None:
+        p = list(message.params)
+        info = self.conn.info
+        if len(p) >= 5:
+            info.update(nick=p[0], real_host=p[1], version=p[2], available_user_modes=p[3],
+                        available_channel_modes=p[4])
+            self.conn.emit_info()
+        await self.generic(message)
+
+    async def on_raw_005(self, message: Any) -> None:
+        for token in message.params[1:-1]:
+            key, _, value = token.partition("=")
+            self.isupport[key.upper()] = value
+        await self.generic(message)
+
+    async def on_raw_ping(self, message: Any) -> None:
+        await self.write("PONG", *message.params[:1])
+
+    async def on_raw_pong(self, message: Any) -> None:
+        return None
+
+    async def on_raw_error(self, message: Any) -> None:
+        await self.conn.server_message(" ".join(message.params), type="error")
+
+    # --- chat ------------------------------------------------------------------
+
+    async def on_raw_privmsg(self, message: Any) -> None:
+        await self.chat_line(message, "private")
+
+    async def on_raw_notice(self, message: Any) -> None:
+        await self.chat_line(message, "notice")
+
+    async def chat_line(self, message: Any, kind: str) -> None:
+        conn = self.conn
+        if len(message.params) < 2:
+            return
+        target = message.params[0]
+        text = " ".join(message.params[1:])
+        nick, user, _host = split_prefix(message.source)
+        ts = server_time(message.tags)
+        if text.startswith("\x01"):
+            inner = text.strip("\x01")
+            command, _, arg = inner.partition(" ")
+            if command.upper() == "ACTION":
+                kind, text = "action", arg
+            elif kind == "private":
+                await self.ctcp_request(nick, command.upper(), arg)
+                return
+            else:
+                text = f"CTCP {command} reply: {arg}".rstrip()
+        if kind == "notice" and not user:
+            m = re.search(r"Ident broken.*QUOTE PASS (\S+)", text)
+            if m:
+                await self.write("PASS", m.group(1))
+        own = bool(nick) and self.is_me(nick)
+        target_name = target.lstrip("".join(MODE_PREFIXES)) if target[:1] in MODE_PREFIXES else target
+        if nick and (conn.is_service(nick) or conn.is_service(target_name)):
+            name = nick if self.is_me(target_name) else target_name
+            found = conn.get_conversation(name)
+            conv = found if found is not None and found.conversation_id else conn.server
+            from_ = nick
+        elif user:
+            name = nick if self.is_me(target_name) and not own else target_name
+            conv, created = conn.get_or_create(name)
+            if created:
+                conn.hub.emit_conversation(conn, conv)
+            from_ = nick
+        else:
+            conv, from_ = conn.server, conn.connection_id
+        await conn.chat(conv, kind, from_, text, ts=ts, own=own)
+
+    async def ctcp_request(self, nick: str, command: str, arg: str) -> None:
+        if command == "VERSION":
+            reply = f"VERSION {VERSION}"
+        elif command == "PING":
+            reply = f"PING {arg}".rstrip()
+        elif command == "TIME":
+            reply = "TIME " + time.strftime("%a %b %d %H:%M:%S %Y")
+        else:
+            return
+        await self.write("NOTICE", nick, f"\x01{ctcp_quote(reply)}\x01")
+
+    # --- channels and people ---------------------------------------------------
+
+    async def on_raw_join(self, message: Any) -> None:
+        conn = self.conn
+        nick, _, _ = split_prefix(message.source)
+        channel = message.params[0] if message.params else ""
+        if not channel:
+            return
+        if self.is_me(nick):
+            conv, _ = conn.get_or_create(channel)
+            conv.name = channel
+            conn.set_frozen(conv, "")
+            conn.hub.emit_conversation(conn, conv)
+        elif conn.get_conversation(channel) is not None:
+            conn.hub.emit_state(conn, "join", conversation_id=channel.lower(), nick=nick)
+
+    async def on_raw_part(self, message: Any) -> None:
+        conn = self.conn
+        nick, _, _ = split_prefix(message.source)
+        channel = message.params[0] if message.params else ""
+        if not self.is_me(nick) and conn.get_conversation(channel) is not None:
+            conn.hub.emit_state(conn, "part", conversation_id=channel.lower(), nick=nick,
+                                message=message.params[1] if len(message.params) > 1 else "")
+
+    async def on_raw_kick(self, message: Any) -> None:
+        conn = self.conn
+        kicker, _, _ = split_prefix(message.source)
+        if len(message.params) < 2:
+            return
+        channel, nick = message.params[0], message.params[1]
+        reason = message.params[2] if len(message.params) > 2 else ""
+        conv, _ = conn.get_or_create(channel)
+        conn.hub.emit_state(conn, "part", conversation_id=conv.conversation_id, kicker=kicker, nick=nick,
+                            message=reason)
+        if self.is_me(nick):
+            conn.set_frozen(conv, f"Kicked by {kicker}.")
+
+    async def on_raw_quit(self, message: Any) -> None:
+        nick, _, _ = split_prefix(message.source)
+        self.conn.hub.emit_state(self.conn, "quit", nick=nick, message=message.params[0] if message.params else "")
+
+    async def on_raw_nick(self, message: Any) -> None:
+        conn = self.conn
+        old, _, _ = split_prefix(message.source)
+        new = message.params[0] if message.params else ""
+        if not new:
+            return
+        if self.is_me(old):
+            conn.info["nick"] = new
+            if new == conn.query.get("nick"):
+                conn.warned_nicks.clear()
+            conn.emit_info()
+        else:
+            conn.hub.emit_state(conn, "nick_change", old_nick=old, new_nick=new)
+
+    async def on_raw_mode(self, message: Any) -> None:
+        conn = self.conn
+        nick, _, _ = split_prefix(message.source)
+        if len(message.params) < 2:
+            return
+        target, modes, args = message.params[0], message.params[1], list(message.params[2:])
+        if conn.is_channel(target) and re.fullmatch(r"[+-][ov]+(?:[+-][ov]+)*", modes) and args:
+            sign = "+"
+            for letter in modes:
+                if letter in "+-":
+                    sign = letter
+                    continue
+                if not args:
+                    break
+                conn.hub.emit_state(conn, "mode", conversation_id=target.lower(), **{"from": nick},
+                                    mode=sign + letter, nick=args.pop(0))
+            return
+        shown = ["*" * len(a) if "k" in modes else a for a in args]
+        await conn.server_message(" ".join([f"{target} changed mode {modes}", *shown]))
+
+    async def on_raw_invite(self, message: Any) -> None:
+        conn = self.conn
+        if len(message.params) < 2:
+            return
+        conv, _ = conn.get_or_create(message.params[1], frozen="You have a pending invitation.")
+        conn.set_frozen(conv, "You have a pending invitation.")
+
+    async def _set_topic(self, channel: str, topic: str) -> None:
+        conn = self.conn
+        conv = conn.get_conversation(channel)
+        if conv is not None and conv.conversation_id and conv.topic != topic:
+            conv.topic = topic
+            conn.hub.emit_conversation(conn, conv)
+
+    async def on_raw_topic(self, message: Any) -> None:
+        if message.params:
+            await self._set_topic(message.params[0], message.params[1] if len(message.params) > 1 else "")
+
+    async def on_raw_332(self, message: Any) -> None:
+        if len(message.params) >= 3:
+            await self._set_topic(message.params[1], message.params[2])
+
+    async def on_raw_331(self, message: Any) -> None:
+        if len(message.params) >= 2:
+            await self._set_topic(message.params[1], "")
+
+    async def on_raw_324(self, message: Any) -> None:
+        if len(message.params) >= 3:
+            await self.conn.server_message(f"{message.params[1]} has mode {' '.join(message.params[2:])}.")
+
+    async def on_raw_221(self, message: Any) -> None:
+        p = message.params
+        if len(p) >= 2:
+            who = f"You ({p[0]})" if self.is_me(p[0]) else p[0]
+            await self.conn.server_message(f"{who} have mode {p[1]}." if who.startswith("You") else f"{who} has mode {p[1]}.")
+
+    async def on_raw_372(self, message: Any) -> None:
+        text = message.params[-1] if message.params else ""
+        if text.startswith("- "):
+            text = text[2:]
+        await self.conn.chat(self.conn.server, "preformat", message.source or self.conn.host, text, own=True)
+
+    async def _ignore(self, message: Any) -> None:
+        return None
+
+    on_raw_375 = on_raw_376 = on_raw_329 = on_raw_333 = on_raw_353 = on_raw_366 = _ignore
+    on_raw_away = on_raw_account = on_raw_chghost = on_raw_setname = on_raw_batch = on_raw_tagmsg = _ignore
+
+    async def on_raw_404(self, message: Any) -> None:
+        channel = message.params[1] if len(message.params) > 1 else ""
+        await self.conn.server_message(f"Cannot send to channel {channel}.", type="error", from_=message.source or "")
+
+    async def on_raw_421(self, message: Any) -> None:
+        cmd = message.params[1] if len(message.params) > 1 else ""
+        await self.conn.server_message(f"Unknown command: {cmd}", type="error", from_=message.source or "")
+
+    async def on_raw_432(self, message: Any) -> None:
+        nick = message.params[1] if len(message.params) > 1 else ""
+        await self.conn.server_message(f"Invalid nickname {nick}.", type="error", from_=message.source or "")
+
+    async def on_raw_433(self, message: Any) -> None:
+        conn = self.conn
+        nick = message.params[1] if len(message.params) > 1 else conn.nick
+        if nick not in conn.warned_nicks:
+            conn.warned_nicks.add(nick)
+            await conn.server_message(f"Nickname {nick} is already in use.", type="error", from_=message.source or "")
+        if self.registered:
+            return  # reclaiming the wanted nick failed; we keep the one we have
+        fallback = nick + "_"
+        conn.info["nick"] = fallback
+        conn.emit_info()
+        conn.hub.track(self._nick_later(fallback), name=f"irc-nick-{conn.connection_id}")
+
+    async def _nick_later(self, nick: str) -> None:
+        await asyncio.sleep(0.2)  # as the original: give the server a moment before the next try
+        if self.connected and not self.registered:
+            await self.write("NICK", nick)
+
+    on_raw_436 = on_raw_433
+
+    async def _list_reply(self, message: Any) -> None:
+        from .commands import list_reply
+
+        list_reply(f"{self.conn.host}:{self.conn.port}", message)
+
+    on_raw_321 = on_raw_322 = on_raw_323 = _list_reply
