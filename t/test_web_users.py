@@ -43,7 +43,11 @@ async def test_get_user_shape(client):
     assert body["video_service"] == "https://meet.jit.si/"
     res = await client.get("/api/user?connections=true&conversations=true")
     body = await res.json()
-    assert body["connections"] == [] and body["conversations"] == []
+    # Every new user starts with a connection to the default server and its channel.
+    assert [c["connection_id"] for c in body["connections"]] == ["irc-libera"]
+    assert body["connections"][0]["url"] == "irc://irc.libera.chat:6697/%23convos"
+    assert body["connections"][0]["state"] == "disconnected"
+    assert [(c["conversation_id"], c["frozen"]) for c in body["conversations"]] == [("#convos", "")]
     res = await client.get("/api/user?connections=false")
     assert "connections" not in await res.json()
 

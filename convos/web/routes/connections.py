@@ -6,8 +6,11 @@ from typing import Any
 
 from aiohttp import web
 
+from ...core.connection import Connection
 from ...core.user import User
-from ..session import require_login
+from ...errors import NotFound
+from ..keys import CORE
+from ..session import admin_check, require_admin, require_login
 from . import Input, operation
 
 
@@ -33,3 +36,69 @@ async def list_connections(request: web.Request, inp: Input) -> dict[str, Any]:
 async def list_conversations(request: web.Request, inp: Input) -> dict[str, Any]:
     user = await require_login(request)
     return {"conversations": conversations_json(user, by_id=False)}
+
+
+def _connection(user: User, connection_id: str) -> Connection:
+    conn = user.get_connection(connection_id)
+    if conn is None:
+        raise NotFound("Connection not found.")
+    return conn
+
+
+@operation("createConnection")
+async def create_connection(request: web.Request, inp: Input) -> dict[str, Any]:
+    user = await require_login(request)
+    body = inp["body"]
+    conn = await request.app[CORE].create_connection(
+        user,
+        str(body.get("url") or ""),
+        conversation_id=body.get("conversation_id") or None,
+        on_connect_commands=body.get("on_connect_commands"),
+        wanted_state=body.get("wanted_state"),
+    )
+    return conn.api_dict()
+
+
+@operation("updateConnection")
+async def update_connection(request: web.Request, inp: Input) -> dict[str, Any]:
+    user = await require_login(request)
+    conn = _connection(user, inp["connection_id"])
+    body = inp.get("body") or {}
+    conn = await request.app[CORE].update_connection(
+        user, conn, url=body.get("url"), wanted_state=body.get("wanted_state"),
+        on_connect_commands=body.get("on_connect_commands"),
+    )
+    return conn.api_dict()
+
+
+@operation("removeConnection")
+async def remove_connection(request: web.Request, inp: Input) -> dict[str, Any]:
+    user = await require_login(request)
+    conn = user.get_connection(inp["connection_id"])
+    if conn is not None:
+        await request.app[CORE].remove_connection(user, conn)
+    return {}
+
+
+@operation("listConnectionProfiles")
+async def list_connection_profiles(request: web.Request, inp: Input) -> dict[str, Any]:
+    await require_login(request)
+    core = request.app[CORE]
+    _, admin = await admin_check(request)
+    profiles = sorted(core.profiles.values(), key=lambda p: p.id)
+    return {"profiles": [core.profile_json(p, admin) for p in profiles if p.id]}
+
+
+@operation("saveConnectionProfile")
+async def save_connection_profile(request: web.Request, inp: Input) -> dict[str, Any]:
+    await require_admin(request, forbidden="Only admins can list users.")
+    core = request.app[CORE]
+    profile = await core.save_profile(inp.get("body") or {})
+    return core.profile_json(profile, True)
+
+
+@operation("removeConnectionProfile")
+async def remove_connection_profile(request: web.Request, inp: Input) -> dict[str, Any]:
+    await require_admin(request, forbidden="Only admins can delete connection profiles.")
+    await request.app[CORE].remove_profile(inp["id"])
+    return {"message": "Deleted."}

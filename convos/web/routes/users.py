@@ -77,6 +77,7 @@ async def register_user(request: web.Request, inp: Input) -> dict[str, Any]:
             return user_json(request, existing)
 
     user = await core.create_user(email, password, remote_address(request))
+    await core.initial_connection(user)
     await login(request, user)
     return user_json(request, user)
 
@@ -101,15 +102,24 @@ async def logout_user(request: web.Request, inp: Input) -> web.StreamResponse:
     raise web.HTTPFound(request.get("base_path", "") + "/login")
 
 
+def user_payload(
+    request: web.Request, user: User, *, connections: bool = False, conversations: bool = False
+) -> dict[str, Any]:
+    """getUser and the websocket `load` reply: the user, optionally with connections and conversations."""
+    data = user_json(request, user)
+    if connections or conversations:
+        data["connections"] = connections_json(user)
+    if conversations:
+        data["conversations"] = conversations_json(user, by_id=True)
+    return data
+
+
 @operation("getUser")
 async def get_user(request: web.Request, inp: Input) -> dict[str, Any]:
     user = await require_login(request)
-    data = user_json(request, user)
-    if inp.get("connections") or inp.get("conversations"):
-        data["connections"] = connections_json(user)
-    if inp.get("conversations"):
-        data["conversations"] = conversations_json(user, by_id=True)
-    return data
+    return user_payload(
+        request, user, connections=bool(inp.get("connections")), conversations=bool(inp.get("conversations"))
+    )
 
 
 async def _target(request: web.Request, email: str, action: str) -> tuple[User | None, User | None]:
