@@ -1,5 +1,4 @@
 """The IRC test tools themselves: a real ngircd, the external IrcClient and the scripted peer."""
-# ruff: noqa: F811
 
 from __future__ import annotations
 
@@ -13,8 +12,8 @@ import pytest
 
 # The fixtures ircd, irc_client and irc_peer are imported here too, so this file works on its own;
 # pytest then sees test parameters of those names, which ruff calls redefinitions (F811).
-from irc_peer import ScriptedIrcPeer, irc_peer, parse_line, server_time  # noqa: F401
-from ircd import IrcClient, Ngircd, irc_client, ircd, ircd_factory, require_ngircd  # noqa: F401
+from irc_peer import ScriptedIrcPeer, parse_line, server_time
+from ircd import IrcClient, Ngircd, require_ngircd
 
 MakeClient = Callable[..., Awaitable[IrcClient]]
 RawClient = tuple[asyncio.StreamReader, asyncio.StreamWriter]
