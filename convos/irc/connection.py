@@ -237,18 +237,30 @@ class IrcConnection(Connection):
             await self._failed(text)
             raise InvalidInput(text) from None
         self.client = client
-        client.on_lost = self._on_lost
+        client.on_lost = lambda reason: self._on_lost(client, reason)
         client.read_timeout = max(3 * config.periodic_interval, 30.0)
         await self.set_state("connected", f"Connected to {host}.")
         self._periodic = self.hub.track(self._periodic_loop(), name=f"irc-periodic-{self.connection_id}")
         await self.hub.save_connection_of(self)
-        await client.register_connection(profile)
+        if self.client is not client:
+            return  # lost while we were saving; _on_lost scheduled the next try
+        try:
+            await client.register_connection(profile)
+        except (OSError, TimeoutError) as err:
+            # The read loop notices the dead socket too; make sure exactly one of us reports it.
+            if self.client is client:
+                self.client = None
+                client.closing = True
+                await client.close()
+                await self._lost(str(err) or "Connection closed.")
 
     async def _failed(self, reason: str) -> None:
         QUEUE.failed(f"{self.host}:{self.port}")
         await self._lost(reason)
 
-    async def _on_lost(self, reason: str) -> None:
+    async def _on_lost(self, client: ConvosClient, reason: str) -> None:
+        if self.client is not client:
+            return  # an old socket; its loss was already handled
         self.client = None
         await self._lost(reason)
 
@@ -267,6 +279,7 @@ class IrcConnection(Connection):
                 message += "."
             message += f" Reconnecting in {fmt_seconds(delay)}s..."
             loop = asyncio.get_running_loop()
+            self._cancel_reconnect()
             self._reconnect_handle = loop.call_later(
                 delay, lambda: self.hub.track(self.start(), name=f"irc-reconnect-{self.connection_id}"))
         for conv in self.sorted_conversations():
