@@ -64,6 +64,17 @@ class ConnectionsMixin:
             self.profiles[pid] = profile
         return profile
 
+    async def ensure_default_profile(self: Core) -> None:
+        """The default connection always has a profile (in memory; written only when saved)."""
+        url = self.settings.default_connection
+        if not url:
+            return
+        pid = connection_id_for(url)
+        known = pid in self.profiles
+        profile = await self.profile_for(url)
+        if not known and await self.store.load_profile(pid) is None:
+            profile.url = url
+
     def profile_json(self: Core, profile: Profile, admin: bool) -> dict[str, Any]:
         s = self.settings
         return profile.api_dict(default_url=s.default_connection, forced=s.forced_connection, admin=admin)

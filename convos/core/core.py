@@ -107,7 +107,7 @@ class Core(ConnectionsMixin, ChatMixin):
         self._users = {user.email: user for _, _, user in users}
         for user in self._users.values():
             await self._load_connections(user)
-        await self.profile_for(self.settings.default_connection)
+        await self.ensure_default_profile()
         if self._users and not any(u.is_admin for u in self._users.values()):
             first = next(iter(self._users.values()))
             first.roles.append("admin")

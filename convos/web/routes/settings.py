@@ -49,4 +49,5 @@ async def update_settings(request: web.Request, inp: Input) -> dict[str, Any]:
     for key, value in given.items():
         setattr(core.settings, key, value)
     await core.save_settings()
+    await core.ensure_default_profile()
     return core.settings.public_dict()

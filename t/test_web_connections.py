@@ -1,0 +1,172 @@
+"""Connections and connection profiles over REST (spec §4.5, §4.6, §9 facts 34–43)."""
+
+from __future__ import annotations
+
+from conftest import core_of, register
+
+from convos.store.jsonfile import atomic_write, decode, encode
+
+
+async def _admin(client):
+    await register(client, "superman@example.com")
+    return client
+
+
+async def test_create_list_and_errors(client):
+    await _admin(client)
+    res = await client.post("/api/connections", json={"url": "irc://irc.example.com:6667", "wanted_state": "disconnected"})
+    assert res.status == 200
+    conn = await res.json()
+    assert conn == {
+        "connection_id": "irc-example", "name": "example", "info": {"authenticated": False, "capabilities": {}},
+        "on_connect_commands": [], "service_accounts": ["chanserv", "nickserv"], "state": "disconnected",
+        "url": "irc://irc.example.com:6667", "wanted_state": "disconnected",
+    }
+    res = await client.post("/api/connections", json={"url": "irc://irc.example.com:6667"})
+    assert (res.status, (await res.json())["errors"][0]["message"]) == (400, "Connection already exists.")
+    res = await client.post("/api/connections", json={"url": "foo://example.com"})
+    assert (res.status, (await res.json())["errors"][0]["message"]) == (400, "Convos::Core::Connection::Foo is not supported.")
+    res = await client.post("/api/connections", json={"url": "irc://"})
+    assert res.status == 400
+    res = await client.post("/api/connections", json={"url": "irc://host:99999"})
+    assert res.status == 400
+    res = await client.post("/api/connections", json={})
+    assert (await res.json())["errors"][0]["path"] == "/body/url"
+    body = await (await client.get("/api/connections")).json()
+    assert [c["name"] for c in body["connections"]] == ["example", "libera"]  # sorted by name
+
+
+async def test_create_with_conversation_and_commands(client, home):
+    await _admin(client)
+    res = await client.post("/api/connections", json={
+        "conversation_id": "#convos", "url": "irc://localhost", "wanted_state": "disconnected",
+        "on_connect_commands": [" /msg NickServ identify s3cret   ", "  "],
+    })
+    assert res.status == 200
+    stored = decode((home / "superman@example.com" / "irc-localhost" / "connection.json").read_bytes())
+    assert stored["wanted_state"] == "disconnected"  # persisted at once (the original saved it late)
+    assert stored["on_connect_commands"] == ["/msg NickServ identify s3cret"]
+    assert [c["conversation_id"] for c in stored["conversations"]] == ["#convos"]
+    body = await (await client.get("/api/conversations")).json()
+    assert ("irc-localhost", "#convos") in [(c["connection_id"], c["conversation_id"]) for c in body["conversations"]]
+
+
+async def test_channel_key_from_url(client, home):
+    await _admin(client)
+    res = await client.post("/api/connections", json={"url": "irc://irc.example.com/%23secret%20s3cret",
+                                                      "wanted_state": "disconnected"})
+    assert res.status == 200
+    stored = decode((home / "superman@example.com" / "irc-example" / "connection.json").read_bytes())
+    assert stored["conversations"][0]["conversation_id"] == "#secret"
+    assert stored["conversations"][0]["password"] == "s3cret"
+
+
+async def test_update_and_remove(client, home):
+    await _admin(client)
+    await client.post("/api/connections", json={"url": "irc://irc.example.com:6667", "wanted_state": "disconnected"})
+    res = await client.post("/api/connection/irc-doesnotexist", json={})
+    assert (res.status, (await res.json())["errors"][0]["message"]) == (404, "Connection not found.")
+    res = await client.post("/api/connection/irc-example", json={"on_connect_commands": [" /join #a "]})
+    assert (await res.json())["on_connect_commands"] == ["/join #a"]
+    res = await client.post("/api/connection/irc-example", json={"wanted_state": "sideways"})
+    assert res.status == 400
+    assert (await res.json())["errors"][0]["message"] == "Not in enum list: connected, disconnected."
+    res = await client.delete("/api/connection/irc-doesnotexist")
+    assert (res.status, await res.json()) == (200, {})
+    res = await client.delete("/api/connection/irc-example")
+    assert (res.status, await res.json()) == (200, {})
+    assert not (home / "superman@example.com" / "irc-example").exists()
+    assert "irc-example" not in [c["connection_id"] for c in (await (await client.get("/api/connections")).json())["connections"]]
+
+
+async def test_update_to_unreachable_url_is_424(make_client, home):
+    client = await make_client({"CONVOS_SKIP_CONNECT": "0", "CONVOS_CONNECT_TIMEOUT": "2", "CONVOS_CONNECT_DELAY": "0.1"})
+    atomic_write(home / "settings.json", encode({**decode((home / "settings.json").read_bytes()),
+                                                 "default_connection": ""}))
+    core_of(client).settings.default_connection = ""
+    await _admin(client)
+    res = await client.post("/api/connections", json={"url": "irc://127.0.0.1:1?tls=0", "wanted_state": "disconnected"})
+    assert res.status == 200
+    res = await client.post("/api/connection/irc-localhost", json={"wanted_state": "connected"})
+    assert res.status == 424
+    assert (await res.json())["errors"][0]["path"] == "/wanted_state"
+    res = await client.post("/api/connection/irc-localhost", json={"wanted_state": "disconnected"})
+    assert res.status == 200
+
+
+async def test_forced_connection(client):
+    await _admin(client)
+    core = core_of(client)
+    core.settings.default_connection = "irc://chat.example.com:1234"
+    core.settings.forced_connection = True
+    res = await client.post("/api/connections", json={"url": "irc://irc.libera.chat"})
+    assert (res.status, (await res.json())["errors"][0]["message"]) == (400, "Will only accept forced connection URL.")
+    res = await client.post("/api/connections", json={"url": "irc://chat.example.com:1234?nick=superman&tls=1",
+                                                      "wanted_state": "disconnected"})
+    assert res.status == 200
+    res = await client.post("/api/connection/irc-example", json={
+        "url": "irc://irc.perl.org?nick=superduper&tls=0&tls_verify=0"})
+    assert (await res.json())["url"] == "irc://chat.example.com:1234?nick=superduper&tls=0&tls_verify=0"
+
+
+async def test_profiles(client, anon, home):
+    await _admin(client)
+    res = await client.get("/api/connection-profiles")
+    assert (await res.json())["profiles"] == [{
+        "id": "irc-libera", "is_default": True, "is_forced": False, "max_bulk_message_size": 3,
+        "max_message_length": 512, "service_accounts": ["chanserv", "nickserv"], "skip_queue": False,
+        "url": "irc://irc.libera.chat:6697/%23convos", "webirc_password": "",
+    }]
+    core_of(client).settings.open_to_public = True
+    lois = await anon(client)
+    await register(lois, "lois@example.com")
+    profiles = (await (await lois.get("/api/connection-profiles")).json())["profiles"]
+    assert profiles == [{"id": "irc-libera", "is_default": True, "is_forced": False, "max_bulk_message_size": 3,
+                         "max_message_length": 512, "service_accounts": ["chanserv", "nickserv"], "skip_queue": False,
+                         "url": "irc://irc.libera.chat:6697/%23convos"}]
+    res = await lois.post("/api/connection-profiles", json={"url": "irc://localhost:6697"})
+    assert (res.status, (await res.json())["errors"][0]["message"]) == (403, "Only admins can list users.")
+    res = await lois.delete("/api/connection-profiles/irc-libera")
+    assert (res.status, (await res.json())["errors"][0]["message"]) == (403, "Only admins can delete connection profiles.")
+    res = await client.delete("/api/connection-profiles/irc-libera")
+    assert (res.status, (await res.json())["errors"][0]["message"]) == (400, "You cannot delete the default connection.")
+
+    res = await client.post("/api/connection-profiles", json={
+        "id": "foo", "url": "irc://localhost:6697/%23convos", "max_message_length": 400, "max_bulk_message_size": 5,
+        "service_accounts": ["nickserv"], "skip_queue": True, "webirc_password": "wp"})
+    assert res.status == 200
+    saved = await res.json()
+    assert saved["id"] == "irc-localhost" and saved["max_message_length"] == 400 and saved["skip_queue"] is True
+    assert saved["webirc_password"] == "wp" and saved["is_default"] is False
+    on_disk = decode((home / "settings" / "connections" / "irc-localhost.json").read_bytes())
+    assert "is_default" not in on_disk and on_disk["max_bulk_message_size"] == 5
+    res = await client.post("/api/connection-profiles", json={"url": "irc://localhost:6697/%23convos", "is_default": True})
+    assert (await res.json())["is_default"] is True
+    user = await (await client.get("/api/user")).json()
+    assert user["default_connection"] == "irc://localhost:6697/%23convos"
+    res = await client.delete("/api/connection-profiles/irc-libera")
+    assert (res.status, await res.json()) == (200, {"message": "Deleted."})
+    res = await client.delete("/api/connection-profiles/irc-libera")
+    assert (res.status, await res.json()) == (200, {"message": "Deleted."})
+    res = await client.post("/api/connection-profiles", json={"url": "irc://localhost", "max_message_length": 5})
+    assert (await res.json())["errors"][0]["path"] == "/body/max_message_length"
+
+
+async def test_profile_file_read_at_startup(make_client, perl_home, anon):
+    # 8.07 did not read a profile back unless a connection used its host; we read it when it is used.
+    client = await make_client(home_dir=perl_home)
+    core = core_of(client)
+    profile = await core.profile_for("irc://irc.example.com:6697")
+    assert profile.max_message_length == 400
+
+
+async def test_other_users_connections_are_private(client, anon):
+    await _admin(client)
+    await client.post("/api/connections", json={"url": "irc://irc.example.com", "wanted_state": "disconnected"})
+    core_of(client).settings.open_to_public = True
+    lois = await anon(client)
+    await register(lois, "lois@example.com")
+    assert (await lois.post("/api/connection/irc-example", json={})).status == 404
+    assert (await lois.delete("/api/connection/irc-example")).status == 200
+    ids = [c["connection_id"] for c in (await (await client.get("/api/connections")).json())["connections"]]
+    assert "irc-example" in ids
