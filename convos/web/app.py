@@ -16,6 +16,7 @@ from ..core.core import Core
 from ..errors import NotImplementedYet, PayloadTooLarge
 from ..paths import share_dir
 from . import pages
+from .events import setup_events
 from .keys import CONFIG, CORE, SPEC
 from .middlewares import base_url_middleware, error_middleware, json_response, ready_middleware
 from .openapi import ApiSpec, Operation
@@ -130,5 +131,6 @@ def create_app(core: Core, config: Config) -> web.Application:
         for suffix in suffixes:
             router.add_route(op.method, path + suffix, endpoint)
     pages.add_page_routes(app)
+    setup_events(app)
     app.cleanup_ctx.append(_core_lifecycle)
     return app

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aiohttp import web
 
 from ..config import Config
 from ..core.core import Core
 from .openapi import ApiSpec
 
+if TYPE_CHECKING:
+    from .events import EventSocket
+
 CORE = web.AppKey("core", Core)
 CONFIG = web.AppKey("config", Config)
 SPEC = web.AppKey("spec", ApiSpec)
+# The open /events websockets, closed on shutdown.
+EVENT_SOCKETS = web.AppKey("event_sockets", set["EventSocket"])

@@ -1,0 +1,414 @@
+"""The websocket /events (spec §5): a user's live events out; ping, load and send in."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Coroutine
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from ..core.connection import Connection
+from ..core.events import Subscription
+from ..core.user import User
+from ..errors import ConvosError, Forbidden, InvalidInput
+from .keys import CONFIG, CORE, EVENT_SOCKETS
+from .middlewares import error_response
+from .routes.users import user_payload
+from .session import current_user
+
+log = logging.getLogger(__name__)
+
+# Events that may wait for one socket. A socket that falls further behind is closed with
+# 1013 (try again later): the browser reconnects and reloads, memory stays bounded.
+QUEUE_SIZE = 1000
+# Seconds one frame may take to reach the peer's TCP buffer before the peer counts as dead.
+SEND_TIMEOUT = 10.0
+# Seconds for the closing handshake; after that the TCP connection is cut.
+CLOSE_TIMEOUT = 2.0
+# The largest frame a browser may send (aiohttp closes with 1009 above it).
+MAX_FRAME_SIZE = 1 << 20
+# `send` commands in flight per socket; each may wait up to 60 s for an IRC reply.
+MAX_PENDING_SENDS = 100
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+HANDSHAKE_ERROR = {"errors": [{"message": "Need to log in first."}], "event": "handshake"}
+
+
+def rfc3339(ts: float) -> str:
+    """Epoch seconds as RFC 3339 UTC with milliseconds: 2024-03-21T08:25:00.123Z."""
+    secs, ms = divmod(round(ts * 1000), 1000)
+    return datetime.fromtimestamp(secs, UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{ms:03d}Z"
+
+
+def event_frame(event: dict[str, Any]) -> dict[str, Any]:
+    """A bus event as the browser gets it; the event itself is shared, so it is copied."""
+    ts = event.get("ts")
+    if isinstance(ts, str) and ts:
+        return event
+    if isinstance(ts, bool) or not isinstance(ts, int | float):
+        ts = time.time()
+    return {**event, "ts": rfc3339(ts)}
+
+
+def error_frame(event: str, message: str, request: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Spec §5.2: only connection_id, message and id come back from the request, when truthy."""
+    frame: dict[str, Any] = {"errors": [{"message": message}], "event": event}
+    for key in ("connection_id", "message", "id"):
+        if request and request.get(key):
+            frame[key] = request[key]
+    return frame
+
+
+def _json_default(obj: Any) -> Any:
+    for name in ("api_dict", "to_dict"):
+        method = getattr(obj, name, None)
+        if callable(method):
+            return method()
+    if isinstance(obj, set | frozenset | tuple):
+        return list(obj)
+    raise TypeError(f"{type(obj).__name__} is not JSON serializable")
+
+
+def dumps(frame: dict[str, Any]) -> str:
+    return orjson.dumps(frame, default=_json_default, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def _origin_key(url: str, *, with_path: bool = False) -> tuple[str, str, int] | None:
+    try:
+        parts = urlsplit(url.strip())
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS or not host or (parts.path not in ("", "/") and not with_path):
+        return None
+    return scheme, host.lower(), port or DEFAULT_PORTS[scheme]
+
+
+def origin_allowed(request: web.Request) -> bool:
+    """No Origin (not a browser), or the origin the app is served from.
+
+    Allowed: the scheme, host and port of the public base URL, and the Host header of the
+    request with the base URL's scheme (or, without a reverse proxy, the request's own scheme).
+    Behind a proxy the request's scheme is the proxy's, so plain http is not trusted there.
+    """
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    got = _origin_key(origin)
+    if got is None:
+        return False
+    base = request.get("base_url", "")
+    allowed = {_origin_key(base, with_path=True)}
+    host = request.headers.get("Host")
+    if host:
+        schemes = {urlsplit(base).scheme}
+        if not request.app[CONFIG].reverse_proxy:
+            schemes.add(request.scheme)
+        allowed.update(_origin_key(f"{scheme}://{host}") for scheme in schemes)
+    return got in allowed
+
+
+def _flag(value: Any) -> bool:
+    return value is True or value in (1, "1", "true")
+
+
+class EventSocket:
+    """One open /events websocket of a logged-in user, and every task it owns."""
+
+    def __init__(self, request: web.Request, ws: web.WebSocketResponse, user: User) -> None:
+        self.request = request
+        self.ws = ws
+        self.user = user
+        self.core = request.app[CORE]
+        self.inactive_timeout = request.app[CONFIG].inactive_timeout
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.finished = asyncio.Event()
+        self._sub: Subscription | None = None
+        # Events taken from the subscription but not written yet; writes keep this order.
+        self._held: deque[dict[str, Any]] = deque()
+        self._write_lock = asyncio.Lock()
+        self._pending_sends = 0
+        self._stopping = asyncio.Event()
+        self._close: tuple[int, str] = (WSCloseCode.OK, "")
+        self._abort = False
+
+    @property
+    def sub(self) -> Subscription:
+        assert self._sub is not None, "run() first"
+        return self._sub
+
+    def stop(self, code: int, reason: str, *, abort: bool = False) -> None:
+        """Close the socket (the first reason wins); `abort` cuts a peer that takes no data."""
+        if self._stopping.is_set():
+            return
+        self._close = (code, reason)
+        self._abort = abort
+        self._stopping.set()
+
+    async def run(self) -> None:
+        self._sub = self.core.events.subscribe(self.user.email, QUEUE_SIZE)
+        try:
+            self._spawn(self._read_frames(), "read")
+            self._spawn(self._forward_events(), "write")
+            await self._stopping.wait()
+        finally:
+            try:
+                self.sub.close()
+                await self._cancel_tasks()
+                await self._close_ws()
+            finally:
+                self.finished.set()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(coro, name=f"events-{name}")
+        self.tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("Websocket task of %s failed.", self.user.email, exc_info=task.exception())
+            self.stop(WSCloseCode.INTERNAL_ERROR, "Internal server error.")
+
+    async def _cancel_tasks(self) -> None:
+        tasks = list(self.tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _close_ws(self) -> None:
+        code, reason = self._close
+        transport = self.request.transport
+        if self._abort and transport is not None:
+            transport.abort()
+        if self.ws.closed:
+            return
+        try:
+            async with asyncio.timeout(CLOSE_TIMEOUT):
+                await self.ws.close(code=code, message=reason.encode())
+        except (TimeoutError, ConnectionError):
+            if transport is not None:
+                transport.abort()
+
+    # Browser -> server
+
+    async def _read_frames(self) -> None:
+        try:
+            while True:
+                try:
+                    msg = await self.ws.receive(timeout=self.inactive_timeout or None)
+                except TimeoutError:
+                    log.info("Closing the websocket of %s: nothing received for %ss.",
+                             self.user.email, self.inactive_timeout)
+                    self.stop(WSCloseCode.GOING_AWAY, "Inactivity timeout.")
+                    return
+                if msg.type is WSMsgType.TEXT:
+                    await self._handle(msg.data)
+                elif msg.type is WSMsgType.BINARY:
+                    await self._reply(error_frame("error", "Expected a JSON text frame."))
+                else:  # close, closing, closed or a protocol error
+                    return
+        finally:
+            self.stop(WSCloseCode.OK, "")
+
+    async def _handle(self, text: str) -> None:
+        try:
+            data = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            await self._reply(error_frame("error", "Invalid JSON."))
+            return
+        if not isinstance(data, dict):
+            await self._reply(error_frame("error", "Invalid input."))
+            return
+        if data.get("id") is None:
+            data["id"] = time.monotonic()
+        method = data.get("method") or "ping"
+        if not isinstance(method, str):
+            await self._reply(error_frame("error", "Invalid method.", data))
+        elif method == "ping":
+            await self._reply({"event": "pong", "id": data["id"], "ts": time.time()})
+        elif method == "load":
+            await self._reply(self._load(data))
+        elif method == "send":
+            await self._send(data)
+        else:
+            await self._reply(error_frame(method, "Invalid method.", data))
+
+    def _load(self, data: dict[str, Any]) -> dict[str, Any]:
+        params = data.get("params")
+        if params is None:
+            params = {}
+        if not isinstance(params, dict):
+            return error_frame("load", "Invalid input.", data)
+        user = user_payload(self.request, self.user, connections=_flag(params.get("connections")),
+                            conversations=_flag(params.get("conversations")))
+        return {"event": "load", "id": data["id"], "user": user}
+
+    async def _send(self, data: dict[str, Any]) -> None:
+        cid, message = data.get("connection_id"), data.get("message")
+        conversation_id = data.get("conversation_id") or ""
+        if not (cid and isinstance(cid, str) and message and isinstance(message, str)
+                and isinstance(conversation_id, str)):
+            await self._reply(error_frame("sent", "Invalid input.", data))
+            return
+        conn = self.user.get_connection(cid)
+        if conn is None:
+            await self._reply(error_frame("sent", "Connection not found.", data))
+            return
+        if self._pending_sends >= MAX_PENDING_SENDS:
+            await self._reply(error_frame("sent", "Too many commands in progress.", data))
+            return
+        # IRC commands may wait a minute for their replies: answer pings meanwhile.
+        self._pending_sends += 1
+        self._spawn(self._run_send(conn, conversation_id, message, data), "send")
+
+    async def _run_send(self, conn: Connection, conversation_id: str, message: str, data: dict[str, Any]) -> None:
+        try:
+            result = await conn.send(conversation_id, message)
+        except ConvosError as err:
+            reply = error_frame("sent", err.errors[0].message if err.errors else str(err), data)
+        except Exception:
+            log.exception("send %r to %s/%s failed", message[:80], conn.connection_id, conversation_id)
+            reply = error_frame("sent", "Internal server error.", data)
+        else:
+            reply = sent_frame(result, data)
+        finally:
+            self._pending_sends -= 1
+        await self._reply(reply)
+
+    # Server -> browser
+
+    async def _forward_events(self) -> None:
+        while True:
+            event = await self.sub.get()
+            if event is None:
+                self._subscription_ended()
+                return
+            self._held.append(event)
+            async with self._write_lock:
+                if not await self._flush():
+                    return
+
+    async def _reply(self, frame: dict[str, Any]) -> None:
+        async with self._write_lock:
+            # Events published before the reply was ready go first: a /kick's `part` event,
+            # then its `sent` reply (spec §9 fact 86).
+            if await self._flush():
+                await self._write(frame)
+
+    async def _flush(self) -> bool:
+        """Write the events received so far, in order. Call with the write lock held."""
+        queue = self.sub.queue
+        while not queue.empty():
+            item = queue.get_nowait()
+            if not isinstance(item, dict):  # the bus closed the subscription
+                self._subscription_ended()
+                return False
+            self._held.append(item)
+        for _ in range(len(self._held)):
+            if not await self._write(event_frame(self._held.popleft())):
+                return False
+        return True
+
+    def _subscription_ended(self) -> None:
+        if self.sub.overflowed:
+            log.info("Closing a websocket of %s: more than %d events waiting.", self.user.email, QUEUE_SIZE)
+            self.stop(WSCloseCode.TRY_AGAIN_LATER, "Too many events waiting.")
+        else:
+            self.stop(WSCloseCode.GOING_AWAY, "Going away.")
+
+    async def _write(self, frame: dict[str, Any]) -> bool:
+        if self.ws.closed:
+            return False
+        try:
+            text = dumps(frame)
+        except TypeError:
+            log.exception("Cannot send %s event to %s", frame.get("event"), self.user.email)
+            return True
+        try:
+            async with asyncio.timeout(SEND_TIMEOUT):
+                await self.ws.send_str(text)
+        except TimeoutError:
+            log.info("Closing a websocket of %s: a frame took more than %ss.", self.user.email, SEND_TIMEOUT)
+            self.stop(WSCloseCode.TRY_AGAIN_LATER, "Too slow.", abort=True)
+            return False
+        except ConnectionError:
+            self.stop(WSCloseCode.ABNORMAL_CLOSURE, "", abort=True)
+            return False
+        return True
+
+
+def sent_frame(result: Any, request: dict[str, Any]) -> dict[str, Any]:
+    """The `sent` reply: the result, event "sent", and each request key the result has no truthy value for."""
+    if not isinstance(result, dict):
+        result = _json_default(result) if result is not None else {}
+    reply = dict(result)
+    reply["event"] = "sent"
+    for key, value in request.items():
+        if not reply.get(key):
+            reply[key] = value
+    return reply
+
+
+async def _refuse(ws: web.WebSocketResponse, request: web.Request) -> None:
+    try:
+        async with asyncio.timeout(CLOSE_TIMEOUT):
+            await ws.send_str(dumps(HANDSHAKE_ERROR))
+            await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"Need to log in first.")
+    except (TimeoutError, ConnectionError):
+        if request.transport is not None:
+            request.transport.abort()
+
+
+async def events(request: web.Request) -> web.StreamResponse:
+    """GET /events: the websocket of spec §5."""
+    if not origin_allowed(request):
+        log.info("Refused a websocket from %s with Origin %s (serving %s).",
+                 request.remote, request.headers.get("Origin"), request.get("base_url"))
+        return error_response(Forbidden("Invalid Origin.", "/Origin"))
+    ws = web.WebSocketResponse(timeout=CLOSE_TIMEOUT, max_msg_size=MAX_FRAME_SIZE, autoping=True)
+    if not ws.can_prepare(request).ok:
+        return error_response(InvalidInput("Expected a websocket upgrade."))
+    user = await current_user(request)
+    await ws.prepare(request)
+    if user is None:
+        await _refuse(ws, request)
+        return ws
+    sock = EventSocket(request, ws, user)
+    sockets = request.app[EVENT_SOCKETS]
+    sockets.add(sock)
+    try:
+        await sock.run()
+    finally:
+        sockets.discard(sock)
+    return ws
+
+
+async def _close_sockets(app: web.Application) -> None:
+    """On shutdown: close every socket (1001) so the server need not wait for them."""
+    open_sockets = app[EVENT_SOCKETS]
+    sockets = list(open_sockets)
+    for sock in sockets:
+        sock.stop(WSCloseCode.GOING_AWAY, "Server shutdown.")
+    if not sockets:
+        return
+    try:
+        async with asyncio.timeout(CLOSE_TIMEOUT + 1):
+            await asyncio.gather(*(sock.finished.wait() for sock in sockets))
+    except TimeoutError:
+        log.warning("%d websockets did not close in time.", sum(not s.finished.is_set() for s in sockets))
+
+
+def setup_events(app: web.Application) -> None:
+    """Add GET /events and close its sockets on shutdown."""
+    app[EVENT_SOCKETS] = set()
+    app.router.add_get("/events", events, allow_head=False)
+    app.on_shutdown.append(_close_sockets)
