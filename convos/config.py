@@ -83,6 +83,7 @@ class Config:
     embed_allow_private: bool = False
     reload_dictionaries: bool = False
     bot_email: str = ""
+    default_connection: str = ""
     session_max_age: int = 604_800
     webirc_passwords: Mapping[str, str] = field(default_factory=dict)
 
@@ -126,6 +127,7 @@ class Config:
             embed_allow_private=is_true(env.get("CONVOS_EMBED_ALLOW_PRIVATE"), "CONVOS_EMBED_ALLOW_PRIVATE"),
             reload_dictionaries=is_true(env.get("CONVOS_RELOAD_DICTIONARIES"), "CONVOS_RELOAD_DICTIONARIES"),
             bot_email=env.get("CONVOS_BOT_EMAIL", "").strip().lower(),
+            default_connection=env.get("CONVOS_DEFAULT_CONNECTION", "").strip(),
             webirc_passwords=webirc,
         )
         values.update(overrides)
@@ -163,5 +165,6 @@ ENV_VARS = (
     "CONVOS_EMBED_ALLOW_PRIVATE",
     "CONVOS_RELOAD_DICTIONARIES",
     "CONVOS_BOT_EMAIL",
+    "CONVOS_DEFAULT_CONNECTION",
     "CONVOS_WEBIRC_PASSWORD_<NAME>",
 )

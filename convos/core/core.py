@@ -77,6 +77,9 @@ class Core(ConnectionsMixin, ChatMixin):
         """Read settings.json, fill in missing secrets and save it back, before serving anything."""
         data = await self.store.load_settings()
         self.settings = Settings.from_dict(data or {})
+        if self.config.default_connection and "default_connection" not in (data or {}):
+            # Like the secrets: the environment only fills in what settings.json lacks.
+            self.settings.default_connection = self.config.default_connection
         if self.readonly:
             if not self.settings.session_secrets or not self.settings.local_secret:
                 raise RuntimeError(f"No secrets in {self.config.home}/settings.json yet: start the daemon once first.")
