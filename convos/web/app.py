@@ -20,11 +20,7 @@ from .events import setup_events
 from .keys import CONFIG, CORE, SPEC
 from .middlewares import base_url_middleware, error_middleware, json_response, ready_middleware
 from .openapi import ApiSpec, Operation
-from .routes import HANDLERS, Handler
-from .routes import connections as _connections  # noqa: F401  (registers handlers)
-from .routes import history as _history  # noqa: F401
-from .routes import settings as _settings  # noqa: F401
-from .routes import users as _users  # noqa: F401
+from .routes import HANDLERS, Handler, load_all
 from .session import SessionStorage, require_login
 
 log = logging.getLogger(__name__)
@@ -106,6 +102,7 @@ def create_app(core: Core, config: Config) -> web.Application:
     """Build the application. Settings must be loaded (for the session secrets) before this."""
     if not core.settings.session_secrets:
         raise RuntimeError("load settings before create_app()")
+    load_all()
     spec = ApiSpec.load(share_dir() / "convos-api.json")
     storage = SessionStorage(
         core.settings.session_secrets, max_age=config.session_max_age, secure=config.secure_cookies

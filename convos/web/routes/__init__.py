@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -21,3 +23,9 @@ def operation(operation_id: str) -> Callable[[Handler], Handler]:
         return fn
 
     return register
+
+
+def load_all() -> None:
+    """Import every module of this package, so each registers its operations."""
+    for info in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{info.name}")
