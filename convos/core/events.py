@@ -51,6 +51,16 @@ class Subscription:
             except asyncio.QueueFull:
                 self.queue.get_nowait()
 
+    def drain(self) -> tuple[list[dict[str, Any]], bool]:
+        """Every event queued right now, without waiting, and whether the subscription ended."""
+        events: list[dict[str, Any]] = []
+        while not self.queue.empty():
+            item = self.queue.get_nowait()
+            if item is _CLOSED:
+                return events, True
+            events.append(item)
+        return events, False
+
     async def get(self) -> dict[str, Any] | None:
         """The next event, or None once the subscription is closed."""
         item = await self.queue.get()

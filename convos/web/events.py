@@ -306,13 +306,11 @@ class EventSocket:
 
     async def _flush(self) -> bool:
         """Write the events received so far, in order. Call with the write lock held."""
-        queue = self.sub.queue
-        while not queue.empty():
-            item = queue.get_nowait()
-            if not isinstance(item, dict):  # the bus closed the subscription
-                self._subscription_ended()
-                return False
-            self._held.append(item)
+        events, ended = self.sub.drain()
+        self._held.extend(events)
+        if ended:  # the bus closed the subscription
+            self._subscription_ended()
+            return False
         for _ in range(len(self._held)):
             if not await self._write(event_frame(self._held.popleft())):
                 return False
