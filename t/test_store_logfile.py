@@ -614,3 +614,19 @@ def test_lines_out_of_order_within_the_slack(tmp_path):
             break
         before = datetime.strptime(page.before, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
     assert seen == [str(s) for s in sorted(order)]
+
+
+def test_a_flood_in_one_second_widens_a_page_only_so_far(tmp_path, monkeypatch):
+    monkeypatch.setattr(logfile, "MAX_WIDEN", 5)
+    base = NOW - timedelta(minutes=30)
+    with LogWriter() as w:
+        for i in range(3):
+            w.log_message(tmp_path, "#c", base + timedelta(seconds=i), "private", "n", f"old {i}")
+        for i in range(20):
+            w.log_message(tmp_path, "#c", base + timedelta(seconds=10), "private", "n", f"flood {i}")
+    page = read_messages(tmp_path, "#c", now=NOW, limit=2)
+    assert ts_of(page) == [f"flood {i}" for i in range(13, 20)] and page.before == format_ts(
+        base + timedelta(seconds=10)
+    )
+    before = base + timedelta(seconds=10)
+    assert ts_of(read_messages(tmp_path, "#c", now=NOW, before=before)) == ["old 0", "old 1", "old 2"]

@@ -48,9 +48,13 @@ MAX_WINDOW = timedelta(days=365)
 # Lines may be out of time order by up to this much (clock skew, IRCv3 server-time) without
 # being lost by a page; see docs/logs.md.
 SLACK_SECONDS = 600
+# A page is widened to every line of its boundary second (cursors are whole seconds), but by
+# at most this many lines, so a flood of lines stamped with one second cannot blow up a page.
+MAX_WIDEN = 1000
 
 _PAGE_BLOCK, _PAGE_MAX_BLOCK = 16 << 10, 1 << 20
-_SEARCH_BLOCK, _SEARCH_MAX_BLOCK = 64 << 10, 4 << 20
+# Bigger blocks are slower: bytes.lower() output should still be in cache for find().
+_SEARCH_BLOCK, _SEARCH_MAX_BLOCK = 64 << 10, 1 << 20
 _BISECT_LINEAR = 8 << 10
 
 # A line that has a timestamp: the same rule as the parser (ts, then one Perl whitespace).
@@ -510,27 +514,47 @@ class _Collector:
         self.top: list[bytes] = []  # the `limit` best keys, sorted
         self.seq = 0
         self.filtered = q.matcher is not None or q.from_ is not None
+        self.more = False  # an accepted line lies beyond the page
 
     def offer(self, key: bytes, line: bytes) -> None:
-        q = self.q
+        q, top = self.q, self.top
         if not (q.lo_key <= key < q.hi_key):
+            return
+        # Once the page is full, a line past its boundary only tells that more exist.
+        beyond = len(top) == q.limit and (
+            (key > top[-1] if q.forward else key < top[0])
+            or (key == top[-1 if q.forward else 0] and len(self.cands) >= q.limit + MAX_WIDEN)
+        )
+        if beyond and self.more:
             return
         msg = None
         if self.filtered:
             msg = self._check(line)
             if msg is None:
                 return
+        if beyond:
+            self.more = True
+            return
         self.seq += 1
         self.cands.append((key, self.seq if q.forward else -self.seq, line, msg))
-        top = self.top
         if len(top) < q.limit:
             bisect.insort(top, key)
-        elif q.forward and key < top[-1]:
+        elif q.forward:
             top.pop()
             bisect.insort(top, key)
-        elif not q.forward and key > top[0]:
+        else:
             del top[0]
             bisect.insort(top, key)
+
+    def bounds(self) -> tuple[bytes, bytes]:
+        """Keys worth offering: once the page is full and more are known to exist, only lines
+        that could still enter the page (`T + b"\\0"` is just above the 19-byte key T)."""
+        q, top = self.q, self.top
+        if not (self.more and len(top) == q.limit):
+            return q.lo_key, q.hi_key
+        if q.forward:
+            return q.lo_key, min(q.hi_key, top[-1] + b"\0")
+        return max(q.lo_key, top[0]), q.hi_key
 
     def _check(self, line: bytes) -> LogMessage | None:
         q = self.q
@@ -555,29 +579,29 @@ class _Collector:
                 return True
             if len(top) == q.limit:
                 t = top[-1]
-                return bound > _key_epoch(t) and any(c[0] > t for c in self.cands)
+                return bound > _key_epoch(t) and (self.more or any(c[0] > t for c in self.cands))
         else:
             bound = _key_epoch(edge) + SLACK_SECONDS  # unread lines are at most this new
             if bound < q.lo:
                 return True
             if len(top) == q.limit:
                 t = top[0]
-                return bound < _key_epoch(t) and any(c[0] < t for c in self.cands)
+                return bound < _key_epoch(t) and (self.more or any(c[0] < t for c in self.cands))
         return False
 
     def result(self) -> tuple[list[LogMessage], bool]:
         """Messages oldest first, and whether more exist beyond the page."""
         q = self.q
         cands = sorted(self.cands, key=lambda c: (c[0], c[1]))
-        more = False
-        if len(cands) > q.limit:
+        more = self.more
+        if len(cands) > q.limit or (more and cands):
             if q.forward:
                 t = self.top[-1]
                 page = [c for c in cands if c[0] <= t]
             else:
                 t = self.top[0]
                 page = [c for c in cands if c[0] >= t]
-            more = len(page) < len(cands)
+            more = more or len(page) < len(cands)
             cands = page
         messages = []
         for _, _, line, msg in cands:
@@ -620,10 +644,11 @@ def _scan(paths: list[Path], q: _Query) -> tuple[list[LogMessage], bool]:
             continue
         try:
             if q.forward:
-                start = lf.bisect(_epoch_key(q.lo - SLACK_SECONDS)) if n == 0 else 0
+                start = lf.bisect(_epoch_key(q.lo - SLACK_SECONDS)) if n == 0 and q.lo > 0 else 0
                 chunks = lf.chunks_forward(start, size, max_size)
             else:
-                end = lf.bisect(_epoch_key(q.hi + SLACK_SECONDS)) if n == 0 else lf.end
+                unbounded = q.hi >= _MAX_EPOCH
+                end = lf.bisect(_epoch_key(q.hi + SLACK_SECONDS)) if n == 0 and not unbounded else lf.end
                 chunks = lf.chunks_backward(end, size, max_size)
             for data, a, b in chunks:
                 if prefilter is None:
@@ -641,14 +666,13 @@ def _scan(paths: list[Path], q: _Query) -> tuple[list[LogMessage], bool]:
 def _offer_lines(col: _Collector, data: bytes, a: int, b: int, forward: bool) -> bytes | None:
     lines = data[a:b].split(b"\n")
     lines.pop()
-    edge = None
+    lo, hi = col.bounds()
     for line in lines if forward else reversed(lines):
-        if _HEAD.match(line) is None:
-            continue
-        key = line[:19] if line[10] == 84 else line[:10] + b"T" + line[11:19]
-        edge = key
-        col.offer(key, line)
-    return edge
+        key = line[:19]
+        if lo <= key < hi or (len(key) == 19 and key[10] == 116):  # in range, or a lower-case "t"
+            if _HEAD.match(line) is not None:
+                col.offer(key if key[10] == 84 else key[:10] + b"T" + key[11:], line)
+    return _edge_key(data, a, b, first=not forward)
 
 
 def _offer_hits(
