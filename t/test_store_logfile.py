@@ -630,3 +630,13 @@ def test_a_flood_in_one_second_widens_a_page_only_so_far(tmp_path, monkeypatch):
     )
     before = base + timedelta(seconds=10)
     assert ts_of(read_messages(tmp_path, "#c", now=NOW, before=before)) == ["old 0", "old 1", "old 2"]
+
+
+def test_count_messages(facts):
+    from convos.store.logfile import count_messages
+
+    assert count_messages(facts, "#convos", after=FACT_TS[70]) == 10
+    assert count_messages(facts, "#convos", after=FACT_TS[0] - timedelta(days=400)) == 81
+    assert count_messages(facts, "#convos", after=FACT_TS[10], before=FACT_TS[20]) == 9
+    assert count_messages(facts, "#convos", after=NOW) == 0
+    assert count_messages(facts, "#nope", after=FACT_TS[0]) == 0

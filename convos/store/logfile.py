@@ -516,25 +516,26 @@ class _Collector:
         self.filtered = q.matcher is not None or q.from_ is not None
         self.more = False  # an accepted line lies beyond the page
 
-    def offer(self, key: bytes, line: bytes) -> None:
+    def offer(self, key: bytes, line: bytes) -> bool:
+        """Consider a line; True when the page or its bounds changed."""
         q, top = self.q, self.top
         if not (q.lo_key <= key < q.hi_key):
-            return
+            return False
         # Once the page is full, a line past its boundary only tells that more exist.
         beyond = len(top) == q.limit and (
             (key > top[-1] if q.forward else key < top[0])
             or (key == top[-1 if q.forward else 0] and len(self.cands) >= q.limit + MAX_WIDEN)
         )
         if beyond and self.more:
-            return
+            return False
         msg = None
         if self.filtered:
             msg = self._check(line)
             if msg is None:
-                return
+                return False
         if beyond:
             self.more = True
-            return
+            return True
         self.seq += 1
         self.cands.append((key, self.seq if q.forward else -self.seq, line, msg))
         if len(top) < q.limit:
@@ -545,6 +546,7 @@ class _Collector:
         else:
             del top[0]
             bisect.insort(top, key)
+        return True
 
     def bounds(self) -> tuple[bytes, bytes]:
         """Keys worth offering: once the page is full and more are known to exist, only lines
@@ -670,8 +672,10 @@ def _offer_lines(col: _Collector, data: bytes, a: int, b: int, forward: bool) ->
     for line in lines if forward else reversed(lines):
         key = line[:19]
         if lo <= key < hi or (len(key) == 19 and key[10] == 116):  # in range, or a lower-case "t"
-            if _HEAD.match(line) is not None:
-                col.offer(key if key[10] == 84 else key[:10] + b"T" + key[11:], line)
+            if _HEAD.match(line) is not None and col.offer(
+                key if key[10] == 84 else key[:10] + b"T" + key[11:], line
+            ):
+                lo, hi = col.bounds()
     return _edge_key(data, a, b, first=not forward)
 
 
@@ -852,6 +856,36 @@ def search_conversation(
     messages, more = _scan(wanted, q)
     messages.reverse()
     return SearchResult(messages, more)
+
+
+def count_messages(
+    conn_dir: Path, conversation_id: str, *, after: datetime, before: datetime | None = None
+) -> int:
+    """How many logged messages have `after < ts` (and `ts < before`); streams, stores nothing."""
+    months = list_log_months(Path(conn_dir), conversation_id)
+    lo = _lower(after, False)
+    hi = _upper(before, False) if before is not None else _MAX_EPOCH
+    if not months or lo >= hi:
+        return 0
+    lo_key = _epoch_key(lo)
+    hi_key = _epoch_key(hi) if hi < _MAX_EPOCH else b"\xff"
+    first, last = _epoch_month(lo), _epoch_month(hi - 1)
+    count = 0
+    for n, (y, m) in enumerate(x for x in months if first <= x <= last):
+        lf = _LogFile.open(conversation_log_path(conn_dir, conversation_id, y, m))
+        if lf is None:
+            continue
+        try:
+            start = lf.bisect(_epoch_key(lo - SLACK_SECONDS)) if n == 0 else 0
+            for data, a, b in lf.chunks_forward(start, _SEARCH_BLOCK, _SEARCH_MAX_BLOCK):
+                for line in data[a:b].split(b"\n"):
+                    key = line[:19]
+                    if (lo_key <= key < hi_key or (len(key) == 19 and key[10] == 116)) and _HEAD.match(line):
+                        key = key if key[10] == 84 else key[:10] + b"T" + key[11:]
+                        count += lo_key <= key < hi_key
+        finally:
+            lf.close()
+    return count
 
 
 T = TypeVar("T")
