@@ -30,7 +30,6 @@ from .logformat import (
     format_line,
     format_notification,
     iter_months,
-    log_relpath,
     message_from_parts,
     month_relpath,
     parse_notification,
@@ -220,7 +219,7 @@ class LogWriter:
 
     def append(self, path: Path | str, line: str) -> None:
         """Append one complete line (must end with its only `\\n`)."""
-        if not line.endswith("\n") or "\n" in line[:-1]:
+        if not line.endswith("\n") or line.count("\n") != 1:
             raise ValueError("A log line must end with its only newline.")
         data = line.encode("utf-8", "replace")
         key = os.fspath(path)
@@ -255,7 +254,10 @@ class LogWriter:
         """Format and append a message; returns the line, or None when the type is not logged."""
         line = format_line(ts, type, from_, message, highlight=highlight, is_channel=is_channel)
         if line is not None:
-            self.append(Path(conn_dir) / log_relpath(ts, conversation_id), line)
+            # the line starts with its UTC timestamp, whose year and month name the file
+            # (plain strings: pathlib costs more than the write itself)
+            leaf = ".log" if conversation_id == "" else f"/{escape_conversation_id(conversation_id)}.log"
+            self.append(f"{os.fspath(conn_dir)}/{line[0:4]}/{line[5:7]}{leaf}", line)
         return line
 
     def log_notification(

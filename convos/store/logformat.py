@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,17 +30,8 @@ _PRIVATE_RE = re.compile(f"^<([^{WS}>]+)>[{WS}]")
 _NOTICE_RE = re.compile(f"^-([^{WS}>]+)-[{WS}]")
 _ACTION_RE = re.compile(f"^\\* ([^{WS}]+)[{WS}]")
 
-# type -> body format; `part`, `kick` and `nick_change` are legacy (not produced by 8.07).
-_BODY_FORMATS = {
-    "action": "* {from_} {message}",
-    "kick": "-!- {from_} kicked {part}. {message}",
-    "nick_change": "-!- {from_} changed nick to {new_nick}",
-    "notice": "-{from_}- {message}",
-    "part": "-!- {from_} parted. {message}",
-    "preformat": "<{from_}> {message}",
-    "private": "<{from_}> {message}",
-}
-LOGGED_TYPES = frozenset(_BODY_FORMATS)
+# `part`, `kick` and `nick_change` are legacy (not produced by 8.07).
+LOGGED_TYPES = frozenset({"action", "kick", "nick_change", "notice", "part", "preformat", "private"})
 
 
 # --- timestamps ------------------------------------------------------------
@@ -52,9 +44,21 @@ def to_utc(ts: float | datetime) -> datetime:
     return datetime.fromtimestamp(int(ts // 1), UTC)
 
 
+_last_ts: tuple[int, str] = (-1, "")  # lines come in bursts within one second
+
+
 def format_ts(ts: float | datetime) -> str:
     """`YYYY-MM-DDTHH:MM:SS` in UTC, truncated to the second, without `Z`."""
-    return to_utc(ts).strftime(TS_FORMAT)
+    if isinstance(ts, datetime):
+        return to_utc(ts).strftime(TS_FORMAT)
+    global _last_ts
+    second = int(ts // 1)
+    cached = _last_ts
+    if cached[0] == second:
+        return cached[1]
+    text = time.strftime(TS_FORMAT, time.gmtime(second))
+    _last_ts = (second, text)
+    return text
 
 
 # --- log lines -------------------------------------------------------------
@@ -65,11 +69,22 @@ def format_body(type: str, from_: str, message: str, *, part: str = "", new_nick
 
     A line feed would split the record in two (and could forge a line), so it becomes a space.
     """
-    fmt = _BODY_FORMATS.get(type)
-    if fmt is None:
+    from_, message = from_ or "", message or ""
+    if type == "private" or type == "preformat":
+        body = f"<{from_}> {message}"
+    elif type == "action":
+        body = f"* {from_} {message}"
+    elif type == "notice":
+        body = f"-{from_}- {message}"
+    elif type == "part":
+        body = f"-!- {from_} parted. {message}"
+    elif type == "kick":
+        body = f"-!- {from_} kicked {part}. {message}"
+    elif type == "nick_change":
+        body = f"-!- {from_} changed nick to {new_nick}"
+    else:
         return None
-    body = fmt.format(from_=from_ or "", message=message or "", part=part, new_nick=new_nick)
-    return body.replace("\n", " ")
+    return body.replace("\n", " ") if "\n" in body else body
 
 
 def flag_char(*, highlight: bool = False, preformat: bool = False) -> str:
