@@ -407,8 +407,8 @@ class _LogFile:
             i = data.find(b"\n")
             if i >= 0:
                 return data[: i + 1]
-            if n == limit - off:
-                return data  # only if the file changed under us
+            if len(data) < n or n == limit - off:
+                raise OSError(f"Log file {self.fd} shrank while being read.")
             size *= 4
 
     def bisect(self, key: bytes) -> int:
