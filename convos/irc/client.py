@@ -151,13 +151,13 @@ class IrcClient(pydle.BasicClient):  # type: ignore[misc]
         self._writer.write(data)
         await asyncio.wait_for(self._writer.drain(), SEND_TIMEOUT)
 
-    async def write(self, command: str, *params: str) -> None:
-        """Write a command; the last parameter is sent as trailing when it needs to be."""
+    async def write(self, command: str, *params: str, trailing: bool = False) -> None:
+        """Write a command; the last parameter is sent as trailing when it needs to be (or `trailing`)."""
         parts = [command]
         params = tuple(clean(str(p)) for p in params)
         for i, param in enumerate(params):
             last = i == len(params) - 1
-            if last and (not param or " " in param or param.startswith(":")):
+            if last and (trailing or not param or " " in param or param.startswith(":")):
                 parts.append(":" + param)
             else:
                 parts.append(param.replace(" ", ""))

@@ -104,7 +104,7 @@ class ConvosClient(IrcClient):
         if conn.password() and not self._sasl:
             await self.write("PASS", conn.password())
         await self.write("NICK", conn.nick)
-        await self.write("USER", conn.username(), conn.query.get("mode", "0"), "*", conn.realname())
+        await self.write("USER", conn.username(), conn.query.get("mode", "0"), "*", conn.realname(), trailing=True)
 
     async def _cap_end(self) -> None:
         if not self._cap_done:
