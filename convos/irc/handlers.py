@@ -332,6 +332,7 @@ class ConvosClient(IrcClient):
             conv.name = channel
             conn.set_frozen(conv, "")
             conn.hub.emit_conversation(conn, conv)
+            await self.write("TOPIC", channel)  # not every server sends the topic with the JOIN
         elif conn.get_conversation(channel) is not None:
             conn.hub.emit_state(conn, "join", conversation_id=channel.lower(), nick=nick)
 
@@ -370,6 +371,10 @@ class ConvosClient(IrcClient):
             conn.info["nick"] = new
             if new == conn.query.get("nick"):
                 conn.warned_nicks.clear()
+            else:
+                # Confirmed by the server (a /nick, services, a collision): the nick to reclaim from now on.
+                conn.set_url_param(nick=new)
+                conn.hub.save_soon(conn)
             conn.emit_info()
         else:
             conn.hub.emit_state(conn, "nick_change", old_nick=old, new_nick=new)
