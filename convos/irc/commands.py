@@ -395,8 +395,8 @@ async def cmd_mode(conn: IrcConnection, target: str, args: str) -> dict[str, Any
             return resolve({"target": target, "mode": _param(msg, 1)})
         if modes and msg.command == "MODE" and _same(_param(msg, 0), target):
             result = {"from": split_prefix(msg.source)[0], "mode": _param(msg, 1), "mode_changed": 1, "target": target}
-            if len(msg.params) > 2:
-                result["nick"] = _param(msg, 2)
+            if len(msg.params) > 2 and re.fullmatch(r"[+-][qaohv]+", _param(msg, 1)):
+                result["nick"] = _param(msg, 2)  # only user modes take a nick; never show a key or a mask
             return resolve(result)
         if msg.command in (401, 403, 441, 442, 461, 467, 472, 482, 501, 502, 697) and len(msg.params) > 1:
             return reject(msg.params[-1])
