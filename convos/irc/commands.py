@@ -440,6 +440,11 @@ async def cmd_nick(conn: IrcConnection, target: str, args: str) -> dict[str, Any
     return result  # type: ignore[no-any-return]
 
 
+# Other WHOIS replies (registered, account, actual host, secure connection...): part of the
+# answer, so they are not shown as server messages as well.
+WHOIS_EXTRA = (307, 310, 313, 320, 330, 335, 338, 378, 379, 671)
+
+
 @command("WHOIS")
 async def cmd_whois(conn: IrcConnection, target: str, args: str) -> dict[str, Any]:
     nick = check_target(args.strip() or target)
@@ -473,7 +478,7 @@ async def cmd_whois(conn: IrcConnection, target: str, args: str) -> dict[str, An
             return resolve(info, consume=True)
         elif cmd in (401, 402, 406):
             return reject(msg.params[-1], consume=True)
-        else:
+        elif cmd not in WHOIS_EXTRA:
             return None
         return keep(consume=True)
 
