@@ -2,66 +2,27 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from conftest import core_of
+from events_helper import Events, is_message, is_state
 
 from convos.store.jsonfile import atomic_write, decode, encode
-
-Pred = Callable[[dict[str, Any]], bool]
-
-
-class Events:
-    """A websocket on /events with a buffer, so a test waits for exactly the frame it needs."""
-
-    def __init__(self, ws: Any) -> None:
-        self.ws = ws
-        self.seen: list[dict[str, Any]] = []
-        self._unread: list[dict[str, Any]] = []
-
-    async def wait(self, pred: Pred, timeout: float = 10) -> dict[str, Any]:
-        for i, frame in enumerate(self._unread):
-            if pred(frame):
-                return self._unread.pop(i)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            left = deadline - loop.time()
-            if left <= 0:
-                raise AssertionError(f"no matching event; saw {json.dumps(self.seen[-15:], indent=1)}")
-            msg = await self.ws.receive(timeout=left)
-            if msg.type.name != "TEXT":
-                raise AssertionError(f"socket closed: {msg}")
-            frame = json.loads(msg.data)
-            self.seen.append(frame)
-            if pred(frame):
-                return frame
-            self._unread.append(frame)
-
-    async def send(self, **frame: Any) -> None:
-        await self.ws.send_json(frame)
-
-
-def is_state(type_: str, **match: Any) -> Pred:
-    return lambda f: f.get("event") == "state" and f.get("type") == type_ and all(f.get(k) == v for k, v in match.items())
-
-
-def is_message(**match: Any) -> Pred:
-    return lambda f: f.get("event") == "message" and all(f.get(k) == v for k, v in match.items())
 
 
 @pytest.fixture
 async def convos(make_client, home, ircd):
     """A daemon app whose default connection is the test's ngircd, with superman registered."""
     atomic_write(home / "settings.json", encode({"default_connection": f"irc://127.0.0.1:{ircd.port}/%23convos?tls=0"}))
-    client = await make_client({"CONVOS_SKIP_CONNECT": "0", "CONVOS_CONNECT_DELAY": "0.1"})
+    # Not connected at start-up: the connection starts once the websocket listens, so no event is missed.
+    client = await make_client({"CONVOS_SKIP_CONNECT": "1", "CONVOS_CONNECT_DELAY": "0.1"})
     res = await client.post("/api/user/register", json={"email": "superman@example.com", "password": "longenough"})
     assert res.status == 200
     events = Events(await client.ws_connect("/events"))
+    await events.ready()
+    res = await client.post("/api/connection/irc-localhost", json={"wanted_state": "connected"})
+    assert res.status == 200, await res.text()
     yield client, events
     await events.ws.close()
 
@@ -178,10 +139,13 @@ async def test_reconnects_after_ircd_restart(convos, ircd, home):
 async def test_state_survives_daemon_restart(make_client, home, ircd, irc_client):
     atomic_write(home / "settings.json", encode({"default_connection": f"irc://127.0.0.1:{ircd.port}/%23convos?tls=0"}))
     env = {"CONVOS_SKIP_CONNECT": "0", "CONVOS_CONNECT_DELAY": "0.1"}
-    client = await make_client(env)
+    client = await make_client({**env, "CONVOS_SKIP_CONNECT": "1"})  # connected below, once events are followed
     res = await client.post("/api/user/register", json={"email": "superman@example.com", "password": "longenough"})
     assert res.status == 200
     events = Events(await client.ws_connect("/events"))
+    await events.ready()
+    res = await client.post("/api/connection/irc-localhost", json={"wanted_state": "connected"})
+    assert res.status == 200, await res.text()
     await events.wait(is_state("frozen", conversation_id="#convos", frozen=""))
     await events.send(method="send", id="1", connection_id="irc-localhost", conversation_id="#convos",
                       message="/join #second")
