@@ -70,7 +70,16 @@ class ConvosClient(IrcClient):
             return
         if not self.conn.info.get("real_host") and message.source and "!" not in message.source:
             self.conn.info["real_host"] = message.source
-        await super().on_raw(message)
+        # pydle's own on_raw logs every odd line in full at WARNING; dispatch the same way, quietly.
+        command = message.command
+        name = "on_raw_" + (str(command).zfill(3) if isinstance(command, int) else str(command)).lower()
+        self._handler_top_level = True
+        handler = getattr(self, name)
+        self._handler_top_level = False
+        try:
+            await handler(message)
+        except Exception:
+            log.exception("%s: handling %s failed", self.conn.connection_id, str(command)[:32])
 
     async def on_unknown(self, message: Any) -> None:
         await self.generic(message)
