@@ -51,6 +51,37 @@ class DiskUsage:
 
 
 @dataclass(slots=True)
+class UploadRecord:
+    """An uploaded file's metadata as stored, plus what the filesystem says about its bytes."""
+
+    id: str
+    filename: str
+    ext: str
+    saved: str
+    uid: str
+    author: str
+    write_only: bool = False
+    size: int = 0
+    mtime: float = 0.0
+    # Opaque handle to the bytes, for streaming responses (a pathlib.Path in the file store).
+    data_path: Any = None
+
+
+class UploadSink(Protocol):
+    """Where an upload's bytes stream to before it is committed under its id."""
+
+    size: int
+
+    async def write(self, chunk: bytes) -> None: ...
+
+    async def finish(self) -> str:
+        """Close the sink; returns the hex MD5 of everything written."""
+        ...
+
+    async def discard(self) -> None: ...
+
+
+@dataclass(slots=True)
 class LoadReport:
     """Users that could not be loaded; they are skipped and never overwritten."""
 
@@ -115,3 +146,17 @@ class Store(Protocol):
     async def save_profile(self, profile_id: str, data: dict[str, Any]) -> None: ...
 
     async def delete_profile(self, profile_id: str) -> None: ...
+
+    # Uploads: <email>/upload/<fid>.data and <fid>.json (see store/uploads.py). `uid` is the
+    # owner's, written into legacy pastes when they are migrated on first access.
+    async def begin_upload(self, email: str) -> UploadSink: ...
+
+    async def commit_upload(self, email: str, sink: UploadSink, meta: dict[str, Any]) -> UploadRecord: ...
+
+    async def load_upload(self, email: str, fid: str, uid: str = "") -> UploadRecord | None: ...
+
+    async def list_uploads(self, email: str, uid: str = "") -> list[UploadRecord]: ...
+
+    async def delete_upload(self, email: str, fid: str) -> bool: ...
+
+    async def read_upload(self, record: UploadRecord, limit: int) -> bytes: ...

@@ -12,8 +12,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from . import logfile
-from .base import DiskUsage, QueryError, StoreError, UserRecord
+from . import logfile, uploads
+from .base import DiskUsage, QueryError, StoreError, UploadRecord, UserRecord
 from .jsonfile import JsonWriter, decode, make_dirs
 from .logformat import LogMessage
 
@@ -268,6 +268,35 @@ class FileStore:
     async def read_notifications(self, email: str, limit: int) -> list[Any]:
         path = self.user_dir(email) / "notifications.log"
         return await asyncio.to_thread(logfile.read_notifications, path, limit)
+
+    # --- uploads (formats and rules in uploads.py) ---------------------------
+
+    def upload_dir(self, email: str) -> Path:
+        return self.user_dir(email) / "upload"
+
+    async def begin_upload(self, email: str) -> uploads.UploadSink:
+        return await uploads.UploadSink(self.upload_dir(email)).open()
+
+    async def commit_upload(self, email: str, sink: Any, meta: dict[str, Any]) -> UploadRecord:
+        if not isinstance(sink, uploads.UploadSink) or sink.directory != self.upload_dir(email):
+            raise StoreError("Upload sink of another user.")
+        return await asyncio.to_thread(uploads.commit, self.upload_dir(email), sink, meta)
+
+    async def load_upload(self, email: str, fid: str, uid: str = "") -> UploadRecord | None:
+        return await asyncio.to_thread(uploads.load, self.upload_dir(email), fid, uid)
+
+    async def list_uploads(self, email: str, uid: str = "") -> list[UploadRecord]:
+        return await asyncio.to_thread(uploads.list_uploads, self.upload_dir(email), uid)
+
+    async def delete_upload(self, email: str, fid: str) -> bool:
+        return await asyncio.to_thread(uploads.delete, self.upload_dir(email), fid)
+
+    async def read_upload(self, record: UploadRecord, limit: int) -> bytes:
+        def read() -> bytes:
+            with open(record.data_path, "rb") as fh:
+                return fh.read(limit)
+
+        return await asyncio.to_thread(read)
 
     # --- disk usage --------------------------------------------------------
 
