@@ -106,12 +106,6 @@ class ChatMixin:
     async def clear_history(self: Core, conn: Connection, conv: Conversation) -> None:
         await self.store.delete_conversation_logs(conn.email, conn.connection_id, conv.conversation_id)
 
-    async def create_paste(self: Core, conn: Connection, text: str) -> str:
-        """Long messages become a paste link (the upload store comes with the files API)."""
-        from ..errors import InvalidInput
-
-        raise InvalidInput("This message is too long to send as it is, and pastes are not available yet.")
-
     def save_soon(self: Core, conn: Connection) -> None:
         """Save connection.json shortly: bursts of messages cost one write, and counters survive a restart."""
         key = id(conn)
