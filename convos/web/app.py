@@ -21,6 +21,7 @@ from .keys import CONFIG, CORE, SPEC
 from .middlewares import base_url_middleware, error_middleware, json_response, ready_middleware
 from .openapi import ApiSpec, Operation
 from .routes import HANDLERS, Handler, load_all
+from .routes.files import add_file_routes
 from .session import SessionStorage, require_login
 
 log = logging.getLogger(__name__)
@@ -128,6 +129,7 @@ def create_app(core: Core, config: Config) -> web.Application:
         for suffix in suffixes:
             router.add_route(op.method, path + suffix, endpoint)
     pages.add_page_routes(app)
+    add_file_routes(app)
     setup_events(app)
     app.cleanup_ctx.append(_core_lifecycle)
     return app
