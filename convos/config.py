@@ -83,6 +83,10 @@ class Config:
     embed_allow_private: bool = False
     reload_dictionaries: bool = False
     bot_email: str = ""
+    bot_allow_standalone: bool = False
+    bot_load_interval: float = 10.0
+    bot_spool_dir: str = ""
+    bot_spool_interval: float = 1.0
     default_connection: str = ""
     session_max_age: int = 604_800
     webirc_passwords: Mapping[str, str] = field(default_factory=dict)
@@ -127,6 +131,10 @@ class Config:
             embed_allow_private=is_true(env.get("CONVOS_EMBED_ALLOW_PRIVATE"), "CONVOS_EMBED_ALLOW_PRIVATE"),
             reload_dictionaries=is_true(env.get("CONVOS_RELOAD_DICTIONARIES"), "CONVOS_RELOAD_DICTIONARIES"),
             bot_email=env.get("CONVOS_BOT_EMAIL", "").strip().lower(),
+            bot_allow_standalone=is_true(env.get("CONVOS_BOT_ALLOW_STANDALONE"), "CONVOS_BOT_ALLOW_STANDALONE"),
+            bot_load_interval=_number(env, "CONVOS_BOT_LOAD_INTERVAL", 10),
+            bot_spool_dir=env.get("CONVOS_BOT_SPOOL_DIR", "").strip(),
+            bot_spool_interval=_number(env, "CONVOS_BOT_SPOOL_INTERVAL", 1),
             default_connection=env.get("CONVOS_DEFAULT_CONNECTION", "").strip(),
             webirc_passwords=webirc,
         )
@@ -165,6 +173,10 @@ ENV_VARS = (
     "CONVOS_EMBED_ALLOW_PRIVATE",
     "CONVOS_RELOAD_DICTIONARIES",
     "CONVOS_BOT_EMAIL",
+    "CONVOS_BOT_ALLOW_STANDALONE",
+    "CONVOS_BOT_LOAD_INTERVAL",
+    "CONVOS_BOT_SPOOL_DIR",
+    "CONVOS_BOT_SPOOL_INTERVAL",
     "CONVOS_DEFAULT_CONNECTION",
     "CONVOS_WEBIRC_PASSWORD_<NAME>",
 )

@@ -12,11 +12,11 @@ from ..config import Config
 from ..errors import InvalidInput, NotFound, Unauthorized
 from ..store.base import DiskUsage, Store
 from . import invite
+from .bot import Bot
 from .chat import ChatMixin
 from .connection import Connection, Conversation
 from .connections import ConnectionClass, ConnectionsMixin
 from .events import EventBus
-from .files import FilesMixin
 from .passwords import hash_password_async, verify_password_async
 from .profiles import Profile
 from .settings import Settings, random_secret
@@ -48,7 +48,7 @@ def _no_protocols(scheme: str) -> type[Connection]:
     return Connection
 
 
-class Core(ConnectionsMixin, ChatMixin, FilesMixin):
+class Core(ConnectionsMixin, ChatMixin):
     def __init__(
         self, store: Store, config: Config, *, readonly: bool = False, connection_class: ConnectionClass = _no_protocols
     ) -> None:
@@ -67,6 +67,8 @@ class Core(ConnectionsMixin, ChatMixin, FilesMixin):
         self.events = EventBus()
         self._users: dict[str, User] = {}
         self._users_lock = asyncio.Lock()
+        # The bot (spec §7.2), when CONVOS_BOT_EMAIL names its account; never in a read-only core.
+        self.bot: Bot | None = Bot(self) if config.bot_email and not readonly else None
 
     # --- start-up ----------------------------------------------------------
 
@@ -112,18 +114,23 @@ class Core(ConnectionsMixin, ChatMixin, FilesMixin):
         for user in self._users.values():
             await self._load_connections(user)
         await self.ensure_default_profile()
-        if self._users and not any(u.is_admin for u in self._users.values()):
-            first = next(iter(self._users.values()))
+        humans = [u for u in self._users.values() if "bot" not in u.roles]
+        if humans and not any(u.is_admin for u in self._users.values()):
+            first = humans[0]
             first.roles.append("admin")
             log.warning("No admin found; giving admin to %s.", first.email)
             await self.save_user(first)
         self.ready = True
         self.ready_event.set()
         log.info("Core ready with %d users.", len(self._users))
+        if self.bot is not None:
+            self.bot.start()
 
     async def stop(self) -> None:
         """Disconnect everything, write what is pending, and stop background work."""
         self.ready = False
+        if self.bot is not None:
+            await self.bot.stop()
         await self.stop_connections()
         for task in list(self._tasks):
             task.cancel()
@@ -209,7 +216,9 @@ class Core(ConnectionsMixin, ChatMixin, FilesMixin):
             return
         await self.store.save_user(user.email, user.to_dict())
 
-    async def create_user(self, email: str, password: str, remote_address: str = "") -> User:
+    async def create_user(
+        self, email: str, password: str, remote_address: str = "", roles: list[str] | None = None
+    ) -> User:
         email = normalize_email(email)
         async with self._users_lock:
             if self.email_taken(email):
@@ -223,7 +232,9 @@ class Core(ConnectionsMixin, ChatMixin, FilesMixin):
                 registered=utc_now_z(),
                 remote_address=remote_address,
                 uid=str(uid),
-                roles=[] if self._users else ["admin"],
+                # The first human account is the admin; a bot account never is.
+                roles=list(roles) if roles is not None else
+                [] if any("bot" not in u.roles for u in self._users.values()) else ["admin"],
             )
             user.password = await hash_password_async(password)
             self._users[email] = user
@@ -233,6 +244,8 @@ class Core(ConnectionsMixin, ChatMixin, FilesMixin):
                 self._users.pop(email, None)
                 raise
         log.info("Created user %s (uid %s).", email, user.uid)
+        if self.bot is not None:
+            self.bot.user_added(user)
         return user
 
     async def remove_user(self, user: User) -> None:

@@ -1,0 +1,361 @@
+"""The bot: a Convos account run by `<home>/<bot email>/bot.yaml` that answers chat lines and webhooks."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ...errors import ConvosError, Forbidden, NotFound
+from ..connection import Connection, is_channel_name
+from ..passwords import verify_password_async
+from ..settings import random_secret
+from ..user import User
+from . import files
+from .action import Action, BotMessage, CoreAction
+from .calc import CalcAction
+from .config import ActionConfig, BotConfig, action_key
+from .connections import ensure_connection, quietly
+from .github import GithubAction
+from .spool import SpoolAction
+from .webhook import EVENT_HEADERS, Webhook, address_in, parse_networks
+
+if TYPE_CHECKING:
+    from ..core import Core
+
+log = logging.getLogger(__name__)
+
+ACTION_CLASSES: dict[str, type[Action]] = {
+    cls.name.lower(): cls for cls in (CoreAction, CalcAction, GithubAction, SpoolAction)
+}
+DEFAULT_LOAD_INTERVAL = 10.0
+# Chat line types the bot answers. Never a notice: answering notices is how bots loop forever.
+ANSWERED_TYPES = ("private", "action")
+
+
+class Bot:
+    def __init__(self, core: Core) -> None:
+        self.core = core
+        self.email = core.config.bot_email
+        self.user: User | None = None
+        self.settings = BotConfig()
+        self.networks = parse_networks(core.config.webhook_networks)
+        self.loads = 0  # configs applied
+        self.checks = 0  # times the config file was looked at
+        self._actions: dict[str, Action] = {}
+        self._order: list[str] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._started = False
+        self._humans = asyncio.Event()
+        self._changed = asyncio.Condition()
+        self._apply_lock = asyncio.Lock()
+        self._signature: files.Signature | None = None
+        self._password = ""
+        self.urls: dict[str, str] = {}  # connection_id -> URL last applied from bot.yaml
+        self._bot_mode: dict[str, str] = {}  # connection_id -> nick that got MODE +B
+
+    @property
+    def home(self) -> Path:
+        return self.core.config.home / self.email
+
+    @property
+    def config_file(self) -> Path:
+        return self.home / "bot.yaml"
+
+    @property
+    def load_interval(self) -> float:
+        interval = self.core.config.bot_load_interval
+        return interval if interval > 0 else DEFAULT_LOAD_INTERVAL
+
+    # --- life cycle --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Called once the users are loaded; the work happens in an owned task."""
+        if self._started:
+            return
+        self._started = True
+        if self._has_humans():
+            self._humans.set()
+        self.spawn(self._run(), name="bot")
+
+    async def stop(self) -> None:
+        for action in list(self._actions.values()):
+            await action.stop()
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            try:
+                await task
+            except BaseException:  # noqa: BLE001 - cancelled or failed, already logged
+                pass
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        """A background task the bot owns: cancelled by stop(), failures logged."""
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("Bot task %s failed", task.get_name(), exc_info=task.exception())
+
+    def is_human(self, user: User) -> bool:
+        return user.email != self.email and "bot" not in user.roles
+
+    def _has_humans(self) -> bool:
+        return any(self.is_human(u) for u in self.core.users)
+
+    def user_added(self, user: User) -> None:
+        """Core tells us about every new account: the first human one lets the bot register."""
+        if self.is_human(user):
+            self._humans.set()
+
+    async def _run(self) -> None:
+        if not self.core.config.bot_allow_standalone and not self._humans.is_set():
+            log.info("Bot %s waits for the first user to register.", self.email)
+            await self._humans.wait()
+        config = await self._load_if_changed() or BotConfig()
+        user = await self._register(config)
+        if user is None:
+            return
+        self.user = user
+        # Subscribe before creating connections, so no event of theirs is missed.
+        self.spawn(self._listen(self.core.events.subscribe(user.email)), name="bot-events")
+        await self._apply(config)
+        await self._checked()
+        while True:
+            await asyncio.sleep(self.load_interval)
+            try:
+                await self.check_config()
+            except Exception:  # a bad config or a full disk must not end the reloads
+                log.exception("Bot config %s could not be applied", self.config_file)
+
+    async def _register(self, config: BotConfig) -> User | None:
+        core = self.core
+        user = core.get_user(self.email)
+        if user is not None:
+            changed = "bot" not in user.roles
+            if changed:
+                user.roles.append("bot")
+            if config.password and not (await verify_password_async(user.password, config.password))[0]:
+                await core.set_password(user, config.password)
+                changed = True
+            if changed:
+                await core.save_user(user)
+            self._password = config.password
+            log.info("Bot account %s is ready.", self.email)
+            return user
+        password = config.password or random_secret()
+        try:
+            user = await core.create_user(self.email, password, roles=["bot"])
+        except ConvosError as err:
+            log.error("Couldn't create bot account %s: %s", self.email, err)
+            return None
+        self._password = config.password
+        if config.password:
+            log.info("Created bot account %s.", self.email)
+        else:
+            log.info('Created bot account %s with password "%s".', self.email, password)
+        return user
+
+    # --- config ------------------------------------------------------------------------------
+
+    async def check_config(self) -> bool:
+        """Reload bot.yaml when its mtime or size changed; returns whether a new config was applied."""
+        config = await self._load_if_changed()
+        if config is not None:
+            await self._apply(config)
+        await self._checked()
+        return config is not None
+
+    async def _checked(self) -> None:
+        async with self._changed:
+            self.checks += 1
+            self._changed.notify_all()
+
+    async def wait_for(self, predicate: Callable[[Bot], bool], timeout: float = 10) -> None:
+        """Wait until `predicate(bot)` holds; it is tested after every config check and load."""
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(lambda: predicate(self))
+
+    async def _load_if_changed(self) -> BotConfig | None:
+        path = self.config_file
+        signature = await asyncio.to_thread(files.signature, path)
+        if signature is None or signature == self._signature:
+            return None
+        self._signature = signature
+        log.info("Reloading %s", path)
+        try:
+            data = await asyncio.to_thread(files.load_yaml, path)
+        except files.BadFile as err:
+            log.error("Bot config not loaded, the old one stays: %s", err)
+            return None
+        config = BotConfig.from_data(data)
+        for warning in config.warnings:
+            log.warning("%s: %s", path, warning)
+        return config
+
+    async def _apply(self, config: BotConfig) -> None:
+        async with self._apply_lock:
+            self.settings = config
+            user = self.user
+            if user is not None and config.password and config.password != self._password:
+                await self.core.set_password(user, config.password)
+                await self.core.save_user(user)
+                log.info("Bot account %s got the password from %s.", self.email, self.config_file)
+            if config.password:
+                self._password = config.password
+            await self._apply_actions(config)
+            for conn_config in config.connections:
+                try:
+                    await ensure_connection(self, conn_config)
+                except (ConvosError, OSError) as err:
+                    log.error("Bot connection %s: %s", conn_config.url, err)
+            async with self._changed:
+                self.loads += 1
+                self._changed.notify_all()
+
+    async def _apply_actions(self, config: BotConfig) -> None:
+        wanted = config.actions if config.actions is not None else [ActionConfig("Core", "core")]
+        order: list[str] = []
+        for item in wanted:
+            cls = ACTION_CLASSES.get(item.key)
+            if cls is None:
+                log.error('Unknown bot action "%s".', item.cls)
+                continue
+            if item.key in order:
+                log.warning('Bot action "%s" is listed twice; the first one counts.', item.cls)
+                continue
+            action = self._actions.get(item.key)
+            before = action.enabled if action is not None else None
+            if action is None:
+                action = self._actions[item.key] = cls(self)
+            action.configure(item)
+            if before != action.enabled:
+                log.info("Bot action %s is %s.", cls.name, "enabled" if action.enabled else "disabled")
+            order.append(item.key)
+        for key in [k for k in self._actions if k not in order]:
+            log.info("Bot action %s is removed.", self._actions[key].name)
+            await self._actions.pop(key).stop()
+        self._order = order
+        for key in order:
+            action = self._actions[key]
+            if action.enabled:
+                action.start()
+            else:
+                await action.stop()
+
+    def enabled_actions(self) -> list[Action]:
+        return [self._actions[k] for k in self._order if self._actions[k].enabled]
+
+    def action(self, name: str) -> Action | None:
+        """A configured action by class name or moniker: `Convos::Plugin::Bot::Action::Calc`, `Calc`, `calc`."""
+        key = action_key(name)
+        return self._actions.get(key) if key in self._order else None
+
+    # --- chat ---------------------------------------------------------------------------------
+
+    async def _listen(self, sub: Any) -> None:
+        while True:
+            async for event in sub:
+                try:
+                    self._on_event(event)
+                except Exception:
+                    log.exception("Bot failed to handle %s", event.get("event"))
+            user = self.user
+            if user is None or user.removed or self.core.get_user(self.email) is not user:
+                log.warning("Bot account %s was removed; the bot is idle until Convos restarts.", self.email)
+                return
+            if not sub.overflowed:
+                return
+            log.warning("Bot fell behind on its events; listening again.")
+            sub = self.core.events.subscribe(self.email)
+
+    def _on_event(self, event: Mapping[str, Any]) -> None:
+        user = self.user
+        conn = user.get_connection(str(event.get("connection_id") or "")) if user is not None else None
+        if conn is None:
+            return
+        kind = event.get("event")
+        if kind == "message":
+            self._on_message(conn, event)
+        elif kind == "state" and event.get("type") == "connection" and event.get("state") != "connected":
+            self._bot_mode.pop(conn.connection_id, None)
+        elif kind == "state" and event.get("type") == "info":
+            self._mark_as_bot(conn)
+
+    def _mark_as_bot(self, conn: Connection) -> None:
+        """Once registered on IRC, the bot sets user mode +B (bot) on its nick, as the original does."""
+        nick = str(conn.info.get("nick") or "")
+        if not nick or conn.state != "connected" or not conn.info.get("real_host"):
+            return
+        if self._bot_mode.get(conn.connection_id) == nick:
+            return
+        self._bot_mode[conn.connection_id] = nick
+        self.spawn(quietly(conn.send("", f"/quote MODE {nick} +B"), "set mode +B"),
+                   name=f"bot-mode-{conn.connection_id}")
+
+    def _on_message(self, conn: Connection, event: Mapping[str, Any]) -> None:
+        conversation_id = str(event.get("conversation_id") or "")
+        from_ = str(event.get("from") or "")
+        if not conversation_id or not from_ or event.get("type") not in ANSWERED_TYPES:
+            return
+        my_nick = str(conn.info.get("nick") or "")
+        if from_.lower() == my_nick.lower():
+            return
+        msg = BotMessage(
+            connection_id=conn.connection_id, conversation_id=conversation_id, from_=from_,
+            message=str(event.get("message") or ""), type=str(event.get("type")),
+            highlight=bool(event.get("highlight")), is_private=not is_channel_name(conversation_id),
+            my_nick=my_nick,
+        )
+        reply = self.reply_for(msg)
+        if reply:
+            self.spawn(self._reply_later(conn, conversation_id, reply), name=f"bot-reply-{conn.connection_id}")
+
+    def reply_for(self, msg: BotMessage) -> str | None:
+        """The first reply an enabled action has for a chat line, in config order."""
+        for action in self.enabled_actions():
+            try:
+                reply = action.reply(msg)
+            except Exception:
+                log.exception("Bot action %s failed on a message", action.name)
+                continue
+            if reply:
+                return reply
+        return None
+
+    async def _reply_later(self, conn: Connection, conversation_id: str, reply: str) -> None:
+        # A human-like pause; the task is owned, so shutdown cancels it.
+        await asyncio.sleep(self.settings.reply_delay)
+        user = self.user
+        if user is None or user.get_connection(conn.connection_id) is not conn:
+            return
+        await quietly(conn.send(conversation_id, reply), f"reply in {conversation_id}")
+
+    # --- webhooks ----------------------------------------------------------------------------
+
+    async def handle_webhook(self, provider: str, headers: Mapping[str, str], body: bytes,
+                             payload: dict[str, Any], remote_address: str) -> dict[str, Any]:
+        """Check who sent it, then let the enabled actions handle it (spec §4.12)."""
+        provider = provider.lower()
+        if provider not in EVENT_HEADERS:
+            raise NotFound(f'Unknown webhook provider "{provider}".', "/provider_name")
+        hook = Webhook.make(provider, headers, body, payload, remote_address)
+        if not address_in(remote_address, self.networks):
+            secrets = [s for action in self.enabled_actions() for s in action.webhook_secrets(hook)]
+            if not hook.signed_with(secrets):
+                signed = "x-hub-signature-256" in hook.headers or "x-gitea-signature" in hook.headers
+                log.warning("Webhook %s from %s refused: %s.", provider, remote_address,
+                            "invalid signature" if signed else "not in CONVOS_WEBHOOK_NETWORKS and not signed")
+                raise Forbidden(f"Invalid source IP {remote_address}.")
+        for action in self.enabled_actions():
+            result = await action.handle_webhook(hook)
+            if result:
+                return result
+        return {"errors": [{"message": "Unable to deliver the message.", "path": "/"}]}
