@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from conftest import PERL_HOME, core_of, register
 from events_helper import Events, is_state
@@ -584,3 +585,17 @@ async def test_paste_over_irc(convos_irc, irc_client, home):
     await core_of(client).store.flush_logs()
     body = await (await client.get("/api/connection/irc-localhost/conversation/%23convos/messages")).json()
     assert f"{base}/file/1/uL1Qca5fcqt7S1aU" in [m["message"] for m in body["messages"]]
+
+
+async def test_upload_against_a_running_daemon(daemon, tmp_path):
+    d = await daemon(tmp_path / "home", {"CONVOS_MAX_UPLOAD_SIZE": "100000"})
+    async with aiohttp.ClientSession(d.url, cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
+        await register(s, SUPERMAN)
+        f = await upload_ok(s, "hello.txt", "Hello from the daemon, æøå\n".encode())
+        assert f["url"] == f"{d.url}/file/1/{f['id']}"
+        res = await s.get(f"/file/1/{f['id']}.txt")
+        assert await res.read() == "Hello from the daemon, æøå\n".encode()
+        res = await upload(s, "big.bin", b"x" * 100_001)
+        assert res.status == 413
+    assert await d.stop() == 0
+    assert (tmp_path / "home" / SUPERMAN / "upload" / f"{f['id']}.json").is_file()
