@@ -1,0 +1,23 @@
+"""POST /api/webhook/{provider_name}: payloads from GitHub or Gitea, handed to the bot."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from ...errors import NotReady
+from ..keys import CORE
+from ..session import remote_address
+from . import Input, operation
+
+
+@operation("webhook")
+async def webhook(request: web.Request, inp: Input) -> dict[str, Any]:
+    bot = request.app[CORE].bot
+    if bot is None:
+        raise NotReady("Unable to accept webhook request.")
+    # The body was read (and cached by aiohttp) for validation; signatures are over these exact bytes.
+    body = await request.read()
+    return await bot.handle_webhook(inp["provider_name"], request.headers, body, inp["body"],
+                                    remote_address(request))
