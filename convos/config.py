@@ -82,6 +82,7 @@ class Config:
     max_link_cache_size: int = 100
     embed_allow_private: bool = False
     reload_dictionaries: bool = False
+    update_url: str = ""
     bot_email: str = ""
     bot_allow_standalone: bool = False
     bot_load_interval: float = 10.0
@@ -130,6 +131,7 @@ class Config:
             max_link_cache_size=int(_number(env, "CONVOS_MAX_LINK_CACHE_SIZE", 100)),
             embed_allow_private=is_true(env.get("CONVOS_EMBED_ALLOW_PRIVATE"), "CONVOS_EMBED_ALLOW_PRIVATE"),
             reload_dictionaries=is_true(env.get("CONVOS_RELOAD_DICTIONARIES"), "CONVOS_RELOAD_DICTIONARIES"),
+            update_url=env.get("CONVOS_UPDATE_URL", "").strip(),
             bot_email=env.get("CONVOS_BOT_EMAIL", "").strip().lower(),
             bot_allow_standalone=is_true(env.get("CONVOS_BOT_ALLOW_STANDALONE"), "CONVOS_BOT_ALLOW_STANDALONE"),
             bot_load_interval=_number(env, "CONVOS_BOT_LOAD_INTERVAL", 10),
@@ -172,6 +174,7 @@ ENV_VARS = (
     "CONVOS_MAX_LINK_CACHE_SIZE",
     "CONVOS_EMBED_ALLOW_PRIVATE",
     "CONVOS_RELOAD_DICTIONARIES",
+    "CONVOS_UPDATE_URL",
     "CONVOS_BOT_EMAIL",
     "CONVOS_BOT_ALLOW_STANDALONE",
     "CONVOS_BOT_LOAD_INTERVAL",

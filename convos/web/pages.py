@@ -11,6 +11,7 @@ from aiohttp import web
 
 from .. import __version__
 from ..errors import Gone, InvalidInput
+from .i18n import page_language
 from .keys import CORE
 from .session import check_csrf, current_user, logout, session_of
 
@@ -35,7 +36,7 @@ def _render(request: web.Request, *, status: int = 200, heading: str = "Convos",
     if status >= 400:
         title = f"{heading} ({status}) - Convos"
     values = {
-        "lang": "en",
+        "lang": page_language(request),
         "title": title,
         "organization_name": s.organization_name,
         "organization_url": s.organization_url,
