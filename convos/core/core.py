@@ -17,6 +17,7 @@ from .chat import ChatMixin
 from .connection import Connection, Conversation
 from .connections import ConnectionClass, ConnectionsMixin
 from .events import EventBus
+from .files import FilesMixin
 from .passwords import hash_password_async, verify_password_async
 from .profiles import Profile
 from .settings import Settings, random_secret
@@ -48,7 +49,7 @@ def _no_protocols(scheme: str) -> type[Connection]:
     return Connection
 
 
-class Core(ConnectionsMixin, ChatMixin):
+class Core(ConnectionsMixin, ChatMixin, FilesMixin):
     def __init__(
         self, store: Store, config: Config, *, readonly: bool = False, connection_class: ConnectionClass = _no_protocols
     ) -> None:
