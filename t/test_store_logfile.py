@@ -495,7 +495,7 @@ def naive_read(model: Naive, args) -> MessagePage:
     )
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(log=log_entries(), qs=st.lists(queries, min_size=1, max_size=6), tiny=st.booleans())
 def test_pages_equal_a_naive_scan(log, qs, tiny):
     entries, torn = log
@@ -509,7 +509,7 @@ def test_pages_equal_a_naive_scan(log, qs, tiny):
             assert read_messages(conn, "#c/x", **args) == naive_read(model, args), args
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     log=log_entries(max_step=60, skewed=True),
     qs=st.lists(st.tuples(queries, st.integers(0, 69), st.integers(-3, 3)), min_size=1, max_size=6),
@@ -528,7 +528,7 @@ def test_out_of_order_lines_page_like_a_naive_scan(log, qs):
             assert read_messages(conn, "#c", **args) == naive_read(model, args), args
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     log=log_entries(max_step=86400 * 9),
     limit=st.sampled_from([1, 2, 3, 7]),
@@ -567,7 +567,7 @@ def test_paging_with_cursors_returns_every_message_once(log, limit, match, tiny)
         assert seen == everything
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     log=log_entries(),
     match=st.sampled_from([None, "pot", "æ", "POTATO", '"x"', "kryptonite", "<Supergirl>"]),
