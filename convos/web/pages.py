@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 import time
+from pathlib import PurePosixPath
 from string import Template
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -55,7 +58,42 @@ def _render(request: web.Request, *, status: int = 200, heading: str = "Convos",
     escaped = {k: html.escape(str(v), quote=True) for k, v in values.items()}
     escaped["actions"] = actions
     body = _template(request, "app.html").substitute(escaped)
-    return web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
+    return web.Response(text=body, status=status, content_type="text/html", charset="utf-8",
+                        headers=_security_headers(request))
+
+
+def _security_headers(request: web.Request) -> dict[str, str]:
+    """A strict CSP for the app shell: no inline script or style, sockets only to our own host."""
+    host = urlsplit(request.get("base_url", "")).netloc
+    sockets = f" ws://{host} wss://{host}" if re.fullmatch(r"[A-Za-z0-9.:\[\]-]+", host) else ""
+    csp = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https: http:; "
+           f"connect-src 'self'{sockets}; object-src 'none'; base-uri 'self'; form-action 'self'; "
+           "frame-ancestors 'self'")
+    return {"Content-Security-Policy": csp, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
+
+
+# The browser app (share/public) is plain JS modules without hashed names, so browsers must
+# revalidate (Last-Modified/304) instead of running an old module next to a new one.
+_ASSET_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".png": "image/png",
+                ".json": "application/json", ".webmanifest": "application/manifest+json", ".woff2": "font/woff2",
+                ".ico": "image/x-icon", ".txt": "text/plain"}
+
+
+async def public_file(request: web.Request) -> web.StreamResponse:
+    """`/assets/<path>`: a file of share/public, never outside it, never a dotfile."""
+    from ..paths import share_dir
+
+    rel = request.match_info["path"]
+    root = (share_dir() / "public").resolve()
+    path = (root / rel).resolve()
+    if any(part.startswith(".") for part in PurePosixPath(rel).parts) or not path.is_relative_to(root) \
+            or not path.is_file():
+        raise web.HTTPNotFound()
+    headers = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+    ctype = _ASSET_TYPES.get(path.suffix.lower())
+    if ctype:
+        headers["Content-Type"] = ctype + ("; charset=utf-8" if ctype.startswith("text/") else "")
+    return web.FileResponse(path, headers=headers)
 
 
 def render_error(request: web.Request, status: int, message: str) -> web.Response:
@@ -101,3 +139,4 @@ def add_page_routes(app: web.Application) -> None:
     r.add_get("/settings/{tail:.*}", app_shell)
     r.add_get("/register", register_page)
     r.add_get("/logout", logout_page)
+    r.add_get("/assets/{path:.+}", public_file)

@@ -1,0 +1,114 @@
+// Entry point: read the page's meta tags, load translations and the API description, then
+// route. Error pages rendered by the server (convos:start_app is empty) are left as they are.
+import {Api} from "./api.js";
+import {config, eventsUrl, url} from "./config.js";
+import {h} from "./dom.js";
+import {loadI18n, t} from "./i18n.js";
+import {Router} from "./router.js";
+import {EventSocket} from "./socket.js";
+import {ChatStore} from "./store.js";
+import {LoginView, RegisterView} from "./views/auth.js";
+import {ChatView} from "./views/chat.js";
+import {HelpView} from "./views/help.js";
+import {PlaceholderView} from "./views/placeholder.js";
+
+const app = {
+  config,
+  url,
+  api: null,
+  store: new ChatStore(),
+  socket: null,
+  router: null,
+  chat: null,
+  user: null,
+  root: null,
+  page: null,
+};
+window.convos = app; // for the browser console and the end-to-end tests
+
+async function boot() {
+  document.body.classList.replace("no-js", "js");
+  if (config.startApp !== "chat") return;
+  await loadI18n(config.basePath);
+  app.api = new Api(config.basePath);
+  try {
+    await app.api.load();
+    app.user = await fetchUser();
+  } catch (err) {
+    fatal(err.message);
+    return;
+  }
+  app.root = h("div", {id: "app", class: "app"});
+  document.getElementById("app").replaceWith(app.root);
+  app.router = new Router(config.basePath, route);
+  app.router.start();
+}
+
+async function fetchUser() {
+  try {
+    return await app.api.call("getUser", {connections: true, conversations: true});
+  } catch (err) {
+    if (err.status === 401) return null;
+    throw err;
+  }
+}
+
+/** After logging in or registering: load everything and open the chat. */
+app.loggedIn = async () => {
+  app.user = await fetchUser();
+  await app.router.go("/chat");
+};
+
+function route({segments, query}) {
+  const [first, ...rest] = segments;
+  if (first === "login" || first === "register") {
+    if (app.user && !(first === "register" && query.get("token"))) return app.router.go("/chat", {replace: true});
+    stopChat();
+    return showPage(first === "login" ? new LoginView(app) : new RegisterView(app, query));
+  }
+  if (!app.user) return app.router.go(config.firstUser ? "/register" : "/login", {replace: true});
+  if (!first || first === "index.html") return app.router.go("/chat", {replace: true});
+  const chat = startChat();
+  if (first === "chat") return chat.showChat(rest, query);
+  if (first === "help") return chat.showView(new HelpView(app));
+  // Later phases fill these in; the routes already exist on the server.
+  if (first === "search") return chat.showView(new PlaceholderView(app, t("Search")));
+  if (first === "settings") return chat.showView(new PlaceholderView(app, t("Settings")));
+  return chat.showView(new PlaceholderView(app, t("Page not found")));
+}
+
+function showPage(view) {
+  if (app.page) app.page.destroy();
+  app.page = view;
+  app.root.replaceChildren(h("main", {class: "page-main"}, view.el));
+  view.mount();
+  view.focus();
+}
+
+function startChat() {
+  if (app.chat) return app.chat;
+  if (app.page) app.page.destroy();
+  app.page = null;
+  app.store.load(app.user);
+  app.socket = new EventSocket(eventsUrl());
+  app.chat = new ChatView(app);
+  app.root.replaceChildren(app.chat.el);
+  app.socket.open();
+  return app.chat;
+}
+
+function stopChat() {
+  if (!app.chat) return;
+  app.chat.destroy();
+  app.socket.stop();
+  app.chat = null;
+  app.socket = null;
+}
+
+function fatal(message) {
+  const box = document.querySelector("#app .shell__box") || document.body;
+  box.replaceChildren(h("h1", {}, t("Convos could not start")), h("p", {}, message),
+    h("a", {class: "btn", href: url("/")}, t("Try again")));
+}
+
+boot();

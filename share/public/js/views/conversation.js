@@ -1,0 +1,303 @@
+// One open conversation (or a connection's server tab): header with topic, the message log,
+// the input box and, for channels, the participants.
+import {debounce, h, uid} from "../dom.js";
+import {t} from "../i18n.js";
+import {commandOf, rewrite} from "../irc/commands.js";
+import {formatMessage} from "../irc/format.js";
+import {convKey, isChannel, splitKey} from "../store.js";
+import {Composer} from "./composer.js";
+import {MessageLog} from "./messages.js";
+import {ParticipantsView} from "./participants.js";
+
+const NAMES_REFRESH_MS = 3000;
+
+export class ConversationView {
+  /** app: {api, store, socket, router, chat}; key from convKey(); around: a timestamp or null. */
+  constructor(app, key, {around = null} = {}) {
+    this.app = app;
+    this.key = key;
+    [this.connectionId, this.conversationId] = splitKey(key);
+    this.around = around;
+    this.isServer = this.conversationId === "";
+    this.needsMarkRead = true;
+    const conv = app.store.get(key);
+    this.isChannel = !this.isServer && isChannel(conv ? conv.name : this.conversationId);
+    this.listeners = [];
+
+    this.log = new MessageLog({
+      label: t("Messages in %1", this.displayName()),
+      fetchPage: (params) => this.fetchPage(params),
+      myNick: () => app.store.myNick(this.connectionId),
+      onLiveEdge: () => this.markReadSoon(),
+    });
+    this.composer = new Composer({
+      key,
+      label: this.isServer ? t("Send a raw command to %1", this.displayName()) : t("Message %1", this.displayName()),
+      onSend: (text) => this.send(text),
+      candidates: () => this.candidates(),
+      onPage: (dir) => this.log.scroller.scrollBy({top: dir * this.log.scroller.clientHeight * 0.9}),
+    });
+    this.participants = this.isChannel
+      ? new ParticipantsView({store: app.store, key, onPick: (nick) => this.composer.insert(`${nick}: `)})
+      : null;
+
+    this.titleId = uid("conv-title");
+    this.title = h("h1", {class: "conv__name", id: this.titleId});
+    this.topic = h("p", {class: "conv__topic"});
+    this.frozen = h("p", {class: "conv__frozen", role: "status"});
+    this.participantsButton = this.participants && h("button", {
+      type: "button", class: "icon-btn conv__participants-toggle", "aria-controls": this.participants.el.id,
+      "aria-expanded": "false", onclick: () => this.toggleParticipants(),
+    }, t("Participants"));
+    this.closeButton = h("button", {type: "button", class: "btn btn--quiet conv__close",
+      onclick: () => this.closeConversation()}, this.isServer ? t("Reconnect") : t("Leave"));
+    this.header = h("header", {class: "conv__header"},
+      app.chat.menuButton(),
+      h("div", {class: "conv__titles"}, this.title, this.topic, this.frozen),
+      this.participantsButton, this.closeButton);
+    this.el = h("section", {class: ["conv", this.participants && "conv--with-participants"], "aria-labelledby": this.titleId},
+      this.header,
+      h("div", {class: "conv__body"},
+        h("div", {class: "conv__main"}, this.log.el, this.composer.el),
+        this.participants && this.participants.el));
+
+    this.markReadSoon = debounce(() => this.markRead(), 300);
+    this.refreshNames = debounce(() => this.loadNames(), NAMES_REFRESH_MS);
+    this.on(app.store, "message", (e) => this.onMessage(e.detail));
+    this.on(app.store, "conversation", (e) => { if (e.detail.key === this.key || e.detail.key === convKey(this.connectionId)) this.renderHeader(); });
+    this.on(app.store, "sidebar", () => this.renderHeader());
+    this.on(document, "visibilitychange", () => { if (document.visibilityState === "visible") this.log.afterChange(); });
+    this.renderHeader();
+  }
+
+  on(target, type, fn) {
+    target.addEventListener(type, fn);
+    this.listeners.push(() => target.removeEventListener(type, fn));
+  }
+
+  /** Start: load history, ask for the participants, mark as read. */
+  mount() {
+    const conv = this.app.store.get(this.key);
+    this.log.open({around: this.around, unread: this.around ? 0 : (conv ? conv.unread || 0 : 0)});
+    this.lastFrozen = conv ? conv.frozen : "";
+    if (this.isChannel) this.loadNames();
+    document.title = `${this.displayName()} - Convos`;
+  }
+
+  destroy() {
+    for (const off of this.listeners) off();
+    this.markReadSoon.cancel();
+    this.refreshNames.cancel();
+    this.log.destroy();
+    this.composer.destroy();
+    if (this.participants) this.participants.destroy();
+  }
+
+  focus() {
+    this.composer.focus();
+  }
+
+  displayName() {
+    const conv = this.app.store.get(this.key);
+    if (conv && conv.name) return conv.name;
+    const conn = this.app.store.connection(this.connectionId);
+    return this.conversationId || (conn ? conn.name : this.connectionId);
+  }
+
+  renderHeader() {
+    const store = this.app.store;
+    const conv = store.get(this.key);
+    const conn = store.connection(this.connectionId);
+    if (!conv || !conn) return;
+    this.title.textContent = this.displayName();
+    if (this.isServer) {
+      const state = conn.state || "disconnected";
+      this.topic.replaceChildren(h("span", {class: `state state--${state}`}, stateLabel(state)), " · ", hostOf(conn.url));
+      this.closeButton.textContent = state === "connected" || state === "connecting" ? t("Disconnect") : t("Connect");
+    } else {
+      this.topic.replaceChildren(formatMessage(conv.topic || ""));
+    }
+    this.topic.hidden = !this.topic.textContent;
+    this.frozen.textContent = !this.isServer && conv.frozen ? conv.frozen : "";
+    this.frozen.hidden = !this.frozen.textContent;
+    if (this.participantsButton) {
+      const n = this.participants.size();
+      this.participantsButton.textContent = n ? `${t("Participants")} (${n})` : t("Participants");
+    }
+    // Joined (again): the participants may have changed meanwhile.
+    if (this.isChannel && this.lastFrozen && !conv.frozen) this.loadNames();
+    this.lastFrozen = conv.frozen;
+  }
+
+  toggleParticipants() {
+    const open = !this.el.classList.contains("conv--participants-open");
+    this.el.classList.toggle("conv--participants-open", open);
+    this.participantsButton.setAttribute("aria-expanded", open ? "true" : "false");
+  }
+
+  fetchPage(params) {
+    const {api} = this.app;
+    if (this.isServer) return api.call("connectionMessages", {connection_id: this.connectionId, ...params});
+    return api.call("conversationMessages", {connection_id: this.connectionId, conversation_id: this.conversationId, ...params});
+  }
+
+  onMessage({key, msg}) {
+    if (key !== this.key) return;
+    this.log.addLive(msg);
+    if (msg.status && ["join", "part", "nick", "mode"].includes(msg.type) && this.isChannel) this.refreshNames();
+    if (!msg.status) {
+      const own = (msg.from || "").toLowerCase() === this.app.store.myNick(this.connectionId).toLowerCase();
+      if (!own) this.needsMarkRead = true;
+    }
+  }
+
+  async markRead() {
+    if (document.visibilityState !== "visible") return;
+    const conv = this.app.store.get(this.key);
+    if (!conv || !(this.needsMarkRead || conv.unread || conv.notifications)) return;
+    this.needsMarkRead = false;
+    this.app.store.markedRead(this.key);
+    const params = {connection_id: this.connectionId, conversation_id: this.conversationId};
+    try {
+      await this.app.api.call(this.isServer ? "markConnectionAsRead" : "markConversationAsRead", params);
+    } catch (err) {
+      if (err.status !== 404) console.warn("Could not mark as read", err);
+    }
+  }
+
+  candidates() {
+    const store = this.app.store;
+    const nicks = [];
+    for (const p of store.sortedParticipants(this.key) || []) nicks.push(p.nick);
+    if (!this.isServer && !this.isChannel) nicks.push(this.displayName());
+    for (const item of this.log.items.slice(-100).reverse()) if (item.msg.from && !item.msg.status) nicks.push(item.msg.from);
+    const channels = store.conversationsOf(this.connectionId).filter((c) => isChannel(c.name)).map((c) => c.name);
+    return {nicks, channels};
+  }
+
+  // --- sending -------------------------------------------------------------------------
+
+  async loadNames() {
+    const conv = this.app.store.get(this.key);
+    const conn = this.app.store.connection(this.connectionId);
+    if (!conv || conv.frozen || !conn || conn.state !== "connected") return;
+    try {
+      const reply = await this.app.socket.send(this.connectionId, this.conversationId, "/names");
+      if (!reply.errors && reply.participants) this.app.store.setParticipants(this.key, reply.participants);
+    } catch {
+      // The socket reconnects and the view asks again after a join.
+    }
+  }
+
+  closeConversation() {
+    if (this.isServer) {
+      const conn = this.app.store.connection(this.connectionId);
+      const up = conn && (conn.state === "connected" || conn.state === "connecting");
+      this.send(up ? "/disconnect" : "/connect");
+      return;
+    }
+    this.send("/close");
+  }
+
+  async send(text) {
+    const conn = this.app.store.connection(this.connectionId);
+    const message = rewrite(text, {isServerTab: this.isServer, serviceAccounts: conn ? conn.service_accounts || [] : []});
+    const command = commandOf(message);
+    let reply;
+    try {
+      reply = await this.app.socket.send(this.connectionId, this.conversationId, message);
+    } catch (err) {
+      this.log.addLocal("error", `${err.message} ${t("Not sent:")} ${text}`);
+      return;
+    }
+    if (reply.errors && reply.errors.length) {
+      this.log.addLocal("error", reply.errors[0].message || t("Something went wrong."));
+      return;
+    }
+    this.handleReply(command, reply);
+  }
+
+  handleReply(command, reply) {
+    const {store, router} = this.app;
+    const local = (text) => this.log.addLocal("notice", text);
+    switch (command) {
+      case "join":
+      case "query":
+        if (reply.conversation_id) {
+          const key = convKey(this.connectionId, reply.conversation_id);
+          if (!store.get(key)) store.upsertConversation({connection_id: this.connectionId, conversation_id: reply.conversation_id, name: reply.name || reply.conversation_id});
+          router.go(this.app.chat.pathFor(key));
+        }
+        break;
+      case "names":
+        if (reply.participants) {
+          store.setParticipants(this.key, reply.participants);
+          local(`${t("Participants")}: ${reply.participants.map((p) => `${modeSymbol(p.mode)}${p.nick}`).join(", ")}`);
+        }
+        break;
+      case "whois":
+        local(whoisText(reply));
+        break;
+      case "topic":
+        if (reply.topic !== undefined && !/^\/topic\s+\S/i.test(reply.message || "")) {
+          local(reply.topic ? t("Topic: %1", reply.topic) : t("There is no topic."));
+        }
+        break;
+      case "list":
+        local(t("%1 channels.", reply.n_conversations ?? 0));
+        for (const c of (reply.conversations || []).slice(0, 50)) local(`${c.name} (${c.n_users}) ${c.topic || ""}`);
+        if (reply.done === false) local(t("The list is still loading. Send /list again in a moment."));
+        break;
+      case "mode":
+        if (reply.banlist || reply.exceptlist || reply.invitelist) {
+          const list = reply.banlist || reply.exceptlist || reply.invitelist;
+          local(list.length ? list.map((b) => b.mask).join(", ") : t("The list is empty."));
+        } else if (reply.mode && !reply.mode_changed) {
+          local(t("Mode of %1: %2", reply.target || this.displayName(), reply.mode));
+        }
+        break;
+      case "away":
+        local(reply.away ? t("You are marked as away.") : t("You are no longer marked as away."));
+        break;
+      case "ison":
+        local(reply.online ? t("%1 is online.", reply.nick) : t("%1 is offline.", reply.nick));
+        break;
+      case "clear":
+        this.log.open();
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+function modeSymbol(mode) {
+  return {q: "~", a: "&", o: "@", h: "%", v: "+"}[mode] || "";
+}
+
+function whoisText(w) {
+  const parts = [`${w.nick || ""} (${w.user || ""}@${w.host || ""})`];
+  if (w.name) parts.push(w.name);
+  if (w.server) parts.push(t("on %1", w.server));
+  const channels = Object.entries(w.channels || {}).map(([name, c]) => `${modeSymbol(c.mode)}${name}`);
+  if (channels.length) parts.push(t("in %1", channels.join(" ")));
+  if (w.away) parts.push(t("away: %1", w.away));
+  if (w.idle_for) parts.push(t("idle %1 s", w.idle_for));
+  return parts.join(" · ");
+}
+
+export function stateLabel(state) {
+  return {
+    connected: t("Connected"), connecting: t("Connecting"), disconnected: t("Disconnected"),
+    disconnecting: t("Disconnecting"), queued: t("Queued"),
+  }[state] || state;
+}
+
+function hostOf(url) {
+  try {
+    const u = new URL(String(url).replace(/^ircs?:/, "http:"));
+    return u.port ? `${u.hostname}:${u.port}` : u.hostname;
+  } catch {
+    return "";
+  }
+}

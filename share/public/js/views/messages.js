@@ -1,0 +1,393 @@
+// The message list of a conversation, with windowed rendering: at most MAX_MESSAGES message
+// elements exist at a time. Scrolling up pages back with `before`, scrolling down after a jump
+// pages forward with `after` (spec §3), and the far side of the window is dropped as it grows.
+import {atBottom, h} from "../dom.js";
+import {attachEmbeds} from "../embeds.js";
+import {t} from "../i18n.js";
+import {formatMessage, nickColorClass} from "../irc/format.js";
+import {cursor, dayKey, dayLabel, fullTime, parseTs, timeOfDay} from "../time.js";
+
+export const MAX_MESSAGES = 300; // the DOM bound: message elements kept in the window
+export const PAGE_SIZE = 100; // messages per history request (the API allows up to 200)
+const EDGE_PX = 800; // load more when the view is this close to an end of the window
+const MAX_UNREAD_PAGES = 20; // how far "Jump to first unread" pages back
+
+export class MessageLog {
+  /**
+   * fetchPage(params) -> Promise<{messages, before?, after?}>
+   * myNick() -> the user's nick on this connection (own messages are styled apart)
+   * onLiveEdge() -> called when the newest messages are in view (to mark the conversation read)
+   */
+  constructor({fetchPage, myNick, onLiveEdge, label}) {
+    this.fetchPage = fetchPage;
+    this.myNick = myNick;
+    this.onLiveEdge = onLiveEdge || (() => {});
+    this.items = [];
+    this.hasOlder = false;
+    this.hasNewer = false;
+    this.loading = null; // "older" | "newer" | "open" while a request runs
+    this.generation = 0;
+    this.pendingLive = [];
+    this.marker = null; // {el, item} the "New messages" line
+    this.unreadBeyond = 0; // unread messages older than the window
+    this.newBelow = 0;
+
+    this.list = h("div", {class: "log__list"});
+    this.topStatus = h("div", {class: "log__edge log__edge--top"});
+    this.scroller = h("div", {
+      class: "log", role: "log", "aria-label": label || t("Messages"), "aria-live": "polite",
+      "aria-relevant": "additions", tabindex: "0",
+    }, this.topStatus, this.list);
+    this.unreadButton = h("button", {type: "button", class: "jump jump--unread", hidden: true,
+      onclick: () => this.jumpToUnread()}, "↑ ", t("Jump to first unread"));
+    this.latestButton = h("button", {type: "button", class: "jump jump--latest", hidden: true,
+      onclick: () => this.jumpToLatest()}, t("Jump to latest"), " ↓");
+    this.el = h("div", {class: "log-wrap"}, this.scroller, this.unreadButton, this.latestButton);
+    this.scroller.addEventListener("scroll", () => this.onScroll(), {passive: true});
+  }
+
+  destroy() {
+    this.generation += 1;
+    cancelAnimationFrame(this.scrollFrame);
+  }
+
+  // --- loading -----------------------------------------------------------------------
+
+  /** Open at `around` (a timestamp), else at the newest messages; `unread` places the marker. */
+  async open({around = null, unread = 0} = {}) {
+    const gen = ++this.generation;
+    this.items = [];
+    this.list.replaceChildren();
+    this.marker = null;
+    this.unreadBeyond = 0;
+    this.newBelow = 0;
+    this.pendingLive = [];
+    this.loading = "open";
+    this.setBusy(true);
+    this.topStatus.textContent = t("Loading...");
+    let page;
+    try {
+      page = around
+        ? await this.fetchPage({around, limit: PAGE_SIZE})
+        : await this.fetchPage({limit: Math.min(200, Math.max(60, unread + 5))});
+    } catch (err) {
+      if (gen !== this.generation) return;
+      this.loading = null;
+      this.setBusy(false);
+      this.topStatus.textContent = "";
+      this.addLocal("error", err.message);
+      return;
+    }
+    if (gen !== this.generation) return;
+    this.loading = null;
+    this.hasOlder = Boolean(page.before);
+    this.hasNewer = Boolean(around && page.after);
+    this.appendItems(page.messages.map((m) => this.item(m)));
+    if (!this.hasNewer) this.flushPending();
+    if (!around && unread > 0) this.placeUnreadMarker(unread);
+    this.updateTop();
+    this.setBusy(false);
+    if (around) this.showTarget(parseTs(around));
+    else if (this.marker) this.marker.el.scrollIntoView({block: "start"});
+    else this.scrollToBottom();
+    this.afterChange();
+  }
+
+  async loadOlder() {
+    if (!this.hasOlder || this.loading || !this.items.length) return;
+    const gen = this.generation;
+    this.loading = "older";
+    this.setBusy(true);
+    const page = await this.fetchPage({before: this.items[0].sec, limit: PAGE_SIZE}).catch(() => null);
+    if (gen !== this.generation) return;
+    this.loading = null;
+    this.setBusy(false);
+    if (!page) return;
+    this.hasOlder = Boolean(page.before);
+    const items = page.messages.map((m) => this.item(m));
+    this.prependItems(items);
+    if (this.unreadBeyond > 0) {
+      if (items.length >= this.unreadBeyond) {
+        this.setMarker(this.items[items.length - this.unreadBeyond]);
+        this.unreadBeyond = 0;
+      } else {
+        this.unreadBeyond -= items.length;
+      }
+    }
+    if (this.items.length > MAX_MESSAGES) this.trimBottom(this.items.length - MAX_MESSAGES);
+    this.updateTop();
+    this.afterChange();
+  }
+
+  async loadNewer() {
+    if (!this.hasNewer || this.loading || !this.items.length) return;
+    const gen = this.generation;
+    this.loading = "newer";
+    this.setBusy(true);
+    const page = await this.fetchPage({after: this.items[this.items.length - 1].sec, limit: PAGE_SIZE}).catch(() => null);
+    if (gen !== this.generation) return;
+    this.loading = null;
+    this.setBusy(false);
+    if (!page) return;
+    this.hasNewer = Boolean(page.after);
+    this.appendItems(page.messages.map((m) => this.item(m)));
+    if (!this.hasNewer) {
+      this.flushPending();
+      this.newBelow = 0;
+    }
+    if (this.items.length > MAX_MESSAGES) this.trimTop(this.items.length - MAX_MESSAGES);
+    this.afterChange();
+  }
+
+  /** After a websocket reconnect: fetch what was missed, or reopen if that is too much. */
+  async catchUp() {
+    if (this.loading || this.hasNewer) return;
+    if (!this.items.length) return this.open();
+    const gen = this.generation;
+    let page;
+    try {
+      page = await this.fetchPage({after: this.items[this.items.length - 1].sec, limit: 200});
+    } catch {
+      return;
+    }
+    if (gen !== this.generation) return;
+    if (page.after) return this.open();
+    this.pendingLive.unshift(...page.messages);
+    const stick = atBottom(this.scroller);
+    this.flushPending();
+    if (stick) this.scrollToBottom();
+    this.afterChange();
+  }
+
+  async jumpToLatest() {
+    if (this.hasNewer) await this.open();
+    else this.scrollToBottom();
+    this.newBelow = 0;
+    this.afterChange();
+  }
+
+  async jumpToUnread() {
+    for (let i = 0; this.unreadBeyond > 0 && this.hasOlder && i < MAX_UNREAD_PAGES; i++) {
+      await this.loadOlder();
+    }
+    if (this.marker) this.marker.el.scrollIntoView({block: "start"});
+    this.afterChange();
+  }
+
+  // --- live --------------------------------------------------------------------------
+
+  /** A message from the websocket (or a live-only status line). */
+  addLive(msg) {
+    if (this.loading === "open" || this.loading === "newer") {
+      this.pendingLive.push(msg);
+      return;
+    }
+    if (this.hasNewer) {
+      this.newBelow += 1;
+      this.updateButtons();
+      return;
+    }
+    const stick = atBottom(this.scroller);
+    this.appendItems([this.item(msg)]);
+    if (this.items.length > MAX_MESSAGES) this.trimTop(this.items.length - MAX_MESSAGES);
+    if (stick) this.scrollToBottom();
+    else this.newBelow += 1;
+    this.afterChange();
+  }
+
+  /** A line only this browser sees: command results and errors. */
+  addLocal(type, text) {
+    this.addLive({status: true, local: true, type, message: text, from: "", ts: new Date().toISOString()});
+  }
+
+  flushPending() {
+    const pending = this.pendingLive;
+    this.pendingLive = [];
+    if (!pending.length) return;
+    // Live events that arrived while a page was loading may be in that page too.
+    const recent = new Set(this.items.slice(-PAGE_SIZE * 2).map((i) => i.dedupe));
+    const fresh = pending.map((m) => this.item(m)).filter((i) => i.msg.status || !recent.has(i.dedupe));
+    this.appendItems(fresh);
+    if (this.items.length > MAX_MESSAGES) this.trimTop(this.items.length - MAX_MESSAGES);
+  }
+
+  // --- window ------------------------------------------------------------------------
+
+  item(msg) {
+    const ms = parseTs(msg.ts);
+    return {msg, ms, sec: cursor(ms), day: dayKey(ms), dedupe: `${cursor(ms)}\n${msg.from}\n${msg.message}`, el: null};
+  }
+
+  appendItems(items) {
+    if (!items.length) return;
+    const frag = document.createDocumentFragment();
+    let prev = this.items[this.items.length - 1] || null;
+    for (const item of items) {
+      item.el = this.render(item, prev);
+      frag.append(item.el);
+      prev = item;
+    }
+    this.items.push(...items);
+    this.list.append(frag);
+  }
+
+  prependItems(items) {
+    if (!items.length) return;
+    const oldFirst = this.items[0];
+    const frag = document.createDocumentFragment();
+    let prev = null;
+    for (const item of items) {
+      item.el = this.render(item, prev);
+      frag.append(item.el);
+      prev = item;
+    }
+    const before = this.scroller.scrollHeight;
+    const top = this.scroller.scrollTop;
+    this.list.prepend(frag);
+    this.items.unshift(...items);
+    if (oldFirst) this.setDaySeparator(oldFirst, prev);
+    // Keep what the user was reading where it was.
+    this.scroller.scrollTop = top + (this.scroller.scrollHeight - before);
+  }
+
+  /** Drop about `count` of the oldest items, never splitting a second (cursors are seconds). */
+  trimTop(count) {
+    let k = Math.min(count, this.items.length);
+    while (k < this.items.length && k > 0 && this.items[k].sec === this.items[k - 1].sec) k += 1;
+    if (k <= 0 || k >= this.items.length) return;
+    const before = this.scroller.scrollHeight;
+    const top = this.scroller.scrollTop;
+    for (const item of this.items.slice(0, k)) this.removeItem(item);
+    this.items.splice(0, k);
+    this.hasOlder = true;
+    this.setDaySeparator(this.items[0], null);
+    this.scroller.scrollTop = top - (before - this.scroller.scrollHeight);
+    this.updateTop();
+  }
+
+  /** Drop about `count` of the newest items, never splitting a second. */
+  trimBottom(count) {
+    let k = this.items.length - Math.min(count, this.items.length);
+    while (k > 0 && k < this.items.length && this.items[k].sec === this.items[k - 1].sec) k -= 1;
+    if (k <= 0 || k >= this.items.length) return;
+    for (const item of this.items.slice(k)) this.removeItem(item);
+    this.items.splice(k);
+    this.hasNewer = true;
+    this.pendingLive = [];
+  }
+
+  removeItem(item) {
+    if (this.marker && this.marker.item === item) {
+      this.marker.el.remove();
+      this.marker = null;
+    }
+    item.el.remove();
+  }
+
+  // --- rendering -----------------------------------------------------------------------
+
+  render(item, prev) {
+    const {msg} = item;
+    const type = msg.status ? msg.type : (msg.type || "private");
+    const own = !msg.status && msg.from && msg.from.toLowerCase() === String(this.myNick() || "").toLowerCase();
+    const el = h("div", {class: ["msg", `msg--${type}`, msg.status && "msg--status", own && "msg--own",
+      msg.highlight && "msg--highlight"], dataset: {ts: item.sec}});
+    const time = h("time", {class: "msg__time", datetime: new Date(item.ms).toISOString(), title: fullTime(item.ms)},
+      timeOfDay(item.ms));
+    const links = [];
+    const text = h("span", {class: "msg__text"}, formatMessage(msg.message, {onLink: (u) => links.push(u)}));
+    if (msg.status) {
+      el.append(time, h("span", {class: "msg__from msg__from--status", "aria-hidden": "true"}, "•"), text);
+    } else if (type === "action") {
+      el.append(time, h("span", {class: ["msg__from", nickColorClass(msg.from)]}, "* ", msg.from), text);
+    } else if (type === "notice") {
+      el.append(time, h("span", {class: ["msg__from", nickColorClass(msg.from)]}, "-", msg.from, "-"), text);
+    } else {
+      el.append(time, h("span", {class: ["msg__from", nickColorClass(msg.from)]}, msg.from || "*"), text);
+    }
+    if (msg.highlight) el.prepend(h("span", {class: "sr-only"}, t("Mention:"), " "));
+    this.setDaySeparator(item, prev, el);
+    if (links.length) attachEmbeds(el, links, msg);
+    return el;
+  }
+
+  setDaySeparator(item, prev, el = item.el) {
+    const want = prev ? prev.day !== item.day : !this.hasOlder;
+    const has = el.firstElementChild && el.firstElementChild.classList.contains("msg__day");
+    if (want && !has) el.prepend(h("div", {class: "msg__day", role: "separator"}, h("span", {}, dayLabel(item.ms))));
+    else if (!want && has) el.firstElementChild.remove();
+  }
+
+  placeUnreadMarker(unread) {
+    // Only other people's messages count as unread on the server.
+    const nick = String(this.myNick() || "").toLowerCase();
+    let left = unread;
+    for (let i = this.items.length - 1; i >= 0; i--) {
+      const m = this.items[i].msg;
+      if (m.status || (m.from || "").toLowerCase() === nick) continue;
+      left -= 1;
+      if (left === 0) {
+        this.setMarker(this.items[i]);
+        return;
+      }
+    }
+    if (this.hasOlder) this.unreadBeyond = left;
+    else if (this.items.length) this.setMarker(this.items[0]);
+  }
+
+  setMarker(item) {
+    if (this.marker) this.marker.el.remove();
+    const el = h("div", {class: "unread-marker", role: "separator"}, h("span", {}, t("New messages")));
+    item.el.before(el);
+    this.marker = {el, item};
+  }
+
+  showTarget(ms) {
+    const target = this.items.find((i) => i.ms >= ms) || this.items[this.items.length - 1];
+    if (!target) return;
+    target.el.classList.add("msg--target");
+    target.el.scrollIntoView({block: "center"});
+  }
+
+  updateTop() {
+    this.topStatus.textContent = this.hasOlder ? t("Loading older messages...") : t("This is the start of the history.");
+    this.topStatus.classList.toggle("log__edge--start", !this.hasOlder);
+  }
+
+  setBusy(busy) {
+    this.scroller.setAttribute("aria-busy", busy ? "true" : "false");
+  }
+
+  scrollToBottom() {
+    this.scroller.scrollTop = this.scroller.scrollHeight;
+  }
+
+  onScroll() {
+    cancelAnimationFrame(this.scrollFrame);
+    this.scrollFrame = requestAnimationFrame(() => this.afterChange());
+  }
+
+  /** Load more when near an end, update the jump buttons, and tell when the live edge shows. */
+  afterChange() {
+    const s = this.scroller;
+    if (!this.loading) {
+      if (s.scrollTop < EDGE_PX && this.hasOlder) this.loadOlder();
+      else if (s.scrollHeight - s.scrollTop - s.clientHeight < EDGE_PX && this.hasNewer) this.loadNewer();
+    }
+    if (!this.hasNewer && atBottom(s)) {
+      this.newBelow = 0;
+      this.onLiveEdge();
+    }
+    this.updateButtons();
+  }
+
+  updateButtons() {
+    const s = this.scroller;
+    const markerAbove = this.marker && this.marker.el.offsetTop < s.scrollTop;
+    this.unreadButton.hidden = !(markerAbove || this.unreadBeyond > 0);
+    const far = s.scrollHeight - s.scrollTop - s.clientHeight > s.clientHeight;
+    this.latestButton.hidden = !(this.hasNewer || far || this.newBelow > 0);
+    this.latestButton.textContent = this.newBelow > 0
+      ? `${t("New messages below")} (${this.newBelow}) ↓` : `${t("Jump to latest")} ↓`;
+  }
+}

@@ -1,0 +1,80 @@
+// The sidebar: connections (with their state) and their conversations (with unread and
+// mention badges). On a phone it is a drawer (see ChatView).
+import {h} from "../dom.js";
+import {t} from "../i18n.js";
+import {convKey, isChannel, pathFor} from "../store.js";
+import {stateLabel} from "./conversation.js";
+
+export class Sidebar {
+  constructor(app) {
+    this.app = app;
+    this.list = h("div", {class: "sidebar__list"});
+    this.closeButton = h("button", {type: "button", class: "icon-btn sidebar__close", "aria-label": t("Close menu"),
+      onclick: () => app.chat.closeDrawer()}, "×");
+    this.el = h("nav", {class: "sidebar", id: "sidebar", "aria-label": t("Conversations")},
+      h("div", {class: "sidebar__head"},
+        h("a", {class: "brand", href: app.url("/chat")}, "Convos"),
+        this.closeButton),
+      this.list,
+      h("div", {class: "sidebar__actions"},
+        h("button", {type: "button", class: "btn btn--small", onclick: () => app.chat.addConversation()},
+          "+ ", t("Add conversation")),
+        h("button", {type: "button", class: "btn btn--small btn--quiet", onclick: () => app.chat.addConnection()},
+          "+ ", t("Add connection"))),
+      h("div", {class: "sidebar__foot"},
+        h("span", {class: "sidebar__user", title: app.store.user ? app.store.user.email : ""}, app.store.user ? app.store.user.email : ""),
+        h("a", {href: app.url("/help"), class: "sidebar__link"}, t("Help")),
+        h("a", {href: app.url(`/logout?csrf=${encodeURIComponent(app.config.csrf)}`), class: "sidebar__link",
+          dataset: {external: "1"}}, t("Log out"))));
+    this.onChange = () => this.render();
+    app.store.addEventListener("sidebar", this.onChange);
+    this.render();
+  }
+
+  destroy() {
+    this.app.store.removeEventListener("sidebar", this.onChange);
+  }
+
+  render() {
+    const {store} = this.app;
+    // Re-rendering drops the focused element: put the focus back on the same entry.
+    const focused = this.list.contains(document.activeElement) ? document.activeElement.dataset.key : null;
+    const sections = store.sortedConnections().map((conn) => {
+      const serverKey = convKey(conn.connection_id, "");
+      const state = conn.state || "disconnected";
+      const items = store.conversationsOf(conn.connection_id).map((conv) => h("li", {},
+        this.link(convKey(conv.connection_id, conv.conversation_id), conv, conv.name)));
+      return h("section", {class: ["conn", `conn--${state}`]},
+        h("h2", {class: "conn__head"},
+          this.link(serverKey, store.get(serverKey), conn.name, h("span", {class: `state-dot state-dot--${state}`,
+            title: stateLabel(state), role: "img", "aria-label": stateLabel(state)}))),
+        items.length ? h("ul", {class: "conn__list"}, items) : null);
+    });
+    if (!sections.length) {
+      sections.push(h("p", {class: "sidebar__empty"}, t("No connections yet.")));
+    }
+    this.list.replaceChildren(...sections);
+    if (focused) {
+      const el = this.list.querySelector(`[data-key="${CSS.escape(focused)}"]`);
+      if (el) el.focus();
+    }
+  }
+
+  link(key, conv, name, prefix = null) {
+    const {store} = this.app;
+    const unread = conv ? conv.unread || 0 : 0;
+    const mentions = conv ? conv.notifications || 0 : 0;
+    const privateConv = conv && conv.conversation_id && !isChannel(conv.name);
+    const active = store.activeKey === key;
+    const badge = unread > 0
+      ? h("span", {class: ["badge", (mentions > 0 || privateConv) && "badge--mention"]},
+        String(unread > 999 ? "999+" : unread),
+        h("span", {class: "sr-only"}, " ", mentions > 0 ? t("unread, %1 mentions", mentions) : t("unread")))
+      : null;
+    return h("a", {
+      href: this.app.url(pathFor(key)), class: ["nav-item", active && "nav-item--active", unread > 0 && "nav-item--unread",
+        conv && conv.frozen && "nav-item--frozen"],
+      "aria-current": active ? "page" : null, dataset: {key},
+    }, prefix, h("span", {class: "nav-item__name"}, name), badge);
+  }
+}

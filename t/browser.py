@@ -1,0 +1,126 @@
+"""Headless Chromium for the UI tests: Debian's chromium driven by Playwright (async API).
+
+Registered in t/conftest.py through `pytest_plugins`. Fixtures:
+
+- `chromium`: a fresh persistent browser context (its own user-data dir in tmp_path), closed
+  after the test;
+- `page`: a page in it that records uncaught JS errors, console errors and JS dialogs
+  (alert/confirm/prompt, dismissed at once); the test fails if a JS error was thrown;
+- `ui_daemon`: starts a real `convos daemon` whose default connection is the test's ngircd
+  (`{"default_connection": "irc://127.0.0.1:<port>/%23convos?tls=0"}` in settings.json),
+  with CONVOS_SKIP_CONNECT=0 and CONVOS_CONNECT_DELAY=0.1.
+
+Set CONVOS_TEST_CHROMIUM to use another Chromium binary. Without one, the tests skip (or fail
+when CI is set, as the ngircd tests do). Playwright's own browser download is never used.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+TIMEOUT_MS = 10_000  # Playwright's auto-waiting gives up after this
+
+
+def chromium_binary() -> str | None:
+    override = os.environ.get("CONVOS_TEST_CHROMIUM")
+    if override:
+        return override if os.access(override, os.X_OK) else None
+    for name in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
+        if name and os.access(name, os.X_OK):
+            return name
+    return None
+
+
+def require_chromium() -> str:
+    path = chromium_binary()
+    msg = None
+    if path is None:
+        msg = "chromium is not installed: run bin/convos-test as root, or apt-get install chromium"
+    else:
+        try:
+            import playwright.async_api  # noqa: F401
+        except ImportError:
+            msg = "playwright is not installed: pip install -e '.[test]'"
+    if msg:
+        if os.environ.get("CI"):
+            pytest.fail(msg + "; CI is set, so this is an error, not a skip")
+        pytest.skip(msg)
+    assert path is not None
+    return path
+
+
+@pytest.fixture
+async def chromium(tmp_path: Path) -> AsyncIterator[Any]:
+    """A persistent context with a fresh user-data dir, so no state leaks between tests."""
+    binary = require_chromium()
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        context = await pw.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"), executable_path=binary, headless=True, args=CHROMIUM_ARGS,
+            viewport={"width": 1280, "height": 800}, locale="en-US", timezone_id="UTC",
+        )
+        context.set_default_timeout(TIMEOUT_MS)
+        try:
+            yield context
+        finally:
+            await context.close()
+
+
+class PageErrors:
+    """What a page did that a test wants to know about."""
+
+    def __init__(self) -> None:
+        self.js_errors: list[str] = []
+        self.console_errors: list[str] = []
+        self.dialogs: list[str] = []
+
+
+@pytest.fixture
+async def page(chromium: Any) -> AsyncIterator[Any]:
+    page = chromium.pages[0] if chromium.pages else await chromium.new_page()
+    seen = PageErrors()
+
+    async def on_dialog(dialog: Any) -> None:
+        seen.dialogs.append(f"{dialog.type}: {dialog.message}")
+        await dialog.dismiss()  # or the page would wait for it forever
+
+    page.on("pageerror", lambda err: seen.js_errors.append(str(err)))
+    page.on("console", lambda m: seen.console_errors.append(m.text) if m.type == "error" else None)
+    page.on("dialog", on_dialog)
+    page.seen = seen
+    yield page
+    assert seen.js_errors == [], f"uncaught JavaScript errors: {seen.js_errors}"
+
+
+def write_settings(home: Path, **settings: Any) -> None:
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = home / "settings.json"
+    data = json.loads(path.read_text()) if path.exists() else {}
+    data.update(settings)
+    path.write_text(json.dumps(data))
+    path.chmod(0o600)
+
+
+@pytest.fixture
+async def ui_daemon(daemon: Any, ircd: Any, tmp_path: Path) -> Callable[..., Awaitable[Any]]:
+    """`await ui_daemon()` -> a started Daemon connected to the test's ngircd; call again to restart."""
+
+    async def start(home: Path | None = None, env: dict[str, str] | None = None) -> Any:
+        home = home or tmp_path / "ui-home"
+        if not (home / "settings.json").exists():
+            write_settings(home, default_connection=f"irc://127.0.0.1:{ircd.port}/%23convos?tls=0")
+        return await daemon(home, {"CONVOS_SKIP_CONNECT": "0", "CONVOS_CONNECT_DELAY": "0.1", **(env or {})})
+
+    return start
