@@ -5,7 +5,8 @@ import {t} from "./i18n.js";
 export class ApiError extends Error {
   constructor(status, body) {
     const first = body && Array.isArray(body.errors) && body.errors[0];
-    super(first && first.message ? first.message : t("Something went wrong (HTTP %1).", status));
+    // Server messages are msgids too (docs/i18n.md), so they are shown translated.
+    super(first && first.message ? t(first.message) : t("Something went wrong (HTTP %1).", status));
     this.status = status;
     this.body = body;
     this.path = first && first.path ? first.path : "/";

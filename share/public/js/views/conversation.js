@@ -118,7 +118,7 @@ export class ConversationView {
       this.topic.replaceChildren(formatMessage(conv.topic || ""));
     }
     this.topic.hidden = !this.topic.textContent;
-    this.frozen.textContent = !this.isServer && conv.frozen ? conv.frozen : "";
+    this.frozen.textContent = !this.isServer && conv.frozen ? t(conv.frozen) : "";
     this.frozen.hidden = !this.frozen.textContent;
     if (this.participantsButton) {
       const n = this.participants.size();
@@ -211,7 +211,7 @@ export class ConversationView {
       return;
     }
     if (reply.errors && reply.errors.length) {
-      this.log.addLocal("error", reply.errors[0].message || t("Something went wrong."));
+      this.log.addLocal("error", reply.errors[0].message ? t(reply.errors[0].message) : t("Something went wrong."));
       return;
     }
     this.handleReply(command, reply);

@@ -64,7 +64,7 @@ export function addConversationDialog(app, connectionId) {
       const cid = select.value;
       const message = isChannel(target) ? `/join ${target}` : `/query ${target}`;
       const reply = await app.socket.send(cid, "", message);
-      if (reply.errors && reply.errors.length) throw new Error(reply.errors[0].message);
+      if (reply.errors && reply.errors.length) throw new Error(t(reply.errors[0].message));
       const conversationId = reply.conversation_id || target.toLowerCase();
       const key = convKey(cid, conversationId);
       if (!app.store.get(key)) app.store.upsertConversation({connection_id: cid, conversation_id: conversationId, name: reply.name || target});
