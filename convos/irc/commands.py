@@ -102,6 +102,9 @@ async def run_command(conn: IrcConnection, target: str, message: str) -> dict[st
 async def send_message(conn: IrcConnection, target: str, message: str, *, action: bool = False) -> dict[str, Any]:
     check_target(target)
     client = conn.require_client()
+    if not client.registered:
+        # Before the welcome the server would refuse the line (451) and it would be lost.
+        raise InvalidInput("Not connected.")
     profile = await conn.hub.profile_for(conn.url)
     lines, too_long = split_message(message, profile.max_message_length, profile.max_bulk_message_size)
     if not lines:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import re
 import ssl
@@ -129,7 +130,8 @@ class IrcConnection(Connection):
         await self.chat(self.server, type, from_ or self.connection_id, message, own=True)
 
     def emit_info(self) -> None:
-        self.hub.emit_state(self, "info", info=self.info)
+        # A snapshot: the event may be serialised after info changed again.
+        self.hub.emit_state(self, "info", info=copy.deepcopy(self.info))
 
     def set_frozen(self, conv: Conversation, reason: str) -> None:
         if conv.frozen != reason:
