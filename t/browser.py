@@ -64,7 +64,9 @@ def require_chromium() -> str:
 async def chromium(tmp_path: Path) -> AsyncIterator[Any]:
     """A persistent context with a fresh user-data dir, so no state leaks between tests."""
     binary = require_chromium()
-    from playwright.async_api import async_playwright
+    from playwright.async_api import async_playwright, expect
+
+    expect.set_options(timeout=TIMEOUT_MS)
 
     async with async_playwright() as pw:
         context = await pw.chromium.launch_persistent_context(

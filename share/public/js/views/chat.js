@@ -68,7 +68,8 @@ export class ChatView {
     }
     const key = convKey(segments[0], segments.slice(1).join("/"));
     if (!store.get(key)) {
-      return this.show(null, new PlaceholderView(this.app, t("Conversation not found")));
+      return this.show(null, new PlaceholderView(this.app, t("Conversation not found"),
+        t("This conversation is not in your list. Add it with \"Add conversation\".")));
     }
     const around = query.get("around");
     if (this.view instanceof ConversationView && this.view.key === key) {

@@ -60,7 +60,8 @@ export class Sidebar {
     }
   }
 
-  link(key, conv, name, prefix = null) {
+  /** A sidebar entry; `icon` comes after the name, so screen readers say "libera Connected". */
+  link(key, conv, name, icon = null) {
     const {store} = this.app;
     const unread = conv ? conv.unread || 0 : 0;
     const mentions = conv ? conv.notifications || 0 : 0;
@@ -75,6 +76,6 @@ export class Sidebar {
       href: this.app.url(pathFor(key)), class: ["nav-item", active && "nav-item--active", unread > 0 && "nav-item--unread",
         conv && conv.frozen && "nav-item--frozen"],
       "aria-current": active ? "page" : null, dataset: {key},
-    }, prefix, h("span", {class: "nav-item__name"}, name), badge);
+    }, h("span", {class: "nav-item__name"}, name), icon, badge);
   }
 }
