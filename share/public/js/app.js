@@ -63,6 +63,8 @@ function route({segments, query}) {
   const [first, ...rest] = segments;
   if (first === "login" || first === "register") {
     if (app.user && !(first === "register" && query.get("token"))) return app.router.go("/chat", {replace: true});
+    // Nobody can log in before the first account exists: set it up.
+    if (first === "login" && config.firstUser && !app.user) return app.router.go("/register", {replace: true});
     stopChat();
     return showPage(first === "login" ? new LoginView(app) : new RegisterView(app, query));
   }
