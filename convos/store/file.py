@@ -259,11 +259,7 @@ class FileStore:
         except ValueError:
             return 0
 
-        def run() -> int:
-            found = logfile.search_conversation(conn_dir, conversation_id, after=since, limit=1_000_000)
-            return sum(1 for m in found.messages if m.ts > after.rstrip("Z"))
-
-        return await asyncio.to_thread(run)
+        return await asyncio.to_thread(logfile.count_messages, conn_dir, conversation_id, after=since)
 
     async def read_notifications(self, email: str, limit: int) -> list[Any]:
         path = self.user_dir(email) / "notifications.log"
