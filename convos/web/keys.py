@@ -11,6 +11,7 @@ from ..core.core import Core
 from .openapi import ApiSpec
 
 if TYPE_CHECKING:
+    from .embed import Embedder
     from .events import EventSocket
 
 CORE = web.AppKey("core", Core)
@@ -18,3 +19,5 @@ CONFIG = web.AppKey("config", Config)
 SPEC = web.AppKey("spec", ApiSpec)
 # The open /events websockets, closed on shutdown.
 EVENT_SOCKETS = web.AppKey("event_sockets", set["EventSocket"])
+# Optional: the link previewer for /api/embed (convos.web.embed.embedder_for makes one when unset).
+EMBEDDER: web.AppKey[Embedder] = web.AppKey("embedder")

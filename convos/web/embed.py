@@ -1,0 +1,335 @@
+"""Link previews for /api/embed: a guarded fetcher (SSRF rules, time and size limits) and an LRU cache."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import re
+import socket
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import orjson
+from aiohttp import web
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import ThreadedResolver
+from yarl import URL
+
+from .. import __version__
+from ..config import Config
+from ..errors import ConvosError, InvalidInput
+from . import embed_page as page
+from .keys import CONFIG, EMBEDDER
+
+log = logging.getLogger(__name__)
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+AddressCheck = Callable[[IPAddress], bool]
+
+DEFAULT_USER_AGENT = f"Mozilla/5.0 (compatible; Convos/{__version__}; +https://convos.chat)"
+ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# Bodies we read (the start of); images, video and the rest are described from their headers alone.
+_READ_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
+
+# A DNS name as yarl gives it (IDNA already applied): dot-separated labels of at most 63 characters.
+_HOSTNAME = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?:\.(?!-)[A-Za-z0-9_-]{1,63})*\.?", re.ASCII)
+_CGNAT = ipaddress.ip_network("100.64.0.0/10")
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    connect: float = 5.0  # to connect, and the longest silence while reading
+    total: float = 10.0  # one whole embed: every redirect hop and the oEmbed document
+    max_bytes: int = 1024 * 1024  # of a page we read; the rest is never downloaded
+    max_oembed_bytes: int = 256 * 1024
+    max_redirects: int = 5
+
+
+class UpstreamError(ConvosError):
+    """The site could not be reached, or answered with an error."""
+
+    status = 502
+
+
+class UpstreamTimeout(ConvosError):
+    status = 504
+
+
+class BlockedAddress(Exception):
+    """A host resolved to (or is) an address we do not fetch from."""
+
+    def __init__(self, host: str, address: str) -> None:
+        where = host if host == address else f"{host} ({address})"
+        super().__init__(f"Refusing to fetch {where}: not a public address.")
+
+
+def is_public_address(ip: IPAddress) -> bool:
+    """False for loopback, private, link-local, multicast, unspecified, reserved and CGNAT addresses,
+    including IPv4 addresses wrapped in IPv6 (mapped, 6to4, NAT64)."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour
+        if embedded is None and ip in _NAT64:
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if embedded is not None:
+            return is_public_address(embedded)
+        if ip.is_site_local or (ip.teredo is not None):
+            return False
+    elif ip in _CGNAT:
+        return False
+    return ip.is_global and not (
+        ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast
+        or ip.is_unspecified or ip.is_reserved
+    )
+
+
+def any_address(ip: IPAddress) -> bool:
+    return True
+
+
+def parse_address(text: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(text.split("%", 1)[0])
+    except ValueError:
+        return None
+
+
+class GuardedResolver(AbstractResolver):
+    """Resolves with `inner` and refuses the whole answer if any address fails `allowed`.
+
+    The connector connects to exactly the addresses returned here, so a name cannot be
+    re-resolved to something else between the check and the connect (DNS rebinding).
+    """
+
+    def __init__(self, allowed: AddressCheck, inner: AbstractResolver) -> None:
+        self._allowed = allowed
+        self._inner = inner
+
+    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+                      ) -> list[ResolveResult]:
+        results = await self._inner.resolve(host, port, family)
+        for result in results:
+            ip = parse_address(result["host"])
+            if ip is None or not self._allowed(ip):
+                raise BlockedAddress(host, result["host"])
+        return results
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
+@dataclass(slots=True)
+class Fetched:
+    url: str  # after redirects
+    content_type: str
+    charset: str | None
+    body: bytes
+    truncated: bool
+
+
+class LinkCache:
+    """The newest `size` answers by URL; a hit moves the entry to the young end."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[str, dict[str, Any]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._items
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        value = self._items.get(key)
+        if value is not None:
+            self._items.move_to_end(key)
+        return value
+
+    def put(self, key: str, value: dict[str, Any]) -> None:
+        if self.size <= 0:
+            return
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+
+def check_url(raw: str) -> URL:
+    """The URL a user asked about: absolute http or https, or 400."""
+    text = raw.strip()
+    if len(text) > page.MAX_URL:
+        raise InvalidInput("The URL is too long.", "/url")
+    try:
+        url = URL(text)
+        host = url.raw_host or ""
+        scheme_ok = url.scheme in ("http", "https") and bool(url.host)
+    except (ValueError, TypeError, UnicodeError):
+        raise InvalidInput("Invalid URL.", "/url") from None
+    if not scheme_ok:
+        raise InvalidInput("Only http and https URLs can be embedded.", "/url")
+    if parse_address(host) is None and (len(host) > 253 or not _HOSTNAME.fullmatch(host)):
+        raise InvalidInput("Invalid URL.", "/url")
+    return url
+
+
+class Embedder:
+    """Fetches a link (through the address guard) and describes it; answers are cached by URL."""
+
+    def __init__(
+        self,
+        *,
+        allow_private: bool = False,
+        cache_size: int = 100,
+        limits: Limits | None = None,
+        allowed: AddressCheck | None = None,
+        lookup: Callable[[], AbstractResolver] = ThreadedResolver,
+    ) -> None:
+        self.allowed = allowed or (any_address if allow_private else is_public_address)
+        self.cache = LinkCache(cache_size)
+        self.limits = limits or Limits()
+        self._lookup = lookup
+
+    @classmethod
+    def from_config(cls, config: Config) -> Embedder:
+        return cls(allow_private=config.embed_allow_private, cache_size=config.max_link_cache_size)
+
+    async def describe(self, raw_url: str, user_agent: str | None = None) -> tuple[dict[str, Any], bool]:
+        """(oEmbed-like document, came from the cache). Raises InvalidInput, UpstreamError, UpstreamTimeout."""
+        url = check_url(raw_url)
+        key = str(url)
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached, True
+        try:
+            async with asyncio.timeout(self.limits.total), self._session(user_agent) as session:
+                doc = await self._describe(session, url)
+        except TimeoutError:
+            raise UpstreamTimeout(f"Timed out fetching {url.host}.", "/url") from None
+        except BlockedAddress as err:
+            raise InvalidInput(str(err), "/url") from None
+        except aiohttp.InvalidURL:
+            raise InvalidInput("Invalid URL.", "/url") from None
+        except aiohttp.ClientConnectorDNSError:
+            raise UpstreamError(f"Could not resolve {url.host}.", "/url") from None
+        except aiohttp.ClientConnectorError as err:
+            raise UpstreamError(f"Could not connect to {err.host}: {err.strerror or 'refused'}.", "/url") from None
+        except (aiohttp.ClientError, UnicodeError, ValueError) as err:
+            raise UpstreamError(f"Could not fetch {url.host}: {type(err).__name__}.", "/url") from None
+        self.cache.put(key, doc)
+        return doc, False
+
+    def _session(self, user_agent: str | None) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(
+            resolver=GuardedResolver(self.allowed, self._lookup()), use_dns_cache=False, force_close=True, limit=4
+        )
+        return aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            headers={"User-Agent": (user_agent or DEFAULT_USER_AGENT)[:512], "Accept": ACCEPT},
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=self.limits.connect,
+                                          connect=self.limits.connect, sock_read=self.limits.connect),
+            trust_env=False,
+        )
+
+    async def _describe(self, session: aiohttp.ClientSession, url: URL) -> dict[str, Any]:
+        got = await self.fetch(session, url, self.limits.max_bytes)
+        link = page.new_link(got.url)
+        if got.content_type in ("text/html", "application/xhtml+xml"):
+            # Up to 1 MiB of tag soup takes html.parser most of a second: not on the event loop.
+            parsed = await asyncio.to_thread(_parse_html, got.body, got.charset)
+            oembed = await self._oembed(session, parsed.oembed_href, got.url)
+            page.describe_page(link, parsed, oembed)
+        elif got.content_type.startswith(("image/", "video/", "audio/")):
+            page.describe_media(link, got.content_type)
+        elif got.content_type == "text/plain":
+            page.describe_text(link, page.decode(got.body, got.charset), got.truncated)
+        else:
+            page.describe_other(link)
+        return link.to_dict()
+
+    async def _oembed(self, session: aiohttp.ClientSession, href: str | None, base: str) -> dict[str, Any] | None:
+        """The page's oEmbed document, through the same guard; any trouble means "no oEmbed"."""
+        target = page.safe_url(href, base) if href else None
+        if target is None:
+            return None
+        try:
+            async with asyncio.timeout(self.limits.connect):
+                got = await self.fetch(session, URL(target, encoded=True), self.limits.max_oembed_bytes, as_json=True)
+            doc = orjson.loads(got.body)
+        except (TimeoutError, aiohttp.ClientError, BlockedAddress, ConvosError, ValueError, UnicodeError) as err:
+            log.debug("No oEmbed from %s: %s", target, err)
+            return None
+        return doc if isinstance(doc, dict) and not got.truncated else None
+
+    async def fetch(self, session: aiohttp.ClientSession, url: URL, max_bytes: int, *, as_json: bool = False) -> Fetched:
+        """GET with redirects followed by hand, so each hop's scheme and address are checked."""
+        for _hop in range(self.limits.max_redirects + 1):
+            if url.scheme not in ("http", "https") or not url.host:
+                raise UpstreamError("Redirected to a URL that is not http or https.", "/url")
+            literal = parse_address(url.host)
+            if literal is not None and not self.allowed(literal):
+                raise BlockedAddress(url.host, str(literal))
+            headers = {"Accept": "application/json"} if as_json else None
+            async with session.get(url, allow_redirects=False, headers=headers) as res:
+                if res.status in REDIRECTS:
+                    url = _redirect_target(res)
+                    continue
+                if not 200 <= res.status < 300:
+                    raise UpstreamError(f"{res.url.host} answered {res.status} {res.reason or ''}".rstrip() + ".",
+                                        "/url")
+                ctype = res.content_type.lower()
+                wanted = as_json or ctype in _READ_TYPES
+                body, truncated = await _read_some(res, max_bytes) if wanted else (b"", False)
+                if truncated or not wanted:
+                    res.close()  # drop the connection: the rest of the body is never downloaded
+                return Fetched(str(res.url), ctype, res.charset, body, truncated)
+        raise UpstreamError(f"More than {self.limits.max_redirects} redirects.", "/url")
+
+
+def _parse_html(body: bytes, charset: str | None) -> page.PageParser:
+    return page.parse_page(page.decode(body, charset))
+
+
+def _redirect_target(res: aiohttp.ClientResponse) -> URL:
+    location = res.headers.get("Location", "").strip()
+    try:
+        target = res.url.join(URL(location)) if location else None
+    except ValueError:
+        target = None
+    if target is None or not target.scheme:
+        raise UpstreamError(f"{res.url.host} sent a redirect without a valid Location.", "/url")
+    return target
+
+
+async def _read_some(res: aiohttp.ClientResponse, max_bytes: int) -> tuple[bytes, bool]:
+    """At most `max_bytes` of the body, and whether there was more."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < max_bytes:
+        chunk = await res.content.read(min(64 * 1024, max_bytes - size))
+        if not chunk:
+            return b"".join(chunks), False
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks), not res.content.at_eof()
+
+
+# One embedder per application. The composition root may set app[EMBEDDER]; otherwise one is made
+# from the app's Config on first use (it holds no connections, only the cache, so nothing to close).
+_DEFAULTS: weakref.WeakKeyDictionary[web.Application, Embedder] = weakref.WeakKeyDictionary()
+
+
+def embedder_for(app: web.Application) -> Embedder:
+    if EMBEDDER in app:
+        return app[EMBEDDER]
+    embedder = _DEFAULTS.get(app)
+    if embedder is None:
+        embedder = _DEFAULTS[app] = Embedder.from_config(app[CONFIG])
+    return embedder

@@ -1,0 +1,32 @@
+"""Link previews: GET /api/embed[.json|.html]?url=."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ..embed import embedder_for
+from ..middlewares import json_response
+from ..session import require_login
+from . import Input, operation
+
+MAX_AGE = 600
+# The .html answer is our own escaped markup; should anyone open it directly, nothing in it runs.
+_HTML_CSP = (
+    "default-src 'none'; img-src http: https:; media-src http: https:; style-src 'unsafe-inline'; "
+    "frame-src https://www.youtube-nocookie.com https://player.vimeo.com; sandbox allow-popups allow-scripts"
+)
+
+
+@operation("embed")
+async def embed(request: web.Request, inp: Input) -> web.StreamResponse:
+    # A missing url is a 400 from validation, before this login check (spec §4.9).
+    await require_login(request)
+    doc, cached = await embedder_for(request.app).describe(inp["url"], request.headers.get("User-Agent"))
+    headers = {"Cache-Control": f"max-age={MAX_AGE}"}
+    if cached:
+        headers["X-Cached"] = "1"
+    if request.path.endswith(".html"):
+        headers["Content-Security-Policy"] = _HTML_CSP
+        headers["X-Content-Type-Options"] = "nosniff"
+        return web.Response(text=doc["html"], content_type="text/html", charset="utf-8", headers=headers)
+    return json_response(doc, headers=headers)
