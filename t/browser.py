@@ -6,9 +6,10 @@ Registered in t/conftest.py through `pytest_plugins`. Fixtures:
   after the test;
 - `page`: a page in it that records uncaught JS errors, console errors and JS dialogs
   (alert/confirm/prompt, dismissed at once); the test fails if a JS error was thrown;
-- `ui_daemon`: starts a real `convos daemon` whose default connection is the test's ngircd
-  (`{"default_connection": "irc://127.0.0.1:<port>/%23convos?tls=0"}` in settings.json),
-  with CONVOS_SKIP_CONNECT=0 and CONVOS_CONNECT_DELAY=0.1.
+- `ui_daemon`: `await ui_daemon()` starts a real `convos daemon` whose default connection is
+  the test's ngircd (`{"default_connection": "irc://127.0.0.1:<port>/%23convos?tls=0"}` in
+  settings.json), with CONVOS_SKIP_CONNECT=0 and CONVOS_CONNECT_DELAY=0.1;
+  `await ui_daemon.start_again(d)` restarts a stopped one on the same port.
 
 Set CONVOS_TEST_CHROMIUM to use another Chromium binary. Without one, the tests skip (or fail
 when CI is set, as the ngircd tests do). Playwright's own browser download is never used.
@@ -19,7 +20,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -115,14 +116,43 @@ def write_settings(home: Path, **settings: Any) -> None:
     path.chmod(0o600)
 
 
-@pytest.fixture
-async def ui_daemon(daemon: Any, ircd: Any, tmp_path: Path) -> Callable[..., Awaitable[Any]]:
-    """`await ui_daemon()` -> a started Daemon connected to the test's ngircd; call again to restart."""
+class UiDaemons:
+    """`await ui_daemon()` starts a daemon for the UI; `await ui_daemon.start_again(d)` starts a
+    stopped one again on the same port, so an open page can reconnect to it."""
 
-    async def start(home: Path | None = None, env: dict[str, str] | None = None) -> Any:
-        home = home or tmp_path / "ui-home"
+    def __init__(self, daemon: Any, ircd: Any, tmp_path: Path) -> None:
+        self._daemon = daemon
+        self._ircd = ircd
+        self._tmp_path = tmp_path
+        self.extra: list[Any] = []
+
+    def env(self, env: dict[str, str] | None = None) -> dict[str, str]:
+        return {"CONVOS_SKIP_CONNECT": "0", "CONVOS_CONNECT_DELAY": "0.1", **(env or {})}
+
+    async def __call__(self, home: Path | None = None, env: dict[str, str] | None = None) -> Any:
+        home = home or self._tmp_path / "ui-home"
         if not (home / "settings.json").exists():
-            write_settings(home, default_connection=f"irc://127.0.0.1:{ircd.port}/%23convos?tls=0")
-        return await daemon(home, {"CONVOS_SKIP_CONNECT": "0", "CONVOS_CONNECT_DELAY": "0.1", **(env or {})})
+            write_settings(home, default_connection=f"irc://127.0.0.1:{self._ircd.port}/%23convos?tls=0")
+        return await self._daemon(home, self.env(env))
 
-    return start
+    async def start_again(self, old: Any) -> Any:
+        from conftest import Daemon
+
+        assert old.proc is None or old.proc.returncode is not None, "stop the daemon first"
+        d = Daemon(old.home, {k: v for k, v in old.env.items() if k.startswith("CONVOS_")})
+        d.port, d.url = old.port, old.url
+        self.extra.append(d)
+        return await d.start()
+
+    async def close(self) -> None:
+        for d in self.extra:
+            if d.proc and d.proc.returncode is None:
+                await d.stop(9)
+
+
+@pytest.fixture
+async def ui_daemon(daemon: Any, ircd: Any, tmp_path: Path) -> AsyncIterator[UiDaemons]:
+    """A real daemon whose default connection is the test's ngircd; see UiDaemons."""
+    daemons = UiDaemons(daemon, ircd, tmp_path)
+    yield daemons
+    await daemons.close()

@@ -98,6 +98,25 @@ async def test_chat_end_to_end(ui_daemon: Any, page: Any, irc_client: Any) -> No
     await expect(log_of(page).get_by_text("while you were away")).to_be_visible()
     await expect(badge).to_have_count(0)
 
+    # The daemon goes away: the page says so, and reconnects when it is back.
+    await d.stop()
+    banner = page.get_by_role("status").filter(has_text="Lost the connection to Convos")
+    await expect(banner).to_be_visible()
+    await expect(banner.get_by_role("button", name="Reconnect now")).to_be_visible()
+    d = await ui_daemon.start_again(d)
+    # Press "Reconnect now" unless the backoff timer got there first (checked and clicked in
+    # one step in the page, so the test does not race the timer).
+    await page.evaluate("""() => {
+        const button = document.querySelector(".banner:not([hidden]) button");
+        if (button) button.click();
+    }""")
+    await expect(banner).to_be_hidden()
+    await expect(sidebar(page).get_by_role("img", name="Connected")).to_be_visible()
+    await alice.expect(lambda m: m.command == "JOIN" and m.nick == "superman" and m.params[0] == "#convos")
+    await expect(page.get_by_role("complementary").get_by_role("button", name="alice", exact=True)).to_be_visible()
+    await alice.privmsg("#convos", "welcome back")
+    await expect(log_of(page).get_by_text("welcome back")).to_be_visible()
+
     # Log out; a wrong password gets the API's message; after logging in the history is there.
     await sidebar(page).get_by_role("link", name="Log out").click()
     await expect(page).to_have_url(re.compile(r"/login$"))

@@ -192,9 +192,8 @@ export class ChatStore extends EventTarget {
   }
 
   countsAsUnread(frame, convId) {
-    if (convId) return true;
-    // In a server tab only what people say counts, not the MOTD or connection notices.
-    return frame.type === "private" || frame.type === "action" || frame.type === "error";
+    // A server tab gets the MOTD, notices and connection messages: not worth a badge.
+    return convId !== "";
   }
 
   status(key, type, text, ts, extra = {}) {

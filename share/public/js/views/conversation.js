@@ -45,12 +45,16 @@ export class ConversationView {
     this.title = h("h1", {class: "conv__name", id: this.titleId});
     this.topic = h("p", {class: "conv__topic"});
     this.frozen = h("p", {class: "conv__frozen", role: "status"});
+    this.participantsCount = h("span", {class: "conv__count"});
     this.participantsButton = this.participants && h("button", {
       type: "button", class: "icon-btn conv__participants-toggle", "aria-controls": this.participants.el.id,
       "aria-expanded": "false", onclick: () => this.toggleParticipants(),
-    }, t("Participants"));
+    }, h("span", {class: "icon icon--users", "aria-hidden": "true"}), h("span", {class: "btn-label"}, t("Participants")),
+    this.participantsCount);
+    this.closeLabel = h("span", {class: "btn-label"}, this.isServer ? t("Connect") : t("Leave"));
     this.closeButton = h("button", {type: "button", class: "btn btn--quiet conv__close",
-      onclick: () => this.closeConversation()}, this.isServer ? t("Reconnect") : t("Leave"));
+      onclick: () => this.closeConversation()},
+    h("span", {class: ["icon", this.isServer ? "icon--power" : "icon--leave"], "aria-hidden": "true"}), this.closeLabel);
     this.header = h("header", {class: "conv__header"},
       app.chat.menuButton(),
       h("div", {class: "conv__titles"}, this.title, this.topic, this.frozen),
@@ -61,6 +65,9 @@ export class ConversationView {
         h("div", {class: "conv__main"}, this.log.el, this.composer.el),
         this.participants && this.participants.el));
 
+    if (this.participants) {
+      this.participants.el.addEventListener("count", (e) => { this.participantsCount.textContent = ` (${e.detail})`; });
+    }
     this.markReadSoon = debounce(() => this.markRead(), 300);
     this.refreshNames = debounce(() => this.loadNames(), NAMES_REFRESH_MS);
     this.on(app.store, "message", (e) => this.onMessage(e.detail));
@@ -113,7 +120,7 @@ export class ConversationView {
     if (this.isServer) {
       const state = conn.state || "disconnected";
       this.topic.replaceChildren(h("span", {class: `state state--${state}`}, stateLabel(state)), " · ", hostOf(conn.url));
-      this.closeButton.textContent = state === "connected" || state === "connecting" ? t("Disconnect") : t("Connect");
+      this.closeLabel.textContent = state === "connected" || state === "connecting" ? t("Disconnect") : t("Connect");
     } else {
       this.topic.replaceChildren(formatMessage(conv.topic || ""));
     }
@@ -122,7 +129,7 @@ export class ConversationView {
     this.frozen.hidden = !this.frozen.textContent;
     if (this.participantsButton) {
       const n = this.participants.size();
-      this.participantsButton.textContent = n ? `${t("Participants")} (${n})` : t("Participants");
+      this.participantsCount.textContent = n ? ` (${n})` : "";
     }
     // Joined (again): the participants may have changed meanwhile.
     if (this.isChannel && this.lastFrozen && !conv.frozen) this.loadNames();

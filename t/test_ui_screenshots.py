@@ -1,0 +1,77 @@
+"""Screenshots of the main screens for docs/screenshots (light, dark, a 360 px phone).
+
+Not part of a normal run: `CONVOS_UI_SCREENSHOTS=1 bin/convos-test t/test_ui_screenshots.py`
+refreshes the PNG files. Refresh them when the UI changes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import expect
+
+OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+EMAIL = "superman@example.com"
+
+pytestmark = pytest.mark.skipif(not os.environ.get("CONVOS_UI_SCREENSHOTS"),
+                                reason="set CONVOS_UI_SCREENSHOTS=1 to refresh docs/screenshots")
+
+
+async def test_screenshots(ui_daemon: Any, page: Any, irc_client: Any) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    d = await ui_daemon()
+    await page.emulate_media(color_scheme="light")
+    await page.goto(d.url + "/register")
+    await page.get_by_label("Email").fill(EMAIL)
+    await page.screenshot(path=str(OUT / "register-light.png"))
+    await page.get_by_label("Password").fill("s3cret-enough")
+    await page.get_by_role("button", name="Register").click()
+    await expect(page).to_have_url(re.compile(r"/chat/irc-localhost/%23convos$"))
+    nav = page.get_by_role("navigation", name="Conversations")
+    await expect(nav.get_by_role("img", name="Connected")).to_be_visible()
+
+    lois = await irc_client("lois")
+    jimmy = await irc_client("jimmy")
+    perry = await irc_client("perry_white")
+    for c in (lois, jimmy, perry):
+        await c.join("#convos")
+    await lois.send("TOPIC #convos :The Daily Planet newsroom \x02·\x02 https://convos.chat")
+    await jimmy.join("#photos")
+    await page.get_by_role("button", name="Add conversation").click()
+    await page.get_by_label("Channel or nick").fill("#photos")
+    await page.get_by_role("dialog").get_by_role("button", name="Add").click()
+    await expect(page).to_have_url(re.compile(r"/chat/irc-localhost/%23photos$"))
+    await nav.get_by_role("link", name="#convos").click()
+    composer = page.get_by_role("textbox", name="Message #convos")
+    await lois.privmsg("#convos", "Morning all! Anyone seen the proofs for page one?")
+    await jimmy.privmsg("#convos", "\x01ACTION waves from the darkroom\x01")
+    await jimmy.privmsg("#convos", "Uploading them now: https://example.com/proofs/page-one.png")
+    await composer.fill("Thanks Jimmy, I'll take a look.")
+    await composer.press("Enter")
+    await perry.privmsg("#convos", "superman: meeting in \x0304,99five\x03 minutes, \x02sharp\x02.")
+    await perry.send("NOTICE #convos :Reminder: deadline at \x1f17:00\x1f")
+    await lois.privmsg("#convos", "Rendering of <b>tags</b> stays as text, as it should.")
+    await lois.privmsg("superman", "Lunch later?")
+    await jimmy.privmsg("#photos", "New batch is in.")
+    await expect(page.get_by_role("log").get_by_text("Rendering of <b>tags</b>")).to_be_visible()
+    await expect(nav.get_by_role("link", name=re.compile("^lois"))).to_be_visible()
+    await page.get_by_role("button", name="Add conversation").focus()
+    await composer.fill("/jo")
+    await page.screenshot(path=str(OUT / "chat-light.png"))
+
+    await composer.fill("")
+    await page.emulate_media(color_scheme="dark")
+    await page.screenshot(path=str(OUT / "chat-dark.png"))
+
+    await page.set_viewport_size({"width": 360, "height": 740})
+    await page.emulate_media(color_scheme="light")
+    await expect(nav).not_to_be_in_viewport()  # the drawer slid away
+    await page.screenshot(path=str(OUT / "phone-chat.png"))
+    await page.get_by_role("button", name="Show conversations").click()
+    await expect(nav.get_by_role("link", name="#photos")).to_be_in_viewport(ratio=1)
+    await page.emulate_media(color_scheme="dark")
+    await page.screenshot(path=str(OUT / "phone-sidebar-dark.png"))
