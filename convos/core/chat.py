@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import time
@@ -18,13 +19,18 @@ log = logging.getLogger(__name__)
 SAVE_DELAY = 2.0
 
 
+@functools.lru_cache(maxsize=1024)
+def _highlight_re(words: tuple[str, ...]) -> re.Pattern[str] | None:
+    words = tuple(w for w in words if w)
+    if not words:
+        return None
+    return re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + r")\b", re.IGNORECASE)
+
+
 def is_highlight(message: str, words: list[str]) -> bool:
     """Whole-word, case-insensitive match of the nick or any keyword (escaped: no user regexes)."""
-    words = [w for w in words if w]
-    if not words:
-        return False
-    pattern = r"\b(?:" + "|".join(re.escape(w) for w in words) + r")\b"
-    return re.search(pattern, message, re.IGNORECASE) is not None
+    pattern = _highlight_re(tuple(words))
+    return pattern is not None and pattern.search(message) is not None
 
 
 class ChatMixin:

@@ -40,6 +40,8 @@ class FileStore:
         self._logs = logfile.LogWriter(max_open=128)
         self._log_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="convos-log")
         self._pending: set[Future[Any]] = set()
+        self._batch: list[Any] = []
+        self._conn_dirs: dict[tuple[str, str], Path] = {}
 
     # --- paths -------------------------------------------------------------
 
@@ -193,7 +195,10 @@ class FileStore:
         message: str, *, highlight: bool = False, is_channel: bool = False,
     ) -> None:
         """Queue a line for the log; lines are written in the order they are queued."""
-        conn_dir = self.connection_dir(email, connection_id)
+        key = (email, connection_id)
+        conn_dir = self._conn_dirs.get(key)
+        if conn_dir is None:
+            conn_dir = self._conn_dirs[key] = self.connection_dir(email, connection_id)
         self._queue(self._logs.log_message, conn_dir, conversation_id, ts, type, from_, message,
                     highlight=highlight, is_channel=is_channel)
 
@@ -204,9 +209,27 @@ class FileStore:
                     type, from_, message)
 
     def _queue(self, fn: Any, *args: Any, **kwargs: Any) -> None:
-        fut = self._log_thread.submit(fn, *args, **kwargs)
+        # One hand-off to the log thread per loop iteration, not per line: the lines of a
+        # burst go over together, still in order.
+        self._batch.append((fn, args, kwargs))
+        if len(self._batch) == 1:
+            asyncio.get_running_loop().call_soon(self._submit_batch)
+
+    def _submit_batch(self) -> None:
+        batch, self._batch = self._batch, []
+        if not batch:
+            return
+        fut = self._log_thread.submit(self._run_batch, batch)
         self._pending.add(fut)
         fut.add_done_callback(self._written)
+
+    @staticmethod
+    def _run_batch(batch: list[Any]) -> None:
+        for fn, args, kwargs in batch:
+            try:
+                fn(*args, **kwargs)
+            except Exception as err:  # noqa: BLE001 - one bad line must not lose the others
+                log.error("Could not write a log line: %s", err)
 
     def _written(self, fut: Future[Any]) -> None:
         self._pending.discard(fut)
@@ -216,10 +239,12 @@ class FileStore:
 
     async def flush_logs(self) -> None:
         """Wait until every queued line is on disk (in the OS)."""
+        self._submit_batch()
         await asyncio.wrap_future(self._log_thread.submit(lambda: None))
 
     async def delete_conversation_logs(self, email: str, connection_id: str, conversation_id: str) -> int:
         conn_dir = self.connection_dir(email, connection_id)
+        self._submit_batch()  # lines queued before the delete are written (and deleted) first
         fut = self._log_thread.submit(self._logs.delete_conversation_logs, conn_dir, conversation_id)
         return await asyncio.wrap_future(fut)  # type: ignore[no-any-return]
 

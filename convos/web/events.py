@@ -41,10 +41,15 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 HANDSHAKE_ERROR = {"errors": [{"message": "Need to log in first."}], "event": "handshake"}
 
 
+_last_second: list[Any] = [None, ""]
+
+
 def rfc3339(ts: float) -> str:
     """Epoch seconds as RFC 3339 UTC with milliseconds: 2024-03-21T08:25:00.123Z."""
     secs, ms = divmod(round(ts * 1000), 1000)
-    return datetime.fromtimestamp(secs, UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{ms:03d}Z"
+    if _last_second[0] != secs:  # one strftime per second, not per event
+        _last_second[:] = [secs, datetime.fromtimestamp(secs, UTC).strftime("%Y-%m-%dT%H:%M:%S")]
+    return f"{_last_second[1]}.{ms:03d}Z"
 
 
 def event_frame(event: dict[str, Any]) -> dict[str, Any]:
@@ -311,9 +316,16 @@ class EventSocket:
         if ended:  # the bus closed the subscription
             self._subscription_ended()
             return False
-        for _ in range(len(self._held)):
-            if not await self._write(event_frame(self._held.popleft())):
-                return False
+        # One timer for the whole batch (at most QUEUE_SIZE frames), not one per frame.
+        try:
+            async with asyncio.timeout(SEND_TIMEOUT):
+                for _ in range(len(self._held)):
+                    if not await self._write(event_frame(self._held.popleft()), timeout=False):
+                        return False
+        except TimeoutError:
+            log.info("Closing a websocket of %s: a frame took more than %ss.", self.user.email, SEND_TIMEOUT)
+            self.stop(WSCloseCode.TRY_AGAIN_LATER, "Too slow.", abort=True)
+            return False
         return True
 
     def _subscription_ended(self) -> None:
@@ -323,7 +335,7 @@ class EventSocket:
         else:
             self.stop(WSCloseCode.GOING_AWAY, "Going away.")
 
-    async def _write(self, frame: dict[str, Any]) -> bool:
+    async def _write(self, frame: dict[str, Any], timeout: bool = True) -> bool:
         if self.ws.closed:
             return False
         try:
@@ -332,6 +344,9 @@ class EventSocket:
             log.exception("Cannot send %s event to %s", frame.get("event"), self.user.email)
             return True
         try:
+            if not timeout:
+                await self.ws.send_str(text)
+                return True
             async with asyncio.timeout(SEND_TIMEOUT):
                 await self.ws.send_str(text)
         except TimeoutError:
