@@ -123,8 +123,15 @@ export function quickSwitchDialog(app) {
   });
   const render = () => {
     const q = input.value.trim().toLowerCase();
+    // Names starting with the text first, then names containing it, then the network's name.
+    const rank = (c) => {
+      const i = c.name.toLowerCase().replace(/^[#&]/, "").indexOf(q);
+      if (i === 0 || c.name.toLowerCase().startsWith(q)) return 0;
+      return i > 0 ? 1 : 2;
+    };
     matches = all.filter((c) => c.name.toLowerCase().includes(q) || c.network.toLowerCase().includes(q))
-      .sort((a, b) => (q ? a.name.toLowerCase().indexOf(q) - b.name.toLowerCase().indexOf(q) : 0) || (b.unread > 0) - (a.unread > 0));
+      .map((c, i) => ({...c, rank: q ? rank(c) : 0, i}))
+      .sort((a, b) => a.rank - b.rank || (b.unread > 0) - (a.unread > 0) || a.i - b.i);
     index = Math.min(index, Math.max(matches.length - 1, 0));
     list.replaceChildren(...matches.slice(0, 30).map((c, i) => h("li", {
       role: "option", id: `${listId}-${i}`, "aria-selected": i === index ? "true" : "false",
