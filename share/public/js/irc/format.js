@@ -5,6 +5,7 @@
 import {h} from "../dom.js";
 
 const COLOR_RE = /^(\d{1,2})(?:,(\d{1,2}))?/;
+const HEX_RE = /^[0-9a-f]{6}(?:,[0-9a-f]{6})?/i;
 const CONTROL_RE = /[\x00-\x08\x0b-\x1f\x7f]/g; // what is left after parsing: never shown
 // http(s) links only; the scheme is checked again with the URL parser below.
 const LINK_RE = /\bhttps?:\/\/[^\s<>"'\x00-\x1f]+/gi;
@@ -32,6 +33,14 @@ export function parseFormatting(text) {
       case "\x11": flush(); state = {...state, mono: !state.mono}; break;
       case "\x16": flush(); state = {...state, reverse: !state.reverse}; break;
       case "\x0f": flush(); state = freshState(); break;
+      case "\x04": {
+        // Hex colours (\x04RRGGBB[,RRGGBB]) would need inline styles, which the CSP forbids:
+        // the code and its digits are dropped and the text keeps the theme's colours.
+        flush();
+        const m = HEX_RE.exec(text.slice(i + 1, i + 14));
+        if (m) i += m[0].length;
+        break;
+      }
       case "\x03": {
         flush();
         const m = COLOR_RE.exec(text.slice(i + 1, i + 6));

@@ -93,15 +93,15 @@ export class ChatView {
     return order.find((key) => splitKey(key)[1] !== "") || order[0] || null;
   }
 
+  /** Swap the view in <main>; the focus moves into it (the input box of a conversation). */
   show(key, view) {
-    const hadFocusInMain = this.main.contains(document.activeElement);
     if (this.view) this.view.destroy();
     this.view = view;
     this.app.store.setActive(key);
     this.main.replaceChildren(view.el);
     view.mount();
     this.closeDrawer();
-    if (hadFocusInMain || !this.sidebar.el.contains(document.activeElement) || NARROW.matches) view.focus();
+    view.focus();
   }
 
   showView(view) {

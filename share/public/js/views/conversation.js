@@ -10,6 +10,7 @@ import {MessageLog} from "./messages.js";
 import {ParticipantsView} from "./participants.js";
 
 const NAMES_REFRESH_MS = 3000;
+const WHOIS_MAX_AGE_S = 300; // spec §5.2: no new /whois when the last one is younger
 
 export class ConversationView {
   /** app: {api, store, socket, router, chat}; key from convKey(); around: a timestamp or null. */
@@ -88,6 +89,7 @@ export class ConversationView {
     this.log.open({around: this.around, unread: this.around ? 0 : (conv ? conv.unread || 0 : 0)});
     this.lastFrozen = conv ? conv.frozen : "";
     if (this.isChannel) this.loadNames();
+    else if (!this.isServer) this.loadWhois();
     document.title = `${this.displayName()} - Convos`;
   }
 
@@ -193,6 +195,20 @@ export class ConversationView {
       if (!reply.errors && reply.participants) this.app.store.setParticipants(this.key, reply.participants);
     } catch {
       // The socket reconnects and the view asks again after a join.
+    }
+  }
+
+  /** A private conversation: ask who it is (this also unfreezes it), unless we asked lately. */
+  async loadWhois() {
+    const conv = this.app.store.get(this.key);
+    const conn = this.app.store.connection(this.connectionId);
+    if (!conv || !conn || conn.state !== "connected") return;
+    const asked = conv.info && Number(conv.info.ts);
+    if (asked && Date.now() / 1000 - asked < WHOIS_MAX_AGE_S) return;
+    try {
+      await this.app.socket.send(this.connectionId, this.conversationId, `/whois ${conv.name}`);
+    } catch {
+      // Not important: the conversation works without it.
     }
   }
 

@@ -94,11 +94,11 @@ export class MessageLog {
   }
 
   async loadOlder() {
-    if (!this.hasOlder || this.loading || !this.items.length) return;
+    if (!this.hasOlder || this.loading || !this.edgeCursor(1)) return;
     const gen = this.generation;
     this.loading = "older";
     this.setBusy(true);
-    const page = await this.fetchPage({before: this.items[0].sec, limit: PAGE_SIZE}).catch(() => null);
+    const page = await this.fetchPage({before: this.edgeCursor(1), limit: PAGE_SIZE}).catch(() => null);
     if (gen !== this.generation) return;
     this.loading = null;
     this.setBusy(false);
@@ -120,11 +120,11 @@ export class MessageLog {
   }
 
   async loadNewer() {
-    if (!this.hasNewer || this.loading || !this.items.length) return;
+    if (!this.hasNewer || this.loading || !this.edgeCursor(-1)) return;
     const gen = this.generation;
     this.loading = "newer";
     this.setBusy(true);
-    const page = await this.fetchPage({after: this.items[this.items.length - 1].sec, limit: PAGE_SIZE}).catch(() => null);
+    const page = await this.fetchPage({after: this.edgeCursor(-1), limit: PAGE_SIZE}).catch(() => null);
     if (gen !== this.generation) return;
     this.loading = null;
     this.setBusy(false);
@@ -142,11 +142,12 @@ export class MessageLog {
   /** After a websocket reconnect: fetch what was missed, or reopen if that is too much. */
   async catchUp() {
     if (this.loading || this.hasNewer) return;
-    if (!this.items.length) return this.open();
+    const after = this.edgeCursor(-1);
+    if (!after) return this.open();
     const gen = this.generation;
     let page;
     try {
-      page = await this.fetchPage({after: this.items[this.items.length - 1].sec, limit: 200});
+      page = await this.fetchPage({after, limit: 200});
     } catch {
       return;
     }
@@ -212,6 +213,19 @@ export class MessageLog {
   }
 
   // --- window ------------------------------------------------------------------------
+
+  /**
+   * The cursor (a whole second) of the oldest (`1`) or newest (`-1`) logged message in the
+   * window. Live-only lines (joins, command results) are not in the log, so they never count.
+   */
+  edgeCursor(end) {
+    const n = this.items.length;
+    for (let k = 0; k < n; k++) {
+      const item = this.items[end > 0 ? k : n - 1 - k];
+      if (!item.msg.status) return item.sec;
+    }
+    return null;
+  }
 
   item(msg) {
     const ms = parseTs(msg.ts);

@@ -1,0 +1,86 @@
+"""The app's pure JS modules, run in Chromium: IRC formatting, command rewriting, completion data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+FORMAT_CASES = [
+    ("plain <b>text</b> & more", "plain &lt;b&gt;text&lt;/b&gt; &amp; more"),
+    ("\x02bold\x02 \x1ditalic\x1d \x1funder\x1f \x1estrike\x1e \x11mono\x11",
+     '<span class="irc-b">bold</span> <span class="irc-i">italic</span> <span class="irc-u">under</span> '
+     '<span class="irc-s">strike</span> <span class="irc-m">mono</span>'),
+    ("\x0304red\x03 \x0312,01blue on black\x0f plain", '<span class="irc-fg-4">red</span> '
+     '<span class="irc-fg-12 irc-bg-1">blue on black</span> plain'),
+    ("\x0399default\x03\x0352x", 'default<span class="irc-fg-52">x</span>'),
+    ("\x034,five", '<span class="irc-fg-4">,five</span>'),
+    ("\x16rev\x16 \x0303,05\x16swap", '<span class="irc-reverse">rev</span> <span class="irc-fg-5 irc-bg-3">swap</span>'),
+    ("\x02bold \x0fend", '<span class="irc-b">bold </span>end'),
+    ("\x04ff0000hex\x04", "hex"),
+    ("bell\x07 and \x01ACTION\x01", "bell and ACTION"),
+    ("see https://example.com/a_(b)?c=1. and (http://x.org/y)",
+     'see <a href="https://example.com/a_(b)?c=1" target="_blank" rel="noopener noreferrer" class="msg__link">'
+     'https://example.com/a_(b)?c=1</a>. and (<a href="http://x.org/y" target="_blank" rel="noopener noreferrer" '
+     'class="msg__link">http://x.org/y</a>)'),
+    ("javascript:alert(1) data:text/html,x ftp://x", "javascript:alert(1) data:text/html,x ftp://x"),
+    ('https://x.org/"><img src=x onerror=alert(1)>',
+     '<a href="https://x.org/" target="_blank" rel="noopener noreferrer" class="msg__link">https://x.org/</a>'
+     '"&gt;&lt;img src=x onerror=alert(1)&gt;'),
+]
+
+REWRITE_CASES = [
+    ("hello", False, "hello"),
+    ("/me waves", False, "/me waves"),
+    ("  /join #a", False, "/join #a"),
+    ("/j #convos", False, "/join #convos"),
+    ("/raw PING x", False, "/quote PING x"),
+    ("/shrug", False, "/say ¯\\_(ツ)_/¯"),
+    ("/shrug so it goes", False, "/say so it goes ¯\\_(ツ)_/¯"),
+    ("/cs op #a me", False, "/quote chanserv op #a me"),
+    ("/ns identify pw", False, "/quote nickserv identify pw"),
+    ("/hs on", False, "/quote hostserv on"),
+    ("PRIVMSG alice :hi", True, "/quote PRIVMSG alice :hi"),
+    ("nickserv: identify pw", True, "nickserv: identify pw"),
+    ("/whois alice", True, "/whois alice"),
+]
+
+
+@pytest.fixture
+async def app_page(client: Any, page: Any) -> Any:
+    await page.goto(str(client.make_url("/assets/css/convos.css")))
+    return page
+
+
+async def test_format_message(app_page: Any) -> None:
+    got = await app_page.evaluate("""async (cases) => {
+        const {formatMessage} = await import("/assets/js/irc/format.js");
+        return cases.map((text) => {
+            const div = document.createElement("div");
+            div.append(formatMessage(text));
+            return div.innerHTML;
+        });
+    }""", [text for text, _ in FORMAT_CASES])
+    for (text, want), html in zip(FORMAT_CASES, got, strict=True):
+        assert html == want, repr(text)
+
+
+async def test_rewrite_commands_and_completion_data(app_page: Any) -> None:
+    got = await app_page.evaluate("""async (cases) => {
+        const {rewrite, matchCommands} = await import("/assets/js/irc/commands.js");
+        const {nickColorClass} = await import("/assets/js/irc/format.js");
+        const {matchEmoji} = await import("/assets/js/input/emoji.js");
+        return {
+            rewritten: cases.map(([text, server]) => rewrite(text, {isServerTab: server, serviceAccounts: ["nickserv"]})),
+            commands: matchCommands("jo").map((c) => c.name),
+            all: matchCommands("").length,
+            colors: [nickColorClass("Alice"), nickColorClass("alice"), nickColorClass("bob")],
+            emoji: matchEmoji("tad").map(([code, emoji]) => code + emoji),
+        };
+    }""", [[text, server] for text, server, _ in REWRITE_CASES])
+    assert got["rewritten"] == [want for _, _, want in REWRITE_CASES]
+    assert got["commands"] == ["join"]
+    assert got["all"] >= 23 + 9  # every command of docs/irc.md and the browser's aliases
+    assert got["colors"][0] == got["colors"][1]
+    assert all(c.startswith("nick-c") for c in got["colors"])
+    assert got["emoji"] == ["tada🎉"]
