@@ -96,6 +96,7 @@ async def test_chat_end_to_end(ui_daemon: Any, page: Any, irc_client: Any) -> No
     await expect(badge).to_have_text(re.compile(r"^1\b"))
     await sidebar(page).get_by_role("link", name=re.compile(r"^#convos")).click()
     await expect(log_of(page).get_by_text("while you were away")).to_be_visible()
+    await expect(log_of(page).locator(".unread-marker + .msg")).to_contain_text("while you were away")
     await expect(badge).to_have_count(0)
 
     # The daemon goes away: the page says so, and reconnects when it is back.

@@ -8,6 +8,7 @@ belong in bench/.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from datetime import UTC, datetime, timedelta
@@ -29,16 +30,16 @@ DOM_BOUND = 2500
 OPEN_BOUND_S = 3.0  # the goal is < 1 s; the bound is generous for slow CI machines
 
 
-def write_log(home: Path, end: datetime) -> list[str]:
-    """100,000 lines in #convos of irc-localhost, in monthly files; returns the timestamps."""
+def write_log(home: Path, end: datetime, conversation_id: str = "#convos", lines: int = LINES) -> list[str]:
+    """Lines in a conversation of irc-localhost, in monthly files; returns the timestamps."""
     conn_dir = home / EMAIL / "irc-localhost"
     stamps = []
     files: dict[Path, list[str]] = {}
-    for i in range(LINES):
-        ts = end - STEP * (LINES - 1 - i)
+    for i in range(lines):
+        ts = end - STEP * (lines - 1 - i)
         stamp = ts.strftime("%Y-%m-%dT%H:%M:%S")
         stamps.append(stamp)
-        path = conn_dir / f"{ts:%Y}" / f"{ts:%m}" / "#convos.log"
+        path = conn_dir / f"{ts:%Y}" / f"{ts:%m}" / f"{conversation_id}.log"
         files.setdefault(path, []).append(f"{stamp} 0 <nick{i % 7}> line {i} of the long history\n")
     for path, lines in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -62,7 +63,15 @@ async def test_long_history(daemon: Any, page: Any, tmp_path: Path) -> None:
         res = await http.post(d.url + "/api/user/register", json={"email": EMAIL, "password": PASSWORD})
         assert res.status == 200, await res.text()
     await d.stop()
-    stamps = write_log(home, datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5))
+    end = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+    stamps = write_log(home, end)
+    # A second conversation with more unread messages than one page of history.
+    write_log(home, end, "#unread", 1000)
+    conn_file = home / EMAIL / "irc-localhost" / "connection.json"
+    conn = json.loads(conn_file.read_text())
+    conn["conversations"].append({"connection_id": "irc-localhost", "conversation_id": "#unread", "name": "#unread",
+                                  "frozen": "", "info": {}, "notifications": 0, "topic": "", "unread": 250})
+    conn_file.write_text(json.dumps(conn))
     d = await daemon(home)
     print(f"\nset-up took {time.monotonic() - t0:.1f} s")
 
@@ -119,3 +128,19 @@ async def test_long_history(daemon: Any, page: Any, tmp_path: Path) -> None:
     assert first_index(await last.text_content()) > bottom
     await page.get_by_role("button", name=re.compile("Jump to latest")).click()
     await expect(newest).to_be_visible()
+
+    # 250 unread messages, more than one page: it opens at the first of them.
+    nav = page.get_by_role("navigation", name="Conversations")
+    await expect(nav.get_by_role("link", name=re.compile(r"^#unread")).locator(".badge")).to_have_text(re.compile("^250"))
+    await nav.get_by_role("link", name=re.compile(r"^#unread")).click()
+    unread_log = page.get_by_role("log", name="Messages in #unread")
+    first_unread = unread_log.locator(".unread-marker + .msg")
+    await expect(first_unread).to_contain_text("line 750 of")
+    await expect(first_unread).to_be_in_viewport()
+    await expect(page.get_by_role("button", name=re.compile("Jump to first unread"))).to_be_hidden()
+    # Away from it, a button (or Alt+U) goes back to it.
+    await unread_log.evaluate("el => { el.scrollTop = el.scrollHeight }")
+    jump = page.get_by_role("button", name=re.compile("Jump to first unread"))
+    await expect(jump).to_be_visible()
+    await jump.click()
+    await expect(first_unread).to_be_in_viewport()

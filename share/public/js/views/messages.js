@@ -90,11 +90,20 @@ export class MessageLog {
     if (around) this.showTarget(parseTs(around));
     else if (this.marker) this.marker.el.scrollIntoView({block: "start"});
     else this.scrollToBottom();
-    this.afterChange();
+    // More unread messages than one page: page back to the first of them.
+    if (this.unreadBeyond > 0) await this.jumpToUnread();
+    else this.afterChange();
   }
 
-  async loadOlder() {
-    if (!this.hasOlder || this.loading || !this.edgeCursor(1)) return;
+  /** Load the page before the window; while one loads, the same promise. */
+  loadOlder() {
+    if (this.loading === "older") return this.inflight;
+    if (!this.hasOlder || this.loading || !this.edgeCursor(1)) return Promise.resolve();
+    this.inflight = this.fetchOlder();
+    return this.inflight;
+  }
+
+  async fetchOlder() {
     const gen = this.generation;
     this.loading = "older";
     this.setBusy(true);
@@ -106,13 +115,10 @@ export class MessageLog {
     this.hasOlder = Boolean(page.before);
     const items = page.messages.map((m) => this.item(m));
     this.prependItems(items);
-    if (this.unreadBeyond > 0) {
-      if (items.length >= this.unreadBeyond) {
-        this.setMarker(this.items[items.length - this.unreadBeyond]);
-        this.unreadBeyond = 0;
-      } else {
-        this.unreadBeyond -= items.length;
-      }
+    for (let i = items.length - 1; i >= 0 && this.unreadBeyond > 0; i--) {
+      if (!this.countsAsUnread(items[i])) continue;
+      this.unreadBeyond -= 1;
+      if (this.unreadBeyond === 0) this.setMarker(items[i]);
     }
     if (this.items.length > MAX_MESSAGES) this.trimBottom(this.items.length - MAX_MESSAGES);
     this.updateTop();
@@ -168,9 +174,13 @@ export class MessageLog {
   }
 
   async jumpToUnread() {
+    const gen = this.generation;
     for (let i = 0; this.unreadBeyond > 0 && this.hasOlder && i < MAX_UNREAD_PAGES; i++) {
       await this.loadOlder();
+      if (gen !== this.generation) return;
     }
+    if (this.unreadBeyond > 0 && this.items.length) this.setMarker(this.items.find((item) => !item.msg.status) || this.items[0]);
+    this.unreadBeyond = 0;
     if (this.marker) this.marker.el.scrollIntoView({block: "start"});
     this.afterChange();
   }
@@ -332,13 +342,16 @@ export class MessageLog {
     else if (!want && has) el.firstElementChild.remove();
   }
 
+  /** Only other people's logged messages count as unread on the server. */
+  countsAsUnread(item) {
+    const m = item.msg;
+    return !m.status && (m.from || "").toLowerCase() !== String(this.myNick() || "").toLowerCase();
+  }
+
   placeUnreadMarker(unread) {
-    // Only other people's messages count as unread on the server.
-    const nick = String(this.myNick() || "").toLowerCase();
     let left = unread;
     for (let i = this.items.length - 1; i >= 0; i--) {
-      const m = this.items[i].msg;
-      if (m.status || (m.from || "").toLowerCase() === nick) continue;
+      if (!this.countsAsUnread(this.items[i])) continue;
       left -= 1;
       if (left === 0) {
         this.setMarker(this.items[i]);
