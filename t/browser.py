@@ -156,3 +156,49 @@ async def ui_daemon(daemon: Any, ircd: Any, tmp_path: Path) -> AsyncIterator[UiD
     daemons = UiDaemons(daemon, ircd, tmp_path)
     yield daemons
     await daemons.close()
+
+
+# WCAG 2 contrast of every visible text against the first opaque background behind it.
+# IRC colour codes (irc-fg-*, irc-bg-*) are what people chose, so they are left out.
+CONTRAST_JS = """(minimum) => {
+    const parse = (c) => {
+        const m = /rgba?\\(([^)]+)\\)/.exec(c);
+        if (!m) return null;
+        const p = m[1].split(/[\\s,\\/]+/).filter(Boolean).map(Number);
+        return {r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1};
+    };
+    const lum = ({r, g, b}) => {
+        const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+        return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const background = (el) => {
+        for (let e = el; e; e = e.parentElement) {
+            const c = parse(getComputedStyle(e).backgroundColor);
+            if (c && c.a > 0.5) return c;
+        }
+        return parse(getComputedStyle(document.documentElement).backgroundColor) || {r: 255, g: 255, b: 255};
+    };
+    const failures = [];
+    let checked = 0;
+    for (const el of document.querySelectorAll("body *")) {
+        if (el.closest("[class*='irc-fg-'], [class*='irc-bg-'], .irc-reverse, .sr-only, [hidden], :disabled")) continue;
+        if (![...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim())) continue;
+        const style = getComputedStyle(el);
+        const box = el.getBoundingClientRect();
+        if (style.visibility === "hidden" || !box.width || !box.height) continue;
+        const fg = parse(style.color), bg = background(el);
+        const [hi, lo] = [lum(fg), lum(bg)].sort((a, b) => b - a);
+        const ratio = (hi + 0.05) / (lo + 0.05);
+        checked += 1;
+        if (ratio < minimum) failures.push(`${el.tagName}.${el.className} ${style.color} on ` +
+            `rgb(${bg.r}, ${bg.g}, ${bg.b}): ${ratio.toFixed(2)} "${el.textContent.trim().slice(0, 40)}"`);
+    }
+    return {checked, failures};
+}"""
+
+
+async def contrast_failures(page: Any, minimum: float = 4.5) -> list[str]:
+    """Texts on the page below `minimum` contrast (WCAG AA: 4.5); asserts something was checked."""
+    result = await page.evaluate(CONTRAST_JS, minimum)
+    assert result["checked"] > 10, result
+    return list(result["failures"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from browser import contrast_failures
 from playwright.async_api import expect
 
 EMAIL = "superman@example.com"
@@ -110,3 +111,27 @@ async def test_input_and_keyboard(ui_daemon: Any, page: Any, irc_client: Any, ir
     await expect(page).to_have_url(re.compile(r"/chat/irc-127-0-0-2$"))
     await expect(nav.get_by_role("link", name=re.compile(r"^127-0-0-2"))).to_be_visible()
     assert page.seen.dialogs == []
+
+    # Both colour schemes meet WCAG AA contrast, with the usual kinds of lines on screen.
+    await nav.get_by_role("link", name="#convos").click()
+    await alice.privmsg("#convos", "superman: a mention, \x02bold\x02 and https://example.com/")
+    await alice.send("NOTICE #convos :a notice")
+    await alice.privmsg("#convos", "\x01ACTION acts\x01")
+    await expect(page.get_by_role("log").locator(".msg--highlight")).to_be_visible()
+    await expect(page.get_by_role("log").get_by_text("acts")).to_be_visible()
+    for scheme in ("light", "dark"):
+        await page.emulate_media(color_scheme=scheme)
+        assert await contrast_failures(page) == [], scheme
+
+    # A phone: the sidebar is a drawer; Escape closes it and gives the focus back.
+    await page.set_viewport_size({"width": 360, "height": 740})
+    await expect(nav).not_to_be_in_viewport()
+    menu = page.get_by_role("button", name="Show conversations")
+    await menu.click()
+    await expect(menu).to_have_attribute("aria-expanded", "true")
+    await expect(nav.get_by_role("link", name="#convos")).to_be_in_viewport(ratio=1)
+    await expect(nav.get_by_role("link", name="#convos")).to_be_focused()
+    await page.keyboard.press("Escape")
+    await expect(nav).not_to_be_in_viewport()
+    await expect(menu).to_be_focused()
+    await expect(menu).to_have_attribute("aria-expanded", "false")

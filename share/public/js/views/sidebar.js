@@ -26,12 +26,16 @@ export class Sidebar {
         h("a", {href: app.url("/help"), class: "sidebar__link"}, t("Help")),
         h("a", {href: app.url(`/logout?csrf=${encodeURIComponent(app.config.csrf)}`), class: "sidebar__link",
           dataset: {external: "1"}}, t("Log out"))));
-    this.onChange = () => this.render();
+    // Busy channels change counters often: render at most once per frame.
+    this.onChange = () => {
+      if (!this.frame) this.frame = requestAnimationFrame(() => { this.frame = null; this.render(); });
+    };
     app.store.addEventListener("sidebar", this.onChange);
     this.render();
   }
 
   destroy() {
+    cancelAnimationFrame(this.frame);
     this.app.store.removeEventListener("sidebar", this.onChange);
   }
 
@@ -55,7 +59,8 @@ export class Sidebar {
     }
     this.list.replaceChildren(...sections);
     if (focused) {
-      const el = this.list.querySelector(`[data-key="${CSS.escape(focused)}"]`);
+      // Keys hold a NUL between connection and conversation: compare, do not build a selector.
+      const el = [...this.list.querySelectorAll("[data-key]")].find((a) => a.dataset.key === focused);
       if (el) el.focus();
     }
   }
