@@ -9,7 +9,9 @@ Registered in t/conftest.py through `pytest_plugins`. Fixtures:
 - `ui_daemon`: `await ui_daemon()` starts a real `convos daemon` whose default connection is
   the test's ngircd (`{"default_connection": "irc://127.0.0.1:<port>/%23convos?tls=0"}` in
   settings.json), with CONVOS_SKIP_CONNECT=0 and CONVOS_CONNECT_DELAY=0.1;
-  `await ui_daemon.start_again(d)` restarts a stopped one on the same port.
+  `await ui_daemon.start_again(d)` restarts a stopped one on the same port;
+- `sub_path_proxy`: a reverse proxy that serves a daemon under `/sub` (X-Request-Base);
+- `contrast_failures(page)`: texts below WCAG AA contrast.
 
 Set CONVOS_TEST_CHROMIUM to use another Chromium binary. Without one, the tests skip (or fail
 when CI is set, as the ngircd tests do). Playwright's own browser download is never used.
@@ -17,6 +19,7 @@ when CI is set, as the ngircd tests do). Playwright's own browser download is ne
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -202,3 +205,85 @@ async def contrast_failures(page: Any, minimum: float = 4.5) -> list[str]:
     result = await page.evaluate(CONTRAST_JS, minimum)
     assert result["checked"] > 10, result
     return list(result["failures"])
+
+
+class SubPathProxy:
+    """A reverse proxy in front of a daemon that serves it under `prefix`, as nginx would
+    (docs/getting-started.md): strips the prefix, sends X-Request-Base, passes websockets.
+    The daemon needs CONVOS_REVERSE_PROXY=1."""
+
+    def __init__(self, upstream: str, prefix: str = "/sub") -> None:
+        self.upstream = upstream.rstrip("/")
+        self.prefix = prefix
+        self.url = ""
+        self.paths: list[str] = []  # every path the browser asked for
+        self._runner: Any = None
+        self._session: Any = None
+
+    async def start(self) -> SubPathProxy:
+        import aiohttp
+        from aiohttp import web
+
+        self._session = aiohttp.ClientSession(auto_decompress=False)
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}{self.prefix}"
+        return self
+
+    async def close(self) -> None:
+        if self._runner:
+            await self._runner.cleanup()
+        if self._session:
+            await self._session.close()
+
+    async def _handle(self, request: Any) -> Any:
+        import aiohttp
+        from aiohttp import web
+
+        self.paths.append(request.path)
+        if not (request.path == self.prefix or request.path.startswith(self.prefix + "/")):
+            return web.Response(status=404, text="outside the sub path")
+        path = request.raw_path[len(self.prefix):] or "/"
+        headers = {k: v for k, v in request.headers.items() if k.lower() in
+                   ("accept", "accept-language", "content-type", "cookie", "origin", "if-modified-since")}
+        headers["X-Request-Base"] = self.url + "/"
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            client = web.WebSocketResponse()
+            await client.prepare(request)
+            async with self._session.ws_connect(self.upstream.replace("http", "ws", 1) + path, headers=headers) as up:
+                async def pump(src: Any, dst: Any) -> None:
+                    async for msg in src:
+                        if msg.type == aiohttp.WSMsgType.TEXT:
+                            await dst.send_str(msg.data)
+                    await dst.close()
+
+                await asyncio.gather(pump(client, up), pump(up, client), return_exceptions=True)
+            return client
+        async with self._session.request(request.method, self.upstream + path, headers=headers,
+                                         data=await request.read(), allow_redirects=False) as res:
+            body = await res.read()
+            out = web.Response(status=res.status, body=body)
+            for key, value in res.headers.items():
+                if key.lower() not in ("content-length", "transfer-encoding", "connection", "date", "server"):
+                    out.headers.add(key, value)
+            return out
+
+
+@pytest.fixture
+async def sub_path_proxy() -> AsyncIterator[Any]:
+    """`await sub_path_proxy(daemon.url)` -> a SubPathProxy serving it under /sub."""
+    proxies: list[SubPathProxy] = []
+
+    async def make(upstream: str, prefix: str = "/sub") -> SubPathProxy:
+        proxy = SubPathProxy(upstream, prefix)
+        proxies.append(proxy)
+        return await proxy.start()
+
+    yield make
+    for proxy in proxies:
+        await proxy.close()

@@ -96,3 +96,31 @@ async def test_base_path_in_the_shell(make_client: Any) -> None:
     assert 'href="https://chat.example.com/sub/assets/css/convos.css' in html
     assert 'src="https://chat.example.com/sub/assets/js/app.js' in html
     assert "connect-src 'self' ws://chat.example.com wss://chat.example.com;" in res.headers["Content-Security-Policy"]
+
+
+async def test_under_a_sub_path(daemon: Any, sub_path_proxy: Any, page: Any, tmp_path: Any) -> None:
+    # Behind a reverse proxy at /sub: every request of the app, the websocket included, stays under it.
+    home = tmp_path / "home"
+    write_settings(home, default_connection="irc://localhost:6667/%23convos?tls=0")
+    d = await daemon(home, {"CONVOS_REVERSE_PROXY": "1"})
+    proxy = await sub_path_proxy(d.url)
+    sockets: list[str] = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    await page.goto(proxy.url + "/")
+    await expect(page).to_have_url(proxy.url + "/register")
+    await page.get_by_label("Email").fill(EMAIL)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Register").click()
+    await expect(page).to_have_url(proxy.url + "/chat/irc-localhost/%23convos")
+    # A command goes over the websocket and its answer comes back ("Not connected." here).
+    box = page.get_by_role("textbox", name="Message #convos")
+    await box.fill("/topic")
+    await box.press("Enter")
+    await expect(page.get_by_role("log").locator(".msg--error")).to_have_text(re.compile("Not connected."))
+    await page.get_by_role("navigation", name="Conversations").get_by_role("link", name="Help").click()
+    await expect(page).to_have_url(proxy.url + "/help")
+    assert sockets == [proxy.url.replace("http", "ws", 1) + "/events"]
+    outside = [p for p in proxy.paths if not p.startswith("/sub/")]
+    assert outside == [], outside
+    await page.get_by_role("navigation", name="Conversations").get_by_role("link", name="Log out").click()
+    await expect(page).to_have_url(proxy.url + "/login")

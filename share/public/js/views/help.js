@@ -23,7 +23,7 @@ export class HelpView {
   constructor(app) {
     this.el = h("section", {class: "page", "aria-labelledby": "help-title"},
       h("header", {class: "conv__header"}, app.chat.menuButton(),
-        h("div", {class: "conv__titles"}, h("h1", {id: "help-title", class: "conv__name"}, t("Help")))),
+        h("div", {class: "conv__titles"}, h("h1", {id: "help-title", class: "conv__name", tabindex: "-1"}, t("Help")))),
       h("div", {class: "page__body"},
         h("h2", {}, t("Keyboard shortcuts")),
         h("table", {class: "table"},
