@@ -5,7 +5,8 @@ Registered in t/conftest.py through `pytest_plugins`. Fixtures:
 - `chromium`: a fresh persistent browser context (its own user-data dir in tmp_path), closed
   after the test;
 - `page`: a page in it that records uncaught JS errors, console errors and JS dialogs
-  (alert/confirm/prompt, dismissed at once); the test fails if a JS error was thrown;
+  (alert/confirm/prompt, dismissed at once); the test fails if a JS error was thrown or the
+  Content-Security-Policy refused something;
 - `ui_daemon`: `await ui_daemon()` starts a real `convos daemon` whose default connection is
   the test's ngircd (`{"default_connection": "irc://127.0.0.1:<port>/%23convos?tls=0"}` in
   settings.json), with CONVOS_SKIP_CONNECT=0 and CONVOS_CONNECT_DELAY=0.1;
@@ -108,6 +109,8 @@ async def page(chromium: Any) -> AsyncIterator[Any]:
     page.seen = seen
     yield page
     assert seen.js_errors == [], f"uncaught JavaScript errors: {seen.js_errors}"
+    csp = [m for m in seen.console_errors if "Content Security Policy" in m]
+    assert csp == [], f"the app broke its own Content-Security-Policy: {csp}"
 
 
 def write_settings(home: Path, **settings: Any) -> None:

@@ -19,9 +19,16 @@ export function dayKey(ms) {
   return `${d.getFullYear()}-${d.getMonth()}-${d.getDate()}`;
 }
 
+const formatters = new Map(); // building an Intl formatter is slow; every message needs two
+
 function fmt(options) {
-  try { return new Intl.DateTimeFormat(currentLanguage(), options); }
-  catch { return new Intl.DateTimeFormat("en", options); }
+  const key = `${currentLanguage()} ${JSON.stringify(options)}`;
+  if (!formatters.has(key)) {
+    let f;
+    try { f = new Intl.DateTimeFormat(currentLanguage(), options); } catch { f = new Intl.DateTimeFormat("en", options); }
+    formatters.set(key, f);
+  }
+  return formatters.get(key);
 }
 
 export function timeOfDay(ms) {
