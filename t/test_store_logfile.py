@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from convos.store import logfile
+from convos.store import logcollect, loggrep, logscan, logseek
 from convos.store.logfile import (
     AfterIsLater,
     InvalidLimit,
@@ -447,7 +447,22 @@ def write_entries(conn: Path, cid: str, entries, torn: bool) -> None:
 
 def maybe_tiny(stack: ExitStack, tiny: bool) -> None:
     if tiny:
-        stack.enter_context(mock.patch.multiple(logfile, **TINY))
+        stack.enter_context(mock.patch.multiple(logseek, **TINY))
+
+
+# How a scan with a prefilter reads: all in Python (no grep), everything through grep,
+# or Python for the newest bytes and grep for the rest (region boundaries mid-file).
+ENGINES = ["python", "grep", "mixed"]
+
+
+def use_engine(stack: ExitStack, engine: str) -> None:
+    if engine == "python":
+        stack.enter_context(mock.patch.object(loggrep, "_grep", None))
+    elif engine == "grep":
+        stack.enter_context(mock.patch.object(logscan, "PYTHON_BUDGET", 0))
+    elif engine == "mixed":
+        stack.enter_context(mock.patch.object(logscan, "PYTHON_BUDGET", 150))
+        stack.enter_context(mock.patch.object(logscan.Scan, "prefers_python", lambda self: False))
 
 
 times = st.integers(-86400 * 2, 86400 * 400).map(lambda s: START + timedelta(seconds=s, microseconds=0))
@@ -496,11 +511,17 @@ def naive_read(model: Naive, args) -> MessagePage:
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(log=log_entries(), qs=st.lists(queries, min_size=1, max_size=6), tiny=st.booleans())
-def test_pages_equal_a_naive_scan(log, qs, tiny):
+@given(
+    log=log_entries(),
+    qs=st.lists(queries, min_size=1, max_size=6),
+    tiny=st.booleans(),
+    engine=st.sampled_from(ENGINES),
+)
+def test_pages_equal_a_naive_scan(log, qs, tiny, engine):
     entries, torn = log
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         maybe_tiny(stack, tiny)
+        use_engine(stack, engine)
         conn = Path(tmp)
         write_entries(conn, "#c/x", entries, torn)
         model = Naive(conn, "#c/x")
@@ -513,11 +534,14 @@ def test_pages_equal_a_naive_scan(log, qs, tiny):
 @given(
     log=log_entries(max_step=60, skewed=True),
     qs=st.lists(st.tuples(queries, st.integers(0, 69), st.integers(-3, 3)), min_size=1, max_size=6),
+    engine=st.sampled_from(ENGINES),
 )
-def test_out_of_order_lines_page_like_a_naive_scan(log, qs):
+def test_out_of_order_lines_page_like_a_naive_scan(log, qs, engine):
     """Lines off by up to half the slack: pages still equal the sorted naive scan."""
     entries, torn = log
-    with tempfile.TemporaryDirectory() as tmp, mock.patch.multiple(logfile, **TINY):
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+        maybe_tiny(stack, True)
+        use_engine(stack, engine)
         conn = Path(tmp)
         write_entries(conn, "#c", entries, torn)
         model = Naive(conn, "#c")
@@ -534,12 +558,14 @@ def test_out_of_order_lines_page_like_a_naive_scan(log, qs):
     limit=st.sampled_from([1, 2, 3, 7]),
     match=st.sampled_from([None, "pot", "æ"]),
     tiny=st.booleans(),
+    engine=st.sampled_from(ENGINES),
 )
-def test_paging_with_cursors_returns_every_message_once(log, limit, match, tiny):
+def test_paging_with_cursors_returns_every_message_once(log, limit, match, tiny, engine):
     entries, torn = log
     now = START + timedelta(days=200)
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         maybe_tiny(stack, tiny)
+        use_engine(stack, engine)
         conn = Path(tmp)
         write_entries(conn, "", entries, torn)
         model = Naive(conn, "")
@@ -576,12 +602,14 @@ def test_paging_with_cursors_returns_every_message_once(log, limit, match, tiny)
     span=st.one_of(st.none(), st.integers(0, 86400 * 300)),
     limit=st.sampled_from([1, 2, 5, 60]),
     tiny=st.booleans(),
+    engine=st.sampled_from(ENGINES),
 )
-def test_search_equals_a_naive_scan(log, match, from_, after, span, limit, tiny):
+def test_search_equals_a_naive_scan(log, match, from_, after, span, limit, tiny, engine):
     entries, torn = log
     before = None if span is None else (after or START) + timedelta(seconds=span)
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         maybe_tiny(stack, tiny)
+        use_engine(stack, engine)
         conn = Path(tmp)
         write_entries(conn, "#c", entries, torn)
         model = Naive(conn, "#c")
@@ -617,7 +645,7 @@ def test_lines_out_of_order_within_the_slack(tmp_path):
 
 
 def test_a_flood_in_one_second_widens_a_page_only_so_far(tmp_path, monkeypatch):
-    monkeypatch.setattr(logfile, "MAX_WIDEN", 5)
+    monkeypatch.setattr(logcollect, "MAX_WIDEN", 5)
     base = NOW - timedelta(minutes=30)
     with LogWriter() as w:
         for i in range(3):
