@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 import shutil
@@ -267,3 +268,21 @@ def test_grep_reports_each_file_and_offsets(tmp_path):
         (1, -1, b""),
     ]
     assert not loggrep.usable_needle(b"a\nb") and not loggrep.usable_needle(b"") and loggrep.usable_needle(b"-e")
+
+
+async def test_a_cancelled_request_stops_its_scan():
+    from convos.store.file import _cancellable
+
+    started, finished, seen = threading.Event(), threading.Event(), []
+
+    def scan(*, cancel: threading.Event) -> None:
+        started.set()
+        seen.append(cancel.wait(10))
+        finished.set()
+
+    task = asyncio.create_task(_cancellable(scan))
+    assert await asyncio.to_thread(started.wait, 10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await asyncio.to_thread(finished.wait, 10) and seen == [True]

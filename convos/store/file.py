@@ -7,10 +7,12 @@ import logging
 import os
 import re
 import shutil
+import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from . import logfile, uploads
 from .base import DiskUsage, QueryError, StoreError, UploadRecord, UserRecord
@@ -18,6 +20,7 @@ from .jsonfile import JsonWriter, decode, make_dirs
 from .logformat import LogMessage
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # A user directory is named by the lower-cased email; refuse anything that could
 # step outside CONVOS_HOME or hide as a dot file.
@@ -28,6 +31,16 @@ def safe_segment(name: str) -> str:
     if not name or name in (".", "..") or name.startswith(".") or not _SAFE_SEGMENT.match(name):
         raise StoreError(f"Invalid name {name!r}.")
     return name
+
+
+async def _cancellable(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """A log scan in a thread; if the caller is cancelled, the scan (and its grep) stops too."""
+    cancel = threading.Event()
+    try:
+        return await asyncio.to_thread(fn, *args, cancel=cancel, **kwargs)
+    except asyncio.CancelledError:
+        cancel.set()
+        raise
 
 
 class FileStore:
@@ -167,7 +180,7 @@ class FileStore:
     ) -> logfile.MessagePage:
         conn_dir = self.connection_dir(email, connection_id)
         try:
-            return await asyncio.to_thread(logfile.read_messages, conn_dir, conversation_id, **query)
+            return await _cancellable(logfile.read_messages, conn_dir, conversation_id, **query)
         except logfile.LogQueryError as err:
             raise QueryError(str(err), err.path) from None
 
@@ -175,20 +188,16 @@ class FileStore:
         self, email: str, targets: list[tuple[str, str]], *, limit: int, **query: Any
     ) -> tuple[list[tuple[str, str, LogMessage]], str | None]:
         """Newest-first matches across conversations, and a `before` cursor for the next page."""
-
-        def run() -> tuple[list[tuple[str, str, LogMessage]], str | None]:
-            results = []
-            for connection_id, conversation_id in targets:
-                conn_dir = self.connection_dir(email, connection_id)
-                found = logfile.search_conversation(conn_dir, conversation_id, limit=limit, **query)
-                tagged = [(connection_id, conversation_id, m) for m in found.messages]
-                results.append((tagged, found.more))
-            return logfile.merge_newest_first(results, limit, lambda item: item[2].ts)
-
+        dirs = [(self.connection_dir(email, connection_id), cid) for connection_id, cid in targets]
         try:
-            return await asyncio.to_thread(run)
+            found = await _cancellable(logfile.search_conversations, dirs, limit=limit, **query)
         except logfile.LogQueryError as err:
             raise QueryError(str(err), err.path) from None
+        results = [
+            ([(connection_id, cid, m) for m in res.messages], res.more)
+            for (connection_id, cid), res in zip(targets, found, strict=True)
+        ]
+        return logfile.merge_newest_first(results, limit, lambda item: item[2].ts)
 
     def log_message(
         self, email: str, connection_id: str, conversation_id: str, ts: float, type: str, from_: str,
