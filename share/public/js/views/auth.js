@@ -97,7 +97,8 @@ export class RegisterView {
           await app.loggedIn(user);
         },
       }),
-      h("p", {class: "auth__alt"}, t("Already have an account?"), " ", h("a", {href: app.url("/login")}, t("Log in"))));
+      config.firstUser ? null
+        : h("p", {class: "auth__alt"}, t("Already have an account?"), " ", h("a", {href: app.url("/login")}, t("Log in"))));
   }
 
   mount() {}
