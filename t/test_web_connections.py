@@ -20,7 +20,7 @@ async def test_create_list_and_errors(client):
     assert conn == {
         "connection_id": "irc-example", "name": "example", "info": {"authenticated": False, "capabilities": {}},
         "on_connect_commands": [], "service_accounts": ["chanserv", "nickserv"], "state": "disconnected",
-        "url": "irc://irc.example.com:6667", "wanted_state": "disconnected",
+        "unread": 0, "url": "irc://irc.example.com:6667", "wanted_state": "disconnected",
     }
     res = await client.post("/api/connections", json={"url": "irc://irc.example.com:6667"})
     assert (res.status, (await res.json())["errors"][0]["message"]) == (400, "Connection already exists.")

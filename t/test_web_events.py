@@ -478,3 +478,27 @@ async def test_daemon_stops_promptly_with_a_socket_open(daemon, tmp_path):
         assert await d.stop(15, timeout=10) == 0
         assert time.monotonic() - started < 5
         assert await closing == 1001
+
+
+async def test_read_and_connection_events_reach_other_tabs(make_client, perl_home):
+    """Marking read, and adding or removing a connection, tell every open socket (not in 8.07)."""
+    client = await make_client(home_dir=perl_home)
+    res = await client.post("/api/user/login", json={"email": "superman@example.com", "password": "supersecret1"})
+    assert res.status == 200
+    from events_helper import Events, is_state
+
+    other_tab = Events(await client.ws_connect("/events"))
+    await other_tab.ready()
+    assert (await client.post("/api/connection/irc-localhost/conversation/jimmy/read")).status == 200
+    read = await other_tab.wait(is_state("read", conversation_id="jimmy"))
+    assert read["connection_id"] == "irc-localhost"
+    assert (await client.post("/api/notifications/read")).status == 200
+    await other_tab.wait(is_state("notifications_read"))
+    res = await client.post("/api/connections", json={"url": "irc://irc.example.com", "wanted_state": "disconnected"})
+    assert res.status == 200
+    added = await other_tab.wait(is_state("connection_added"))
+    assert added["connection"]["connection_id"] == "irc-example"
+    assert (await client.delete("/api/connection/irc-example")).status == 200
+    removed = await other_tab.wait(is_state("connection_removed"))
+    assert removed["connection_id"] == "irc-example"
+    await other_tab.ws.close()

@@ -191,6 +191,8 @@ class Connection:
             "on_connect_commands": list(self.on_connect_commands),
             "service_accounts": list(self.service_accounts),
             "state": self.state,
+            # The connection's own tab (server messages): not in `conversations`.
+            "unread": self.server.unread,
             "url": public_url(self.url),
             "wanted_state": self.wanted_state,
         }

@@ -163,6 +163,7 @@ class ConnectionsMixin:
         user.connections[cid] = conn
         await self.save_connection(user, conn)
         log.info("%s created connection %s", user.email, cid)
+        self.emit_state(conn, "connection_added", connection=conn.api_dict())
         if start and not self.config.skip_connect:
             self.track(conn.start(), name=f"start-{user.email}-{cid}")
         return conn
@@ -233,6 +234,7 @@ class ConnectionsMixin:
             log.exception("Disconnect of %s failed while removing it", conn.connection_id)
         user.connections.pop(conn.connection_id, None)
         await self.store.delete_connection(user.email, conn.connection_id)
+        self.emit_state(conn, "connection_removed")
         log.info("%s removed connection %s", user.email, conn.connection_id)
 
     async def start_connections(self: Core) -> None:

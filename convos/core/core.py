@@ -172,6 +172,8 @@ class Core(ConnectionsMixin, ChatMixin, FilesMixin):
     async def mark_read(self, user: User, conn: Connection, conv: Conversation) -> None:
         conv.unread = 0
         conv.notifications = 0
+        # Other tabs and devices of the user clear their badges too.
+        self.emit_state(conn, "read", conversation_id=conv.conversation_id)
         await self.save_connection(user, conn)
 
     async def mark_notifications_read(self, user: User) -> None:
@@ -182,6 +184,7 @@ class Core(ConnectionsMixin, ChatMixin, FilesMixin):
                 conv.notifications = 0
             if changed:
                 await self.save_connection(user, conn)
+        self.events.publish(user.email, {"event": "state", "type": "notifications_read"})
 
     # --- settings ----------------------------------------------------------
 
