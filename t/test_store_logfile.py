@@ -668,3 +668,20 @@ def test_count_messages(facts):
     assert count_messages(facts, "#convos", after=FACT_TS[10], before=FACT_TS[20]) == 9
     assert count_messages(facts, "#convos", after=NOW) == 0
     assert count_messages(facts, "#nope", after=FACT_TS[0]) == 0
+
+
+def test_lower_case_t_lines_on_the_bound_day(tmp_path):
+    """`2024-03-21t10:00:00` sorts after `2024-03-21T11:00:00` as bytes: it must still be found."""
+    path = tmp_path / month_relpath(2024, 3, "#c")
+    path.parent.mkdir(parents=True)
+    path.write_text(
+        "2024-03-20t23:00:00 0 <a> day before\n"
+        "2024-03-21t10:00:00 0 <a> lower\n"
+        "2024-03-21T10:30:00 0 <a> upper\n"
+        "2024-03-21t11:30:00 0 <a> after the bound\n"
+    )
+    before = datetime(2024, 3, 21, 11, tzinfo=UTC)
+    assert ts_of(read_messages(tmp_path, "#c", before=before, now=NOW)) == ["day before", "lower", "upper"]
+    after = datetime(2024, 3, 21, 10, 15, tzinfo=UTC)
+    assert ts_of(read_messages(tmp_path, "#c", after=after, before=before, now=NOW)) == ["upper"]
+    assert ts_of(read_messages(tmp_path, "#c", after=after, now=NOW)) == ["upper", "after the bound"]

@@ -25,6 +25,7 @@ from .logseek import (
     epoch_month,
     list_log_months,
     lower_bound,
+    month_paths,
     upper_bound,
 )
 
@@ -99,7 +100,7 @@ def as_matcher(match: Matcher | str | None) -> Matcher | None:
 
 
 def _read(
-    conn_dir: Path,
+    conn_dir: Path | str,
     conversation_id: str,
     q: Query,
     cancel: threading.Event | None,
@@ -108,7 +109,7 @@ def _read(
         return [], False
     first, last = epoch_month(q.lo), epoch_month(q.hi - 1)
     months = iter_months(first, last) if q.forward else iter_months(last, first)
-    scan = Scan([conversation_log_path(conn_dir, conversation_id, y, m) for y, m in months], q, cancel)
+    scan = Scan(month_paths(conn_dir, conversation_id, months), q, cancel)
     run_scans([scan])
     return scan.col.result()
 
@@ -141,7 +142,7 @@ def read_messages(
 
     def read(lo: int, hi: int, forward: bool) -> tuple[list[LogMessage], bool]:
         q = Query(lo, hi, limit, forward, matcher=matcher, from_=nick)
-        return _read(Path(conn_dir), conversation_id, q, cancel)
+        return _read(conn_dir, conversation_id, q, cancel)
 
     if around is not None:
         # (a) backwards, ts < around; (b) forwards, around <= ts <= bound (inclusive, as the original).

@@ -13,7 +13,6 @@ import heapq
 import os
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 
 from . import logcollect, loggrep
 from .logcollect import Collector, Query
@@ -33,7 +32,7 @@ class Scan:
     """One query over month files in scan order, resumable: `python()` reads on in Python
     (within a byte budget), `grep_scans()` reads the rest through grep."""
 
-    def __init__(self, paths: list[Path], q: Query, cancel: threading.Event | None = None) -> None:
+    def __init__(self, paths: list[str], q: Query, cancel: threading.Event | None = None) -> None:
         self.paths, self.q, self.cancel = paths, q, cancel
         self.col = Collector(q)
         self.i = 0  # the first file not read to the end of its region
@@ -259,16 +258,23 @@ def _prune(
 
 
 def _offer_lines(col: Collector, data: bytes, a: int, b: int, forward: bool) -> bytes | None:
+    """Offer the lines in the collector's bounds, which narrow once the page is full."""
     lines = data[a:b].split(b"\n")
     lines.pop()
     lo, hi = col.bounds()
-    for line in lines if forward else reversed(lines):
+    # A lower-case "t" sorts after "T": such a line can only be missed by `< hi` on hi's own
+    # day, so the exact check per line is needed only if the block holds that day with a "t".
+    lower_t = hi[:10] + b"t"
+    if len(hi) == 19 and data.find(b"\n" + lower_t, a - 1 if a else 0, b) >= 0 or data.startswith(lower_t):
+        found = [x for x in lines if lo <= x[:19] < hi or x[:11] == lower_t]
+    else:
+        found = [x for x in lines if lo <= x[:19] < hi]
+    for line in found if forward else reversed(found):
         key = line[:19]
-        if lo <= key < hi or (len(key) == 19 and key[10] == 116):  # in range, or a lower-case "t"
-            if HEAD.match(line) is not None and col.offer(
-                key if key[10] == 84 else key[:10] + b"T" + key[11:], line
-            ):
+        if (lo <= key < hi or key[:11] == lower_t) and HEAD.match(line) is not None:
+            if col.offer(key if key[10] == 84 else key[:10] + b"T" + key[11:], line):
                 lo, hi = col.bounds()
+                lower_t = hi[:10] + b"t"
     return edge_key(data, a, b, first=not forward)
 
 

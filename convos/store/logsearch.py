@@ -16,7 +16,7 @@ from .logcollect import Query
 from .logformat import LogMessage, Matcher
 from .logreader import DEFAULT_LIMIT, InvalidLimit, as_matcher
 from .logscan import Scan, run_scans
-from .logseek import MAX_EPOCH, conversation_log_path, epoch_month, list_log_months, lower_bound, upper_bound
+from .logseek import MAX_EPOCH, epoch_month, list_log_months, lower_bound, month_paths, upper_bound
 
 
 @dataclass(slots=True)
@@ -51,11 +51,8 @@ def search_conversations(
     nick = from_.lower() if from_ else None
     scans = []
     for conn_dir, conversation_id in targets:
-        wanted = [
-            conversation_log_path(conn_dir, conversation_id, y, m)
-            for y, m in reversed(list_log_months(Path(conn_dir), conversation_id))
-            if first <= (y, m) <= last
-        ]
+        months = reversed(list_log_months(Path(conn_dir), conversation_id))
+        wanted = month_paths(conn_dir, conversation_id, [ym for ym in months if first <= ym <= last])
         q = Query(lo, hi, limit, False, matcher=matcher, from_=nick, search=True)
         scans.append(Scan(wanted, q, cancel))
     run_scans([s for s in scans if s.paths])

@@ -9,7 +9,7 @@ import calendar
 import math
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,7 +20,9 @@ from .logformat import escape_conversation_id, month_relpath, to_utc
 SLACK_SECONDS = 600
 
 # Block sizes (module globals, read at call time, so tests can shrink them).
-_PAGE_BLOCK, _PAGE_MAX_BLOCK = 16 << 10, 1 << 20
+# Pages stop growing at 64 KiB: a page is settled within a few blocks, and smaller blocks
+# overshoot less (checked after every block).
+_PAGE_BLOCK, _PAGE_MAX_BLOCK = 16 << 10, 64 << 10
 # Bigger blocks are slower: bytes.lower() output should still be in cache for find().
 _SEARCH_BLOCK, _SEARCH_MAX_BLOCK = 64 << 10, 1 << 20
 _BISECT_LINEAR = 8 << 10
@@ -88,6 +90,12 @@ def upper_bound(t: datetime, inclusive: bool) -> int:
 
 def conversation_log_path(conn_dir: Path, conversation_id: str, year: int, month: int) -> Path:
     return Path(conn_dir) / month_relpath(year, month, conversation_id)
+
+
+def month_paths(conn_dir: Path | str, conversation_id: str, months: Iterable[tuple[int, int]]) -> list[str]:
+    """The log file paths of a conversation's months, as strings (pathlib costs more than a page)."""
+    base = os.fspath(conn_dir)
+    return [f"{base}/{month_relpath(y, m, conversation_id)}" for y, m in months]
 
 
 def list_log_months(conn_dir: Path, conversation_id: str) -> list[tuple[int, int]]:
