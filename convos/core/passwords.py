@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import weakref
 
 import bcrypt
 from argon2 import PasswordHasher
@@ -33,10 +34,24 @@ def verify_password(stored: str, plain: str) -> tuple[bool, bool]:
     return True, _hasher.check_needs_rehash(stored)
 
 
+# Each Argon2 run takes 64 MiB for tens of milliseconds. A burst of logins waits its turn
+# instead of adding 64 MiB each to the daemon's memory.
+_SLOTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+
+
+def _slots() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    if loop not in _SLOTS:
+        _SLOTS[loop] = asyncio.Semaphore(2)
+    return _SLOTS[loop]
+
+
 async def hash_password_async(plain: str) -> str:
-    # Argon2 with 64 MiB takes tens of milliseconds: keep it off the event loop.
-    return await asyncio.to_thread(hash_password, plain)
+    # Off the event loop, in a thread.
+    async with _slots():
+        return await asyncio.to_thread(hash_password, plain)
 
 
 async def verify_password_async(stored: str, plain: str) -> tuple[bool, bool]:
-    return await asyncio.to_thread(verify_password, stored, plain)
+    async with _slots():
+        return await asyncio.to_thread(verify_password, stored, plain)
