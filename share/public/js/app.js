@@ -3,14 +3,19 @@
 import {Api} from "./api.js";
 import {config, eventsUrl, url} from "./config.js";
 import {h} from "./dom.js";
+import {configureEmbeds} from "./embeds.js";
 import {loadI18n, t} from "./i18n.js";
+import {startDesktopNotifications} from "./notify.js";
 import {Router} from "./router.js";
 import {EventSocket} from "./socket.js";
 import {ChatStore} from "./store.js";
 import {LoginView, RegisterView} from "./views/auth.js";
 import {ChatView} from "./views/chat.js";
+import {FilesView} from "./views/files.js";
 import {HelpView} from "./views/help.js";
+import {NotificationsView} from "./views/notifications.js";
 import {PlaceholderView} from "./views/placeholder.js";
+import {SearchView} from "./views/search.js";
 
 const app = {
   config,
@@ -33,6 +38,7 @@ async function boot() {
   app.api = new Api(config.basePath);
   try {
     await app.api.load();
+    configureEmbeds({api: app.api});
     app.user = await fetchUser();
   } catch (err) {
     fatal(err.message);
@@ -71,10 +77,12 @@ function route({segments, query}) {
   if (!app.user) return app.router.go(config.firstUser ? "/register" : "/login", {replace: true});
   if (!first || first === "index.html") return app.router.go("/chat", {replace: true});
   const chat = startChat();
+  if (first === "chat" && rest.length === 1 && rest[0] === "notifications") return chat.showView(new NotificationsView(app));
   if (first === "chat") return chat.showChat(rest, query);
   if (first === "help") return chat.showView(new HelpView(app));
+  if (first === "search") return chat.showView(new SearchView(app, query));
+  if (first === "settings" && rest.length === 1 && rest[0] === "files") return chat.showView(new FilesView(app, query));
   // Later phases fill these in; the routes already exist on the server.
-  if (first === "search") return chat.showView(new PlaceholderView(app, t("Search")));
   if (first === "settings") return chat.showView(new PlaceholderView(app, t("Settings")));
   return chat.showView(new PlaceholderView(app, t("Page not found")));
 }
@@ -94,6 +102,7 @@ function startChat() {
   app.store.load(app.user);
   app.socket = new EventSocket(eventsUrl());
   app.chat = new ChatView(app);
+  app.stopNotifications = startDesktopNotifications(app);
   app.root.replaceChildren(app.chat.el);
   app.socket.open();
   return app.chat;
@@ -102,6 +111,7 @@ function startChat() {
 function stopChat() {
   if (!app.chat) return;
   app.chat.destroy();
+  app.stopNotifications();
   app.socket.stop();
   app.chat = null;
   app.socket = null;

@@ -6,6 +6,7 @@
 //   "message"        detail {key, msg}: a chat line, or a live-only status line (msg.status)
 //   "participants"   detail {key}
 //   "removed"        detail {key}: a conversation was closed
+// notificationCount() is the total of unread mentions (the badge of the notifications page).
 import {t} from "./i18n.js";
 
 export function convKey(connectionId, conversationId = "") {
@@ -50,7 +51,7 @@ export class ChatStore extends EventTarget {
       const old = previous.get(key);
       this.conversations.set(key, {
         connection_id: c.connection_id, conversation_id: "", name: c.name, frozen: "", topic: "",
-        info: {}, unread: old ? old.unread : 0, notifications: old ? old.notifications : 0,
+        info: {}, unread: c.unread ?? (old ? old.unread : 0), notifications: old ? old.notifications : 0,
       });
     }
     for (const conv of user.conversations || []) this.conversations.set(convKey(conv.connection_id, conv.conversation_id), {...conv});
@@ -108,6 +109,23 @@ export class ChatStore extends EventTarget {
     }
   }
 
+  /** Unread mentions in all conversations. */
+  notificationCount() {
+    let n = 0;
+    for (const conv of this.conversations.values()) n += conv.notifications || 0;
+    return n;
+  }
+
+  /** Every mention was marked read (here or in another tab). */
+  notificationsRead() {
+    let changed = false;
+    for (const conv of this.conversations.values()) {
+      changed ||= Boolean(conv.notifications);
+      conv.notifications = 0;
+    }
+    if (changed) this.emit("sidebar");
+  }
+
   upsertConversation(data) {
     const key = convKey(data.connection_id, data.conversation_id);
     const old = this.conversations.get(key);
@@ -130,7 +148,7 @@ export class ChatStore extends EventTarget {
     const key = convKey(data.connection_id, "");
     if (!this.conversations.has(key)) {
       this.conversations.set(key, {connection_id: data.connection_id, conversation_id: "", name: data.name,
-        frozen: "", topic: "", info: {}, unread: 0, notifications: 0});
+        frozen: "", topic: "", info: {}, unread: data.unread || 0, notifications: 0});
     }
     this.emit("sidebar");
   }
@@ -185,7 +203,8 @@ export class ChatStore extends EventTarget {
     const visible = key === this.activeKey && document.visibilityState === "visible";
     if (!own && !visible && this.countsAsUnread(frame, convId)) {
       conv.unread = (conv.unread || 0) + 1;
-      if (frame.highlight) conv.notifications = (conv.notifications || 0) + 1;
+      // Like the server: mentions count in channels; private messages have their own badge.
+      if (frame.highlight && isChannel(conv.name)) conv.notifications = (conv.notifications || 0) + 1;
       this.emit("sidebar");
     }
     this.emit("message", {key, msg: frame});
@@ -202,10 +221,17 @@ export class ChatStore extends EventTarget {
 
   onState(frame) {
     const cid = frame.connection_id;
+    // Changes made in another tab or device (docs/websocket.md).
+    if (frame.type === "notifications_read") return this.notificationsRead();
+    if (frame.type === "connection_added" && frame.connection) return this.upsertConnection(frame.connection);
+    if (frame.type === "connection_removed") return this.removeConnection(cid);
     const conn = this.connections.get(cid);
     if (!conn) return;
     const key = convKey(cid, frame.conversation_id || "");
     switch (frame.type) {
+      case "read":
+        this.markedRead(key);
+        break;
       case "connection":
         conn.state = frame.state;
         this.emit("sidebar");

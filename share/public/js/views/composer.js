@@ -1,10 +1,12 @@
 // The input box: Enter sends, Shift+Enter adds a line, Up/Down walk this conversation's
 // history, Tab completes commands, nicks, channels and :emoji:, and a popover lists the
-// commands matching what is typed after "/".
+// commands matching what is typed after "/". Files are uploaded from the button, by dropping
+// them on the conversation or by pasting them; their links go in at the caret.
 import {h, uid} from "../dom.js";
 import {t} from "../i18n.js";
 import {findCommand, matchCommands} from "../irc/commands.js";
 import {matchEmoji} from "../input/emoji.js";
+import {uploadFile} from "../upload.js";
 
 const HISTORY_SIZE = 100;
 const histories = new Map(); // conversation key -> sent lines, oldest first (for this tab's life)
@@ -13,10 +15,12 @@ const drafts = new Map(); // conversation key -> unsent text
 export class Composer {
   /**
    * onSend(text) sends a line; candidates() -> {nicks: [...], channels: [...]} for completion;
-   * onPage(direction) scrolls the message list (PageUp/PageDown).
+   * onPage(direction) scrolls the message list (PageUp/PageDown); api (js/api.js) uploads files.
    */
-  constructor({key, label, onSend, candidates, onPage}) {
+  constructor({key, label, onSend, candidates, onPage, api = null}) {
     this.key = key;
+    this.api = api;
+    this.listeners = [];
     this.onSend = onSend;
     this.candidates = candidates;
     this.onPage = onPage || (() => {});
@@ -35,18 +39,40 @@ export class Composer {
     });
     this.textarea.value = drafts.get(key) || "";
     this.sendButton = h("button", {type: "submit", class: "btn composer__send"}, t("Send"));
+    this.fileInput = h("input", {type: "file", multiple: true, class: "sr-only", tabindex: "-1", "aria-hidden": "true",
+      onchange: () => {
+        this.uploadFiles([...this.fileInput.files]);
+        this.fileInput.value = "";
+      }});
+    this.uploadButton = api && h("button", {type: "button", class: "icon-btn composer__upload", title: t("Upload a file"),
+      "aria-label": t("Upload a file"), onclick: () => this.fileInput.click()},
+    h("span", {class: "icon icon--attach", "aria-hidden": "true"}));
+    this.uploads = h("div", {class: "uploads", role: "status"});
     this.el = h("form", {class: "composer", onsubmit: (e) => { e.preventDefault(); this.submit(); }},
       this.popover,
+      this.uploads,
       h("label", {for: inputId, class: "sr-only"}, label),
+      this.uploadButton, api && this.fileInput,
       this.textarea,
       this.sendButton);
     this.textarea.addEventListener("keydown", (e) => this.onKeyDown(e));
     this.textarea.addEventListener("input", () => this.onInput());
     this.textarea.addEventListener("blur", () => setTimeout(() => this.hidePopover(), 150));
+    if (api) {
+      this.textarea.addEventListener("paste", (e) => this.onPaste(e));
+      // Files dropped anywhere on the open conversation are uploaded to it.
+      for (const type of ["dragenter", "dragover", "dragleave", "drop"]) this.on(document, type, (e) => this.onDrag(e));
+    }
+  }
+
+  on(target, type, fn) {
+    target.addEventListener(type, fn);
+    this.listeners.push(() => target.removeEventListener(type, fn));
   }
 
   destroy() {
     drafts.set(this.key, this.textarea.value);
+    for (const off of this.listeners) off();
   }
 
   focus() {
@@ -113,6 +139,63 @@ export class Composer {
     if (!ta.isConnected) return;
     ta.style.height = "auto"; // CSSOM, allowed by the CSP (no style attribute in markup)
     ta.style.height = `${Math.min(ta.scrollHeight, 200)}px`;
+  }
+
+  // --- uploads -------------------------------------------------------------------------
+
+  dropZone() {
+    return this.el.closest(".conv") || this.el;
+  }
+
+  onDrag(e) {
+    const zone = this.dropZone();
+    const dt = e.dataTransfer;
+    if (!dt || ![...dt.types].includes("Files") || !zone.contains(e.target)) {
+      if (e.type === "dragleave" || e.type === "drop") zone.classList.remove("conv--drop");
+      return;
+    }
+    e.preventDefault();
+    if (e.type === "dragenter" || e.type === "dragover") {
+      dt.dropEffect = "copy";
+      zone.classList.add("conv--drop");
+    } else if (e.type === "dragleave") {
+      if (!e.relatedTarget || !zone.contains(e.relatedTarget)) zone.classList.remove("conv--drop");
+    } else {
+      zone.classList.remove("conv--drop");
+      this.uploadFiles([...dt.files]);
+    }
+  }
+
+  onPaste(e) {
+    const files = e.clipboardData ? [...e.clipboardData.files] : [];
+    if (!files.length) return; // text is pasted as usual
+    e.preventDefault();
+    this.uploadFiles(files);
+  }
+
+  /** Upload one file after the other; each link goes in at the caret when it is done. */
+  async uploadFiles(files) {
+    for (const file of files) await this.uploadOne(file);
+  }
+
+  async uploadOne(file) {
+    const name = file.name || t("pasted file");
+    const bar = h("progress", {max: "100", value: "0", "aria-label": t("Uploading %1", name)});
+    const text = h("span", {class: "upload__text"}, t("Uploading %1", name));
+    const row = h("div", {class: "upload"}, text, bar);
+    this.uploads.append(row);
+    try {
+      const stored = await uploadFile(this.api, file, {onProgress: (part) => { bar.value = Math.round(part * 100); }});
+      row.remove();
+      this.insert(stored.url);
+    } catch (err) {
+      bar.remove();
+      row.classList.add("upload--error");
+      row.setAttribute("role", "alert");
+      text.textContent = t("Could not upload %1: %2", name, err.message);
+      row.append(h("button", {type: "button", class: "icon-btn upload__close", "aria-label": t("Dismiss"),
+        onclick: () => { row.remove(); this.focus(); }}, "×"));
+    }
   }
 
   // --- history -------------------------------------------------------------------------

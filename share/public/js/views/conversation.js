@@ -37,6 +37,7 @@ export class ConversationView {
       onSend: (text) => this.send(text),
       candidates: () => this.candidates(),
       onPage: (dir) => this.log.scroller.scrollBy({top: dir * this.log.scroller.clientHeight * 0.9}),
+      api: app.api,
     });
     this.participants = this.isChannel
       ? new ParticipantsView({store: app.store, key, onPick: (nick) => this.composer.insert(`${nick}: `)})

@@ -15,6 +15,7 @@ export class Sidebar {
       h("div", {class: "sidebar__head"},
         h("a", {class: "brand", href: app.url("/chat")}, "Convos"),
         this.closeButton),
+      this.tools = h("ul", {class: "sidebar__tools"}),
       this.list,
       h("div", {class: "sidebar__actions"},
         h("button", {type: "button", class: "btn btn--small", onclick: () => app.chat.addConversation()},
@@ -58,9 +59,32 @@ export class Sidebar {
       sections.push(h("p", {class: "sidebar__empty"}, t("No connections yet.")));
     }
     this.list.replaceChildren(...sections);
+    this.renderTools();
     if (focused) {
       // Keys hold a NUL between connection and conversation: compare, do not build a selector.
       const el = [...this.list.querySelectorAll("[data-key]")].find((a) => a.dataset.key === focused);
+      if (el) el.focus();
+    }
+  }
+
+  /** Search, the mentions (with their badge) and files. */
+  renderTools() {
+    const {app} = this;
+    const path = app.router ? app.router.current().path : "";
+    const mentions = app.store.notificationCount();
+    const focused = this.tools.contains(document.activeElement) ? document.activeElement.getAttribute("href") : null;
+    const item = (href, label, badge = null) => h("li", {}, h("a", {href: app.url(href),
+      class: ["nav-item", "nav-item--tool", path === href && "nav-item--active"], "aria-current": path === href ? "page" : null},
+    h("span", {class: "nav-item__name"}, label), badge));
+    this.tools.replaceChildren(
+      item("/search", t("Search")),
+      item("/chat/notifications", t("Notifications"), mentions > 0
+        ? h("span", {class: "badge badge--mention"}, String(mentions > 999 ? "999+" : mentions),
+          h("span", {class: "sr-only"}, " ", t("unread mentions")))
+        : null),
+      item("/settings/files", t("Files")));
+    if (focused) {
+      const el = [...this.tools.querySelectorAll("a")].find((x) => x.getAttribute("href") === focused);
       if (el) el.focus();
     }
   }
