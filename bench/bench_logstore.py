@@ -110,11 +110,10 @@ def main() -> None:
 
     all_bytes = size(conv_files)
 
-    def search_all() -> object:
-        results = []
-        for cid in info["conversations"]:
-            found = logfile.search_conversation(conn, cid, match=rare, limit=60)
-            results.append(([(cid, m) for m in found.messages], found.more))
+    def search_all() -> object:  # as FileStore.search_messages: one pass (one grep) for all
+        cids = info["conversations"]
+        found = logfile.search_conversations([(conn, cid) for cid in cids], match=rare, limit=60)
+        results = [([(cid, m) for m in f.messages], f.more) for cid, f in zip(cids, found, strict=True)]
         return logfile.merge_newest_first(results, 60, lambda x: x[1].ts)
 
     ms_all, res = timed(search_all, few)
