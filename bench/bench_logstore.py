@@ -2,7 +2,7 @@
 """Time the log store directly on a home made by bench/gen_home.py, next to tail and grep.
 
     python bench/gen_home.py /tmp/bench-home
-    python bench/bench_logstore.py /tmp/bench-home [--repeat 30]
+    python bench/bench_logstore.py /tmp/bench-home [--repeat 30] [--no-grep]
 
 Files are read once first, so every timing (ours, tail's and grep's) is from the page cache.
 Throughput ratios compare bytes per second on exactly the same files. The baselines write to
@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from convos.store import logfile  # noqa: E402
+from convos.store import logfile, loggrep  # noqa: E402
 from convos.store.logformat import escape_conversation_id  # noqa: E402
 
 
@@ -56,7 +56,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("home", type=Path)
     ap.add_argument("--repeat", type=int, default=30)
+    ap.add_argument("--no-grep", action="store_true", help="scan in Python only (no grep prefilter)")
     args = ap.parse_args()
+    if args.no_grep:
+        loggrep._grep = None
     info = json.loads((args.home / "bench.json").read_text())
     conn = args.home / info["email"] / info["connection_id"]
     big = info["big_conversation"]
@@ -142,7 +145,7 @@ def main() -> None:
     )
     print(f"  ours {big_bytes / ms_ours / 1e3:.0f} MB/s, grep {big_bytes / ms_grep / 1e3:.0f} MB/s")
     print(f"RSS before {rss0:.0f} MB, peak {peak:.0f} MB (growth {peak - rss0:.0f} MB)")
-    print(f"python {sys.version.split()[0]}, grep: {shutil.which('grep')}")
+    print(f"python {sys.version.split()[0]}, grep: {shutil.which('grep')}, used: {loggrep.grep_executable()}")
 
 
 if __name__ == "__main__":
