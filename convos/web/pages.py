@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import hashlib
 import html
+import json
 import re
 import time
 from pathlib import PurePosixPath
@@ -16,6 +19,7 @@ from .. import __version__
 from ..errors import Gone, InvalidInput
 from .i18n import page_language
 from .keys import CORE
+from .middlewares import json_response
 from .session import check_csrf, current_user, logout, session_of
 
 _templates: dict[str, Template] = {}
@@ -131,6 +135,81 @@ async def logout_page(request: web.Request) -> web.Response:
     raise web.HTTPFound(request.get("base_path", "") + "/login")
 
 
+# --- installable app (spec §7.7): the manifest, the service worker and its version --------
+
+_ICONS = [
+    {"src": "assets/images/icon-192.png", "sizes": "192x192", "type": "image/png", "purpose": "any"},
+    {"src": "assets/images/icon-512.png", "sizes": "512x512", "type": "image/png", "purpose": "any"},
+    {"src": "assets/images/icon-maskable-512.png", "sizes": "512x512", "type": "image/png", "purpose": "maskable"},
+]
+
+
+async def manifest(request: web.Request) -> web.Response:
+    """The web app manifest; its URLs follow the base path, so it is rendered per request."""
+    base_path = request.get("base_path", "")
+    data = {
+        "id": f"{base_path}/",
+        "name": "Convos",
+        "short_name": "Convos",
+        "description": "A chat application that runs in your web browser",
+        "categories": ["social"],
+        "start_url": f"{base_path}/?standalone=true",
+        "scope": f"{base_path}/",
+        "display": "standalone",
+        "theme_color": "#0b5cad",
+        "background_color": "#ffffff",
+        "icons": [{**icon, "src": f"{base_path}/{icon['src']}"} for icon in _ICONS],
+    }
+    return web.Response(body=json.dumps(data, indent=2), content_type="application/manifest+json",
+                        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+
+
+def _public_files() -> tuple[list[str], str]:
+    """share/public's files (but the worker itself) and a fingerprint of their sizes and times."""
+    from ..paths import share_dir
+
+    root = share_dir() / "public"
+    digest = hashlib.sha256()
+    files = []
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        if not path.is_file() or rel == "sw.js" or any(p.startswith(".") for p in PurePosixPath(rel).parts):
+            continue
+        st = path.stat()
+        digest.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        files.append(rel)
+    return files, digest.hexdigest()[:12]
+
+
+async def service_worker(request: web.Request) -> web.Response:
+    """`/sw.js`: share/public/sw.js after a line with this daemon's version, base path and assets.
+
+    The cache name holds the version and a fingerprint of the assets, so the browser installs a
+    new worker (which drops the old cache) whenever an asset changes.
+    """
+    from ..paths import share_dir
+
+    files, fingerprint = await asyncio.to_thread(_public_files)
+    base_path = request.get("base_path", "")
+    config = {
+        "version": __version__,
+        "cache": f"convos-{__version__}-{fingerprint}",
+        "base": base_path,
+        "assets": [f"{base_path}/assets/{rel}" for rel in files],
+    }
+    source = await asyncio.to_thread((share_dir() / "public" / "sw.js").read_text, "utf-8")
+    body = f"self.CONVOS_SW = {json.dumps(config)};\n{source}"
+    return web.Response(text=body, content_type="text/javascript", charset="utf-8", headers={
+        "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff",
+        "Service-Worker-Allowed": f"{base_path}/",
+    })
+
+
+async def service_worker_info(request: web.Request) -> web.Response:
+    """`/sw/info`: the browser compares `version` to find out that Convos was upgraded."""
+    return json_response({"mode": "production", "version": __version__}, headers={"Cache-Control": "no-cache"})
+
+
 def add_page_routes(app: web.Application) -> None:
     r = app.router
     for path in ("/", "/login", "/help", "/search", "/chat", "/settings", "/index.html"):
@@ -139,4 +218,7 @@ def add_page_routes(app: web.Application) -> None:
     r.add_get("/settings/{tail:.*}", app_shell)
     r.add_get("/register", register_page)
     r.add_get("/logout", logout_page)
+    r.add_get("/sw.js", service_worker)
+    r.add_get("/sw/info", service_worker_info)
+    r.add_get(r"/assets/site{hash:(\.[0-9a-f]+)?}.webmanifest", manifest)
     r.add_get("/assets/{path:.+}", public_file)

@@ -16,6 +16,8 @@ import {HelpView} from "./views/help.js";
 import {NotificationsView} from "./views/notifications.js";
 import {PlaceholderView} from "./views/placeholder.js";
 import {SearchView} from "./views/search.js";
+import {settingsView} from "./views/settings.js";
+import {applyTheme} from "./theme.js";
 
 const app = {
   config,
@@ -32,8 +34,10 @@ const app = {
 window.convos = app; // for the browser console and the end-to-end tests
 
 async function boot() {
+  applyTheme();
   document.body.classList.replace("no-js", "js");
   if (config.startApp !== "chat") return;
+  registerServiceWorker();
   await loadI18n(config.basePath);
   app.api = new Api(config.basePath);
   try {
@@ -82,8 +86,10 @@ function route({segments, query}) {
   if (first === "help") return chat.showView(new HelpView(app));
   if (first === "search") return chat.showView(new SearchView(app, query));
   if (first === "settings" && rest.length === 1 && rest[0] === "files") return chat.showView(new FilesView(app, query));
-  // Later phases fill these in; the routes already exist on the server.
-  if (first === "settings") return chat.showView(new PlaceholderView(app, t("Settings")));
+  if (first === "settings") {
+    const view = settingsView(app, rest, query);
+    return view ? chat.showView(view) : app.router.go("/settings/account", {replace: true});
+  }
   return chat.showView(new PlaceholderView(app, t("Page not found")));
 }
 
@@ -115,6 +121,14 @@ function stopChat() {
   app.socket.stop();
   app.chat = null;
   app.socket = null;
+}
+
+/** The service worker makes the app installable and start offline; browsers only allow it on
+ * https and on localhost (isSecureContext). */
+function registerServiceWorker() {
+  if (!("serviceWorker" in navigator) || !window.isSecureContext) return;
+  navigator.serviceWorker.register(url("/sw.js"), {scope: `${config.basePath}/`})
+    .catch((err) => console.warn("No service worker:", err));
 }
 
 function fatal(message) {

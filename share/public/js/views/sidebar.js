@@ -82,7 +82,8 @@ export class Sidebar {
         ? h("span", {class: "badge badge--mention"}, String(mentions > 999 ? "999+" : mentions),
           h("span", {class: "sr-only"}, " ", t("unread mentions")))
         : null),
-      item("/settings/files", t("Files")));
+      item("/settings/files", t("Files")),
+      item("/settings/account", t("Settings")));
     if (focused) {
       const el = [...this.tools.querySelectorAll("a")].find((x) => x.getAttribute("href") === focused);
       if (el) el.focus();

@@ -1,0 +1,160 @@
+// /settings/...: the account page (password, highlight keywords, notifications, theme,
+// language, the list of connections) and the routes of the other settings pages.
+import {h, uid} from "../dom.js";
+import {currentLanguage, t} from "../i18n.js";
+import {desktopNotifications} from "../notify.js";
+import {readCookie, setThemePreference, themePreference, writeCookie} from "../theme.js";
+import {AdminOnlyView, UsersView} from "./admin.js";
+import {ProfilesView, ServerSettingsView} from "./admin-server.js";
+import {stateLabel} from "./conversation.js";
+import {field} from "./dialogs.js";
+import {PlaceholderView} from "./placeholder.js";
+import {ConnectionEditorView} from "./settings-connection.js";
+import {SettingsPage, isAdmin, section, settingsForm} from "./settings-common.js";
+
+const MIN_PASSWORD = 10;
+
+/** The view for /settings/<segments>; `null` when the path should go to /settings/account. */
+export function settingsView(app, segments, query) {
+  const [page, sub] = segments;
+  if (!page) return null;
+  if (page === "account") return new AccountSettingsView(app);
+  if (page === "connection") {
+    // /settings/connection?connection_id=<cid> edits; /settings/connection/add[?uri=irc://...] adds.
+    const cid = sub === "add" ? "" : query.get("connection_id") || "";
+    return new ConnectionEditorView(app, cid, {uri: query.get("uri") || ""});
+  }
+  const admin = {users: UsersView, server: ServerSettingsView, "connection-profiles": ProfilesView}[page];
+  if (admin) return isAdmin(app) ? new admin(app) : new AdminOnlyView(app);
+  return new PlaceholderView(app, t("Page not found"));
+}
+
+export class AccountSettingsView extends SettingsPage {
+  constructor(app) {
+    super(app, t("Account settings"), "/settings/account");
+    const user = app.user || {};
+    this.connectionList = h("ul", {class: "settings-list"});
+    this.body.append(
+      section(t("Account"),
+        h("dl", {class: "settings-facts"},
+          h("dt", {}, t("Email")), h("dd", {}, user.email || ""),
+          isAdmin(app) ? [h("dt", {}, t("Role")), h("dd", {}, t("Admin"))] : null)),
+      section(t("Change password"), this.passwordForm()),
+      section(t("Highlight keywords"), this.keywordsForm()),
+      section(t("Appearance"), this.themeField(), this.languageField()),
+      section(t("Notifications"), this.notificationsField()),
+      section(t("Connections"), this.connectionList,
+        h("p", {}, h("a", {class: "btn btn--small", href: app.url("/settings/connection/add")}, t("Add connection")))));
+    this.on(app.store, "sidebar", () => this.renderConnections());
+    this.renderConnections();
+  }
+
+  passwordForm() {
+    const password = h("input", {name: "password", type: "password", autocomplete: "new-password", required: true,
+      minlength: String(MIN_PASSWORD)});
+    const repeat = h("input", {name: "password_repeat", type: "password", autocomplete: "new-password", required: true});
+    const email = h("input", {type: "email", name: "email", autocomplete: "username", value: this.app.user.email,
+      hidden: true, readonly: true});
+    return settingsForm({
+      fields: [email, field(t("New password"), password, t("At least 10 characters.")), field(t("Repeat password"), repeat)],
+      submitLabel: t("Change password"),
+      onSubmit: async (form) => {
+        if (password.value.length < MIN_PASSWORD) {
+          throw Object.assign(new Error(t("The password must be at least %1 characters long.", MIN_PASSWORD)), {path: "/password"});
+        }
+        if (password.value !== repeat.value) throw Object.assign(new Error(t("Passwords do not match.")), {path: "/password_repeat"});
+        await this.app.api.call("updateUser", {email: this.app.user.email, body: {password: password.value}});
+        form.reset();
+        email.value = this.app.user.email;
+        return t("Your password was changed.");
+      },
+    });
+  }
+
+  keywordsForm() {
+    const keywords = h("input", {name: "highlight_keywords", type: "text", autocomplete: "off",
+      value: (this.app.user.highlight_keywords || []).join(", ")});
+    return settingsForm({
+      fields: [field(t("Highlight keywords"), keywords,
+        t("Messages with your nick or one of these words notify you. Separate the words with commas."))],
+      submitLabel: t("Save"),
+      onSubmit: async () => {
+        const list = keywords.value.split(",").map((w) => w.trim()).filter(Boolean);
+        const user = await this.app.api.call("updateUser", {email: this.app.user.email, body: {highlight_keywords: list}});
+        this.app.user.highlight_keywords = user.highlight_keywords || list;
+        keywords.value = this.app.user.highlight_keywords.join(", ");
+        return t("Saved.");
+      },
+    });
+  }
+
+  /** Light, dark or the system's choice; applied at once. */
+  themeField() {
+    const name = uid("theme");
+    const current = themePreference();
+    const options = [["light", t("Light")], ["dark", t("Dark")], ["auto", t("Auto")]].map(([value, label]) => {
+      const input = h("input", {type: "radio", name, value, checked: value === current,
+        onchange: () => setThemePreference(value, this.app.config.basePath)});
+      return h("label", {class: "choice"}, input, " ", label);
+    });
+    const hintId = uid("hint");
+    return h("fieldset", {class: "form__fieldset", "aria-describedby": hintId},
+      h("legend", {}, t("Theme")), h("div", {class: "choices"}, options),
+      h("p", {class: "form__hint", id: hintId}, t("Auto follows the system setting.")));
+  }
+
+  /** The language of the app: the browser's, or one chosen here (kept in the convos_js cookie). */
+  languageField() {
+    const chosen = readCookie().lang || "";
+    const select = h("select", {name: "lang"}, h("option", {value: ""}, t("Browser default")));
+    const status = h("p", {class: "form__status", role: "status"});
+    select.value = chosen;
+    this.app.api.call("getDictionary", {lang: currentLanguage()}).then((dict) => {
+      const names = Object.entries(dict.available_languages || {}).map(([code, meta]) => {
+        const team = String(meta.language_team || code).replace(/\s*<.*$/, "").trim();
+        return [code, team || code];
+      }).sort((a, b) => a[1].localeCompare(b[1]));
+      select.append(...names.map(([code, label]) => h("option", {value: code, lang: code}, label)));
+      select.value = chosen;
+    }).catch(() => {});
+    select.addEventListener("change", () => {
+      writeCookie({lang: select.value || null}, this.app.config.basePath);
+      status.textContent = t("Loading...");
+      // Every text of the app is translated when it is built: start again in the new language.
+      location.reload();
+    });
+    return h("div", {}, field(t("Language"), select), status);
+  }
+
+  notificationsField() {
+    const n = desktopNotifications;
+    const box = h("input", {type: "checkbox", name: "desktop_notifications"});
+    const note = h("p", {class: "form__hint", role: "status"});
+    const render = () => {
+      box.checked = n.enabled && n.permission === "granted";
+      box.disabled = !n.supported || n.permission === "denied";
+      note.textContent = !n.supported ? t("This browser cannot show notifications.")
+        : n.permission === "denied" ? t("Notifications are blocked by the browser.")
+          : t("Mentions and private messages, while Convos is in the background.");
+    };
+    box.addEventListener("change", async () => {
+      if (box.checked && n.permission !== "granted") await n.requestPermission();
+      else n.enabled = box.checked;
+      render();
+    });
+    this.on(window, "convos:desktop-notifications", render);
+    render();
+    return h("div", {}, field(t("Desktop notifications"), box), note);
+  }
+
+  renderConnections() {
+    const {store} = this.app;
+    const items = store.sortedConnections().map((conn) => h("li", {class: "settings-list__item"},
+      h("span", {class: `state-dot state-dot--${conn.state || "disconnected"}`, "aria-hidden": "true"}),
+      h("span", {class: "settings-list__name"}, conn.name),
+      h("span", {class: "settings-list__meta"}, stateLabel(conn.state || "disconnected")),
+      h("a", {class: "btn btn--small btn--quiet", href: this.app.url(`/settings/connection?connection_id=${encodeURIComponent(conn.connection_id)}`),
+        "aria-label": t("Edit connection %1", conn.name)}, t("Edit"))));
+    this.connectionList.replaceChildren(...(items.length ? items : [h("li", {}, t("No connections yet."))]));
+  }
+}

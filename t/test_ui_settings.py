@@ -1,0 +1,232 @@
+"""The settings pages in headless Chromium: password, keywords, theme, language, the connection
+editor against a real ngircd.
+
+Fixtures: `ui_daemon`, `page` (t/browser.py), `ircd`, `irc_client` (t/ircd.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from typing import Any
+
+from playwright.async_api import expect
+from test_ui_chat import EMAIL, PASSWORD, register_first_user, sidebar
+
+
+async def register(page: Any, url: str) -> None:
+    await register_first_user(page, url)
+    await expect(page).to_have_url(re.compile(r"/chat/irc-localhost/%23convos$"))
+
+
+def settings_nav(page: Any) -> Any:
+    return page.get_by_role("navigation", name="Settings")
+
+
+async def test_password_and_keywords(ui_daemon: Any, page: Any) -> None:
+    d = await ui_daemon()
+    await register(page, d.url)
+    await sidebar(page).get_by_role("link", name="Settings").click()
+    await expect(page).to_have_url(d.url + "/settings/account")
+    await expect(page.get_by_role("heading", name="Account settings")).to_be_visible()
+    await expect(settings_nav(page).get_by_role("link", name="Account")).to_have_attribute("aria-current", "page")
+    # The first user is the admin and sees the admin pages.
+    await expect(settings_nav(page).get_by_role("link", name="Users")).to_be_visible()
+
+    # Mistakes are caught before asking the server, next to the field.
+    form = page.locator("form").filter(has=page.get_by_label("New password"))
+    await form.get_by_label("New password").fill("new-secret-123")
+    await form.get_by_label("Repeat password").fill("something else")
+    await form.get_by_role("button", name="Change password").click()
+    await expect(form.get_by_text("Passwords do not match.")).to_be_visible()
+    await expect(form.get_by_label("Repeat password")).to_have_attribute("aria-invalid", "true")
+
+    await form.get_by_label("Repeat password").fill("new-secret-123")
+    await form.get_by_role("button", name="Change password").click()
+    await expect(form.get_by_role("status")).to_have_text("Your password was changed.")
+    await expect(form.get_by_label("New password")).to_have_value("")
+
+    # Highlight keywords are saved on the server.
+    keywords = page.get_by_role("textbox", name="Highlight keywords")
+    await keywords.fill("kryptonite, daily planet ,")
+    kw_form = page.locator("form").filter(has=keywords)
+    await kw_form.get_by_role("button", name="Save").click()
+    await expect(kw_form.get_by_role("status")).to_have_text("Saved.")
+    user = await page.evaluate("fetch('/api/user').then((r) => r.json())")
+    assert user["highlight_keywords"] == ["kryptonite", "daily planet"]
+
+    # Log out, then in with the new password (the old one is refused).
+    await sidebar(page).get_by_role("link", name="Log out").click()
+    await expect(page).to_have_url(d.url + "/login")
+    await page.get_by_label("Email").fill(EMAIL)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Log in").click()
+    await expect(page.get_by_role("alert")).to_have_text("Invalid email or password.")
+    await page.get_by_label("Password").fill("new-secret-123")
+    await page.get_by_role("button", name="Log in").click()
+    await expect(page).to_have_url(re.compile(r"/chat/"))
+    await page.goto(d.url + "/settings/account")
+    await expect(page.get_by_role("textbox", name="Highlight keywords")).to_have_value("kryptonite, daily planet")
+
+
+async def test_theme_and_language(ui_daemon: Any, page: Any) -> None:
+    d = await ui_daemon()
+    await page.emulate_media(color_scheme="light")
+    await register(page, d.url)
+    html = page.locator("html")
+    await expect(html).to_have_attribute("data-theme", "light")  # auto, and the system is light
+    await page.goto(d.url + "/settings/account")
+    theme = page.get_by_role("group", name="Theme")
+    await expect(theme.get_by_label("Auto")).to_be_checked()
+
+    await theme.get_by_label("Dark").check()
+    await expect(html).to_have_attribute("data-theme", "dark")
+    bg = await page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert bg == "rgb(22, 24, 29)", bg
+    await page.reload()
+    await expect(html).to_have_attribute("data-theme", "dark")
+    await expect(page.get_by_role("group", name="Theme").get_by_label("Dark")).to_be_checked()
+
+    # "Auto" follows the system's scheme, also when it changes.
+    await page.get_by_role("group", name="Theme").get_by_label("Auto").check()
+    await expect(html).to_have_attribute("data-theme", "light")
+    await page.emulate_media(color_scheme="dark")
+    await expect(html).to_have_attribute("data-theme", "dark")
+    await page.emulate_media(color_scheme="light")
+    await page.get_by_role("group", name="Theme").get_by_label("Light").check()
+
+    # The choice is in the convos_js cookie too, for the server.
+    cookies = {c["name"]: c for c in await page.context.cookies()}
+    data = json.loads(base64.b64decode(cookies["convos_js"]["value"]))
+    assert data == {"theme": "convos", "colorScheme": "light"}
+
+    # Language: German labels after the switch, <html lang> from the server (cookie).
+    language = page.get_by_label("Language")
+    await expect(language.locator("option[value=de]")).to_have_text("Deutsch")
+    await language.select_option("de")
+    await expect(page.get_by_role("heading", name="Kontoeinstellungen")).to_be_visible()
+    await expect(html).to_have_attribute("lang", "de")
+    await expect(settings_nav(page)).to_have_count(0)  # its name is German now
+    await expect(page.get_by_role("navigation", name="Einstellungen").get_by_role("link", name="Konto")).to_be_visible()
+    await expect(page.get_by_label("Sprache")).to_have_value("de")
+    cookies = {c["name"]: c for c in await page.context.cookies()}
+    data = json.loads(base64.b64decode(cookies["convos_js"]["value"]))
+    assert data == {"theme": "convos", "colorScheme": "light", "lang": "de"}
+
+    # Back to the browser's language (en-US here).
+    await page.get_by_label("Sprache").select_option("")
+    await expect(page.get_by_role("heading", name="Account settings")).to_be_visible()
+    await expect(html).to_have_attribute("lang", "en")
+
+
+async def test_connection_editor(ui_daemon: Any, page: Any, ircd: Any, irc_client: Any) -> None:
+    d = await ui_daemon()
+    await register(page, d.url)
+    await expect(sidebar(page).get_by_role("img", name="Connected")).to_be_visible()
+
+    # Edit the default connection: its URL is split into fields.
+    await page.goto(d.url + "/settings/account")
+    await page.get_by_role("link", name="Edit connection localhost").click()
+    await expect(page).to_have_url(d.url + "/settings/connection?connection_id=irc-localhost")
+    await expect(page.get_by_role("heading", name="Edit connection")).to_be_visible()
+    await expect(page.get_by_label("Host", exact=True)).to_have_value("127.0.0.1")
+    await expect(page.get_by_label("Port")).to_have_value(str(ircd.port))
+    await expect(page.get_by_label("Secure connection (TLS)")).not_to_be_checked()
+    await expect(page.get_by_label("Nick")).to_have_value("superman")
+    await expect(page.get_by_label("Wanted state")).to_have_value("connected")
+
+    # Delete it (after a confirmation), then add one with the editor.
+    await page.get_by_role("button", name="Delete connection").click()
+    confirm = page.get_by_role("alertdialog", name="Delete connection")
+    await expect(confirm).to_contain_text("Are you sure you want to delete localhost?")
+    await confirm.get_by_role("button", name="Cancel").click()
+    await expect(confirm).to_have_count(0)
+    await page.get_by_role("button", name="Delete connection").click()
+    await confirm.get_by_role("button", name="Delete").click()
+    await expect(page).to_have_url(d.url + "/settings/account")
+    await expect(sidebar(page).get_by_role("link", name="#convos")).to_have_count(0)
+    await expect(page.get_by_text("No connections yet.").first).to_be_visible()
+
+    await page.get_by_role("link", name="Add connection").click()
+    await expect(page).to_have_url(d.url + "/settings/connection/add")
+    await expect(page.get_by_role("heading", name="Add connection")).to_be_visible()
+    # Prefilled from the default connection.
+    await expect(page.get_by_label("Host", exact=True)).to_have_value("127.0.0.1")
+    await expect(page.get_by_label("Channel to join")).to_have_value("#convos")
+    await page.get_by_label("Host", exact=True).fill("localhost")
+    await page.get_by_label("Nick").fill("clark")
+    await page.get_by_label("Real name").fill("Clark Kent")
+    await page.get_by_label("On-connect commands").fill("/msg NickServ identify x\n\n/mode clark +i")
+    await page.get_by_label("Channel to join").fill("#planet")
+    await page.get_by_role("button", name="Create connection").click()
+    await expect(page).to_have_url(d.url + "/chat/irc-localhost")
+    await expect(sidebar(page).get_by_role("img", name="Connected")).to_be_visible()
+    await expect(sidebar(page).get_by_role("link", name="#planet")).to_be_visible()
+
+    lois = await irc_client("lois")
+    await lois.send("WHOIS clark")
+    whois = await lois.expect(lambda m: m.command == "311")
+    assert whois.params[1] == "clark"
+    assert whois.params[-1].startswith("Clark Kent")
+    conn = await page.evaluate("fetch('/api/connections').then((r) => r.json())")
+    (saved,) = conn["connections"]
+    assert saved["on_connect_commands"] == ["/msg NickServ identify x", "/mode clark +i"]
+    assert re.fullmatch(rf"irc://localhost:{ircd.port}/?(%23planet)?\?nick=clark&tls=0&realname=Clark%20Kent", saved["url"]), saved
+
+    # Edit the nick: the form shows it and the server gets NICK.
+    await page.goto(d.url + "/settings/connection?connection_id=irc-localhost")
+    await expect(page.get_by_label("Nick")).to_have_value("clark")
+    await expect(page.get_by_label("Real name")).to_have_value("Clark Kent")
+    await expect(page.get_by_role("status").filter(has_text="Connected")).to_be_visible()
+    await page.get_by_label("Nick").fill("kal_el")
+    await page.get_by_role("button", name="Update connection").click()
+    await expect(page.get_by_text("Saved.")).to_be_visible()
+    await expect(page.get_by_role("status").filter(has_text="Nick: kal_el")).to_be_visible()
+    await page.reload()
+    await expect(page.get_by_label("Nick")).to_have_value("kal_el")
+    await expect(page.get_by_label("On-connect commands")).to_have_value("/msg NickServ identify x\n/mode clark +i")
+
+    # Disconnect through the wanted state.
+    await page.get_by_label("Wanted state").select_option("disconnected")
+    await page.get_by_role("button", name="Update connection").click()
+    await expect(sidebar(page).get_by_role("img", name="Disconnected")).to_be_visible()
+
+    # A bad host is refused in the browser; a server error shows next to the form.
+    await page.get_by_label("Host", exact=True).fill("bad host")
+    await page.get_by_role("button", name="Update connection").click()
+    await expect(page.get_by_text("Write a host name, like irc.libera.chat.")).to_be_visible()
+    await expect(page.get_by_label("Host", exact=True)).to_have_attribute("aria-invalid", "true")
+
+
+async def test_connection_url_parts(page: Any, ui_daemon: Any) -> None:
+    # The URL <-> fields functions on their own, with the edge cases of docs/irc.md.
+    d = await ui_daemon()
+    await page.goto(d.url + "/login")
+    result = await page.evaluate("""async () => {
+        const m = await import("/assets/js/views/settings-connection.js");
+        const out = {};
+        const p = m.parseIrcUrl("irc://us%40er:p%3Ass@irc.example.com:6697/%23convos%20key?nick=superman&tls=1&forced=1");
+        out.parsed = {...p, params: [...p.params]};
+        out.fields = m.fieldsFromUrl("ircs://[::1]/?nick=x&sasl=EXTERNAL&tls_verify=0");
+        out.fields.params = [...out.fields.params];
+        out.rebuilt = m.urlFromFields({...m.fieldsFromUrl(
+            "irc://u:p@irc.example.com:6697/%23convos?nick=superman&tls=1&tls_verify=1&local_address=10.0.0.1"),
+            nick: "kal el", realname: "Kal-El of Krypton", sasl: "plain"},
+            "irc://u:p@irc.example.com:6697/%23convos?nick=superman&tls=1&tls_verify=1&local_address=10.0.0.1");
+        out.plain = m.urlFromFields({host: "localhost", port: "6667", tls: false, tlsVerify: true, nick: "a",
+            sasl: "none", username: "", password: "", realname: ""});
+        out.noVerify = m.urlFromFields({host: "h", port: "", tls: true, tlsVerify: false, nick: "a", sasl: "external",
+            username: "", password: "p w", realname: ""});
+        return out;
+    }""")
+    assert result["parsed"] == {
+        "scheme": "irc", "username": "us@er", "password": "p:ss", "host": "irc.example.com", "port": "6697",
+        "path": "/%23convos%20key", "params": [["nick", "superman"], ["tls", "1"], ["forced", "1"]],
+    }
+    f = result["fields"]
+    assert (f["host"], f["port"], f["tls"], f["tlsVerify"], f["sasl"], f["nick"]) == ("[::1]", "6697", True, False, "external", "x")
+    assert result["rebuilt"] == ("irc://u:p@irc.example.com:6697/%23convos?nick=kal%20el&tls=1&tls_verify=1"
+                                 "&sasl=plain&realname=Kal-El%20of%20Krypton&local_address=10.0.0.1")
+    assert result["plain"] == "irc://localhost:6667?nick=a&tls=0"
+    assert result["noVerify"] == "irc://:p%20w@h?nick=a&tls=1&tls_verify=0&sasl=external"
