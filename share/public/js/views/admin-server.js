@@ -36,12 +36,12 @@ export class ServerSettingsView extends SettingsPage {
     const check = (name, value) => h("input", {name, type: "checkbox", checked: Boolean(value)});
     const f = {
       organization_name: text("organization_name", s.organization_name),
-      organization_url: text("organization_url", s.organization_url, {type: "url", placeholder: "https://example.com"}),
+      organization_url: text("organization_url", s.organization_url, {inputmode: "url", spellcheck: "false", placeholder: "https://example.com"}),
       contact: text("contact", s.contact, {placeholder: "mailto:admin@example.com"}),
       open_to_public: check("open_to_public", s.open_to_public),
       default_connection: text("default_connection", s.default_connection, {spellcheck: "false", placeholder: "irc://irc.libera.chat:6697/%23convos"}),
       forced_connection: check("forced_connection", s.forced_connection),
-      video_service: text("video_service", s.video_service, {type: "url", placeholder: "https://meet.jit.si/"}),
+      video_service: text("video_service", s.video_service, {inputmode: "url", spellcheck: "false", placeholder: "https://meet.jit.si/"}),
     };
     return settingsForm({
       fields: [
