@@ -685,3 +685,10 @@ def test_lower_case_t_lines_on_the_bound_day(tmp_path):
     after = datetime(2024, 3, 21, 10, 15, tzinfo=UTC)
     assert ts_of(read_messages(tmp_path, "#c", after=after, before=before, now=NOW)) == ["upper"]
     assert ts_of(read_messages(tmp_path, "#c", after=after, now=NOW)) == ["upper", "after the bound"]
+    # a page widened to its boundary second: a lower-case line of that second belongs to it,
+    # also when it comes (out of order) after the page was known to be full
+    later = "".join(f"2024-03-21T10:00:{i:02d} 0 <a> later\n" for i in range(1, 20))  # a few blocks
+    path.write_text(f"2024-03-21T10:00:00 0 <a> one\n{later}2024-03-21t10:00:00 0 <a> two\n")
+    with mock.patch.multiple(logseek, **TINY):
+        page = read_messages(tmp_path, "#c", after=datetime(2024, 3, 21, tzinfo=UTC), limit=1, now=NOW)
+    assert ts_of(page) == ["one", "two"] and page.after == "2024-03-21t10:00:00"

@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator
 
 log = logging.getLogger(__name__)
 
@@ -80,12 +80,12 @@ def _env() -> dict[str, str]:
 
 def usable_needle(needle: bytes | None) -> bool:
     """grep -F takes a newline as "or" and argv cannot hold NUL: such needles stay in Python."""
-    return bool(needle) and b"\n" not in needle and b"\0" not in needle and b"\r" not in needle
+    return needle is not None and needle != b"" and not any(c in needle for c in (b"\n", b"\r", b"\0"))
 
 
 def grep_files(
     fds: list[int], needle: bytes, cancel: threading.Event | None = None
-) -> Iterator[tuple[int, int, bytes]]:
+) -> Generator[tuple[int, int, bytes], None, None]:
     """The lines of open files (each read from offset 0 to its current end) that contain
     `needle`, ASCII case-insensitively, in file order: `(index, offset, line)` without the
     `\\n`, and `(index, -1, b"")` once file `index` has been read to its end.

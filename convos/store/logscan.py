@@ -265,7 +265,7 @@ def _offer_lines(col: Collector, data: bytes, a: int, b: int, forward: bool) -> 
     # A lower-case "t" sorts after "T": such a line can only be missed by `< hi` on hi's own
     # day, so the exact check per line is needed only if the block holds that day with a "t".
     lower_t = hi[:10] + b"t"
-    if len(hi) == 19 and data.find(b"\n" + lower_t, a - 1 if a else 0, b) >= 0 or data.startswith(lower_t):
+    if data.startswith(lower_t, a) or data.find(b"\n" + lower_t, a, b) >= 0:
         found = [x for x in lines if lo <= x[:19] < hi or x[:11] == lower_t]
     else:
         found = [x for x in lines if lo <= x[:19] < hi]
