@@ -140,12 +140,14 @@ export class FilesView {
     this.status.textContent = this.files.length ? "" : t("You have not uploaded any files.");
     this.selectAll.checked = false;
     this.updateSelection();
-    // `prev` is the `after` of the previous page ("" for the first); `next` the `after` of the next.
-    const hasPrev = Boolean(this.after);
-    this.newer.hidden = !hasPrev;
+    // `prev` is the `after` of the previous page (none: the first page). `next` is the first id
+    // of the next page, but `after` starts *after* the id it names, so the next page starts
+    // after the last file shown here (following `next` would skip a file).
+    this.newer.hidden = !this.after;
     this.newer.href = this.pagePath(body.prev || "");
-    this.older.hidden = !body.next;
-    if (body.next) this.older.href = this.pagePath(body.next);
+    const last = this.files[this.files.length - 1];
+    this.older.hidden = !(body.next && last);
+    if (!this.older.hidden) this.older.href = this.pagePath(last.id);
   }
 
   selectedIds() {
