@@ -37,7 +37,7 @@ async def test_manifest_icons_and_worker_script(daemon: Any, sub_path_proxy: Any
 
         async with http.get(d.url + "/") as res:
             shell = await res.text()
-        assert '<link rel="manifest" href="http://127.0.0.1:%d/assets/site.webmanifest">' % d.port in shell
+        assert f'<link rel="manifest" href="{d.url}/assets/site.webmanifest">' in shell
 
         async with http.get(d.url + "/assets/site.webmanifest") as res:
             assert res.status == 200

@@ -133,7 +133,7 @@ export class AccountSettingsView extends SettingsPage {
     const render = () => {
       box.checked = n.enabled && n.permission === "granted";
       box.disabled = !n.supported || n.permission === "denied";
-      note.textContent = !n.supported ? t("This browser cannot show notifications.")
+      note.textContent = !n.supported ? t("This browser cannot show desktop notifications.")
         : n.permission === "denied" ? t("Notifications are blocked by the browser.")
           : t("Mentions and private messages, while Convos is in the background.");
     };
