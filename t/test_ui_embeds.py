@@ -1,0 +1,100 @@
+"""Link previews in the browser, from /api/embed: a card built from a page's OpenGraph tags
+(text stays text), a photo, one request per link, nothing for a broken link.
+
+The pages come from a small aiohttp site in the test, on 127.0.0.1, so the daemon runs with
+CONVOS_EMBED_ALLOW_PRIVATE=1 (docs/embed.md).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp import web
+from playwright.async_api import expect
+from test_ui_chat import log_of, register_first_user
+from test_ui_search import irc_peer_in_convos
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+# A 1x1 PNG.
+PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
+PAGE = """<!DOCTYPE html><html><head>
+<meta property="og:title" content="&lt;img src=x onerror=alert(1)&gt;">
+<meta property="og:description" content="A page &amp; its &lt;description&gt;">
+<meta property="og:image" content="/thumb.png">
+<meta property="og:site_name" content="Test site">
+<title>ignored</title></head><body><script>alert(2)</script></body></html>"""
+
+
+class Site:
+    def __init__(self) -> None:
+        self.url = ""
+        self.hits: list[str] = []
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        self.hits.append(request.path)
+        if request.path == "/page.html":
+            return web.Response(text=PAGE, content_type="text/html")
+        if request.path in ("/photo.png", "/thumb.png"):
+            return web.Response(body=PNG, content_type="image/png")
+        return web.Response(status=404, text="not here")
+
+
+@pytest.fixture
+async def site() -> AsyncIterator[Site]:
+    s = Site()
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", s.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    tcp = web.TCPSite(runner, "127.0.0.1", 0)
+    await tcp.start()
+    port = tcp._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    s.url = f"http://127.0.0.1:{port}"
+    yield s
+    await runner.cleanup()
+
+
+async def test_embeds(ui_daemon: Any, page: Any, irc_client: Any, site: Site) -> None:
+    d = await ui_daemon(env={"CONVOS_EMBED_ALLOW_PRIVATE": "1"})
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/api/embed" in r.url else None)
+    await register_first_user(page, d.url)
+    await expect(page).to_have_url(re.compile(r"/chat/irc-localhost/%23convos$"))
+    alice = await irc_peer_in_convos(irc_client)
+    log = log_of(page)
+
+    # A card from the page's OpenGraph tags; the hostile title is text.
+    await alice.privmsg("#convos", f"look at {site.url}/page.html please")
+    card = log.locator(".msg", has_text="look at").locator(".embed--card")
+    await expect(card).to_be_visible()
+    title = card.get_by_role("link", name=HOSTILE)
+    await expect(title).to_have_text(HOSTILE)
+    await expect(title).to_have_attribute("href", f"{site.url}/page.html")
+    await expect(title).to_have_attribute("rel", "noopener noreferrer")
+    await expect(card.locator(".embed__desc")).to_have_text("A page & its <description>")
+    await expect(card.locator(".embed__provider")).to_have_text("Test site")
+    thumb = card.locator("img")
+    await expect(thumb).to_have_attribute("src", f"{site.url}/thumb.png")
+    await page.wait_for_function("(img) => img.complete && img.naturalWidth === 1", arg=await thumb.element_handle())
+    await expect(log.locator("img[src=x], script")).to_have_count(0)
+
+    # A broken link gets nothing (the site answered 404); a photo is an image.
+    async with page.expect_response(lambda r: "/api/embed" in r.url and "nothing-here" in r.url) as answer:
+        await alice.privmsg("#convos", f"{site.url}/nothing-here")
+    assert (await answer.value).status == 502
+    await alice.privmsg("#convos", f"a photo: {site.url}/photo.png")
+    photo = log.locator(".msg", has_text="a photo:").locator(".embed--photo img")
+    await expect(photo).to_have_attribute("src", f"{site.url}/photo.png")
+    await expect(photo).to_be_visible()
+    await expect(log.locator(".msg", has_text="nothing-here").locator(".embed")).to_have_count(0)
+
+    # The same link again: the browser asks once.
+    await alice.privmsg("#convos", f"again {site.url}/page.html")
+    await expect(log.locator(".msg", has_text="again").locator(".embed--card")).to_be_visible()
+    assert len([u for u in asked if "page.html" in u]) == 1
+    assert site.hits.count("/page.html") == 1
+    assert page.seen.dialogs == []
