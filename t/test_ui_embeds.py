@@ -98,3 +98,42 @@ async def test_embeds(ui_daemon: Any, page: Any, irc_client: Any, site: Site) ->
     assert len([u for u in asked if "page.html" in u]) == 1
     assert site.hits.count("/page.html") == 1
     assert page.seen.dialogs == []
+
+
+async def test_embeds_keep_the_dom_bounded(ui_daemon: Any, page: Any, irc_client: Any, site: Site) -> None:
+    """At most MAX_LIVE (30) previews exist; older ones out of view become empty boxes."""
+    d = await ui_daemon(env={"CONVOS_EMBED_ALLOW_PRIVATE": "1"})
+    await register_first_user(page, d.url)
+    await expect(page).to_have_url(re.compile(r"/chat/irc-localhost/%23convos$"))
+    alice = await irc_peer_in_convos(irc_client)
+    log = log_of(page)
+    links = 45
+    for i in range(links):
+        await alice.privmsg("#convos", f"link {i}: {site.url}/page.html?n={i}")
+    await expect(log.locator(".msg", has_text=f"link {links - 1}:").locator(".embed")).to_be_visible()
+
+    # Scroll up to the first link, letting the previews of what is in view load on the way.
+    all_shown = """(log) => {
+        const box = log.getBoundingClientRect();
+        return [...log.querySelectorAll(".msg[data-embed-url]")].every((m) => {
+            const r = m.getBoundingClientRect();
+            return r.bottom <= box.top || r.top >= box.bottom || m.querySelector(":scope > .embed");
+        });
+    }"""
+    most = 0
+    handle = await log.element_handle()
+    while True:
+        await page.wait_for_function(all_shown, arg=handle)
+        most = max(most, await log.locator(".embed").count())
+        if await log.evaluate("(el) => el.scrollTop === 0"):
+            break
+        await log.evaluate("(el) => { el.scrollTop = Math.max(0, el.scrollTop - el.clientHeight / 2); }")
+    await expect(log.locator(".msg", has_text="link 0:").locator(".embed--card")).to_be_visible()
+    assert most <= 30
+    assert await log.locator(".embed-placeholder").count() >= links - 30
+    # Back down: the newest come back from the cache, without new requests.
+    hits = len(site.hits)
+    await log.evaluate("(el) => { el.scrollTop = el.scrollHeight; }")
+    await expect(log.locator(".msg", has_text=f"link {links - 1}:").locator(".embed--card")).to_be_visible()
+    assert await log.locator(".embed").count() <= 30
+    assert len(site.hits) == hits
