@@ -56,6 +56,7 @@ async def test_users_and_invite_links(ui_daemon: Any, page: Any) -> None:
     await expect(page.get_by_text("The link is valid until")).to_be_visible()
     await expect(page.get_by_text("Send this link to lois@example.com.")).to_be_visible()
     await expect(page.get_by_role("button", name="Copy")).to_be_visible()
+    await expect(page.locator(".invite")).not_to_contain_text("null")
     url = await link.input_value()
 
     async with second_browser() as lois:
@@ -117,6 +118,7 @@ async def test_server_settings_and_profiles(ui_daemon: Any, page: Any) -> None:
     await expect(page.get_by_label("Default connection", exact=True)).to_have_value(re.compile(r"^irc://127\.0\.0\.1:\d+/%23convos"))
     await expect(page.get_by_text(re.compile(r"^[\d.,]+ [KMGTP]?B of [\d.,]+ [KMGTP]?B used"))).to_be_visible()
     await expect(page.get_by_role("meter", name="Disk usage")).to_be_visible()
+    await expect(page.locator(".page__body")).not_to_contain_text("null")
 
     # A bad URL: the server's message next to its field.
     await page.get_by_label("Organization URL", exact=True).fill("not a url")

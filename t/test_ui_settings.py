@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
+from pathlib import Path
 from typing import Any
 
+import pytest
+from browser import contrast_failures
 from playwright.async_api import expect
 from test_ui_chat import EMAIL, PASSWORD, register_first_user, sidebar
 
@@ -230,3 +234,63 @@ async def test_connection_url_parts(page: Any, ui_daemon: Any) -> None:
                                  "&sasl=plain&realname=Kal-El%20of%20Krypton&local_address=10.0.0.1")
     assert result["plain"] == "irc://localhost:6667?nick=a&tls=0"
     assert result["noVerify"] == "irc://:p%20w@h?nick=a&tls=1&tls_verify=0&sasl=external"
+
+
+async def test_settings_contrast_and_phone(ui_daemon: Any, page: Any) -> None:
+    # Both colour schemes meet WCAG AA on the settings pages, also with errors and links shown,
+    # and a 360 px phone needs no sideways scrolling.
+    d = await ui_daemon()
+    await register(page, d.url)
+    await page.goto(d.url + "/settings/connection?connection_id=irc-localhost")
+    await page.get_by_label("Host", exact=True).fill("bad host")
+    await page.get_by_role("button", name="Update connection").click()
+    await expect(page.get_by_text("Write a host name, like irc.libera.chat.")).to_be_visible()
+    for scheme in ("light", "dark"):
+        await page.emulate_media(color_scheme=scheme)
+        assert await contrast_failures(page) == [], scheme
+    await page.goto(d.url + "/settings/users")
+    await page.get_by_label("Email").fill("lois@example.com")
+    await page.get_by_role("button", name="Create invite link").click()
+    await expect(page.get_by_role("textbox", name="Invite link")).to_be_visible()
+    for scheme in ("light", "dark"):
+        await page.emulate_media(color_scheme=scheme)
+        assert await contrast_failures(page) == [], scheme
+
+    await page.set_viewport_size({"width": 360, "height": 740})
+    for path in ("/settings/account", "/settings/connection?connection_id=irc-localhost", "/settings/users",
+                 "/settings/server", "/settings/connection-profiles"):
+        await page.goto(d.url + path)
+        await expect(page.get_by_role("navigation", name="Settings")).to_be_visible()
+        await expect(page.locator(".page__body h2").first).to_be_visible()
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 360, (path, width)
+    # The menu button opens the sidebar from a settings page too.
+    await page.get_by_role("button", name="Show conversations").click()
+    await expect(sidebar(page).get_by_role("link", name="#convos")).to_be_in_viewport(ratio=1)
+
+
+@pytest.mark.skipif(not os.environ.get("CONVOS_UI_SCREENSHOTS"), reason="set CONVOS_UI_SCREENSHOTS=1 to refresh docs/screenshots")
+async def test_settings_screenshots(ui_daemon: Any, page: Any) -> None:
+    out = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+    d = await ui_daemon()
+    await page.emulate_media(color_scheme="light")
+    await register(page, d.url)
+    await expect(sidebar(page).get_by_role("img", name="Connected")).to_be_visible()
+    await page.goto(d.url + "/settings/account")
+    await expect(page.get_by_label("Language").locator("option[value=de]")).to_have_count(1)
+    await page.screenshot(path=str(out / "settings-light.png"))
+    await page.goto(d.url + "/settings/connection?connection_id=irc-localhost")
+    await expect(page.get_by_role("status").filter(has_text="Connected")).to_be_visible()
+    await page.emulate_media(color_scheme="dark")
+    await page.screenshot(path=str(out / "connection-editor-dark.png"))
+    await page.goto(d.url + "/settings/users")
+    await page.get_by_label("Email").fill("lois@example.com")
+    await page.get_by_role("button", name="Create invite link").click()
+    await expect(page.get_by_role("textbox", name="Invite link")).to_be_visible()
+    await page.emulate_media(color_scheme="light")
+    await page.screenshot(path=str(out / "admin-users-light.png"))
+    await page.set_viewport_size({"width": 360, "height": 740})
+    await page.emulate_media(color_scheme="dark")
+    await page.goto(d.url + "/settings/account")
+    await expect(page.get_by_role("heading", name="Account settings")).to_be_visible()
+    await page.screenshot(path=str(out / "phone-settings-dark.png"))

@@ -86,12 +86,13 @@ export class ServerSettingsView extends SettingsPage {
     const used = d.blocks_used * size;
     const total = d.blocks_total * size;
     const label = t("%1 of %2 used", formatBytes(used), formatBytes(total));
-    this.disk.replaceChildren(
+    this.disk.replaceChildren(...[
       h("meter", {class: "disk__meter", min: "0", max: String(total), value: String(used), low: String(total * 0.8),
         high: String(total * 0.9), optimum: "0", "aria-label": t("Disk usage")}),
       h("p", {}, label, d.dev ? ` (${d.dev})` : ""),
       d.inodes_total ? h("p", {class: "form__hint"}, t("Files: %1 of %2 used", Number(d.inodes_used).toLocaleString(),
-        Number(d.inodes_total).toLocaleString())) : null);
+        Number(d.inodes_total).toLocaleString())) : null,
+    ].filter(Boolean));
   }
 
   async checkForUpdates() {

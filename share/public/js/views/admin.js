@@ -55,10 +55,11 @@ export class UsersView extends SettingsPage {
 
   async createLink(email, hours = INVITE_HOURS) {
     const res = await this.app.api.call("inviteUser", {email, exp: hours});
-    this.invite.replaceChildren(
+    this.invite.replaceChildren(...[
       copyField(res.existing ? t("Password reset link") : t("Invite link"), res.url, t("Send this link to %1.", email)),
       h("p", {class: "form__hint"}, t("The link is valid until %1.", formatDateTime(res.expires))),
-      res.existing ? h("p", {class: "form__hint"}, t("%1 already has an account, so the link resets the password.", email)) : null);
+      res.existing ? h("p", {class: "form__hint"}, t("%1 already has an account, so the link resets the password.", email)) : null,
+    ].filter(Boolean));
     this.invite.querySelector("input").focus();
     return null;
   }
