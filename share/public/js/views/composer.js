@@ -71,6 +71,7 @@ export class Composer {
   }
 
   destroy() {
+    this.destroyed = true;
     drafts.set(this.key, this.textarea.value);
     for (const off of this.listeners) off();
   }
@@ -150,8 +151,14 @@ export class Composer {
   onDrag(e) {
     const zone = this.dropZone();
     const dt = e.dataTransfer;
-    if (!dt || ![...dt.types].includes("Files") || !zone.contains(e.target)) {
-      if (e.type === "dragleave" || e.type === "drop") zone.classList.remove("conv--drop");
+    if (!dt || ![...dt.types].includes("Files")) return;
+    if (!zone.contains(e.target)) {
+      // Outside the conversation a dropped file would replace the app: refuse it.
+      if (e.type === "dragover" || e.type === "drop") {
+        e.preventDefault();
+        dt.dropEffect = "none";
+      }
+      if (e.type === "drop") zone.classList.remove("conv--drop");
       return;
     }
     e.preventDefault();
@@ -167,8 +174,10 @@ export class Composer {
   }
 
   onPaste(e) {
-    const files = e.clipboardData ? [...e.clipboardData.files] : [];
-    if (!files.length) return; // text is pasted as usual
+    const data = e.clipboardData;
+    const files = data ? [...data.files] : [];
+    // Text is pasted as usual, also when the clipboard has a picture of it (office programs).
+    if (!files.length || [...data.types].includes("text/plain")) return;
     e.preventDefault();
     this.uploadFiles(files);
   }
@@ -187,7 +196,13 @@ export class Composer {
     try {
       const stored = await uploadFile(this.api, file, {onProgress: (part) => { bar.value = Math.round(part * 100); }});
       row.remove();
-      this.insert(stored.url);
+      if (this.destroyed) {
+        // The conversation was left meanwhile: the link waits in its draft.
+        const draft = drafts.get(this.key) || "";
+        drafts.set(this.key, draft && !/\s$/.test(draft) ? `${draft} ${stored.url}` : draft + stored.url);
+      } else {
+        this.insert(stored.url);
+      }
     } catch (err) {
       bar.remove();
       row.classList.add("upload--error");

@@ -7,6 +7,18 @@ import {fullTime, parseTs} from "../time.js";
 
 const LIMIT = 60;
 
+let dateFormat = null;
+function shortDate(ms) {
+  if (!dateFormat) {
+    try {
+      dateFormat = new Intl.DateTimeFormat(document.documentElement.lang || undefined, {dateStyle: "medium", timeStyle: "short"});
+    } catch {
+      dateFormat = new Intl.DateTimeFormat(undefined, {dateStyle: "medium", timeStyle: "short"});
+    }
+  }
+  return dateFormat.format(new Date(ms));
+}
+
 export function formatSize(bytes) {
   const units = ["byte", "kilobyte", "megabyte", "gigabyte"];
   let value = Number(bytes) || 0;
@@ -76,7 +88,7 @@ export class FilesView {
           t("Files you uploaded and long messages sent as pastes. Anyone with a link can open the file, until you delete it.")),
         h("p", {class: "page__actions"}, this.deleteSelected),
         this.status,
-        this.table,
+        h("div", {class: "files__scroll"}, this.table),
         h("nav", {class: "page__actions files__pages", "aria-label": t("Pages")}, this.newer, this.older)));
     document.title = `${t("Files")} - Convos`;
   }
@@ -131,7 +143,7 @@ export class FilesView {
         h("td", {class: "files__check"}, box),
         h("td", {class: "files__name"}, h("a", {href, target: "_blank", rel: "noopener", dataset: {external: "1"}}, f.name)),
         h("td", {class: "files__size"}, formatSize(f.size)),
-        h("td", {}, h("time", {datetime: new Date(ms).toISOString(), title: fullTime(ms)}, fullTime(ms))),
+        h("td", {}, h("time", {datetime: new Date(ms).toISOString(), title: fullTime(ms)}, shortDate(ms))),
         h("td", {class: "files__actions"},
           h("button", {type: "button", class: "btn btn--small btn--quiet", "aria-label": t("Delete %1", f.name),
             onclick: () => this.remove([f.id])}, t("Delete"))));
