@@ -75,3 +75,73 @@ async def test_screenshots(ui_daemon: Any, page: Any, irc_client: Any) -> None:
     await expect(nav.get_by_role("link", name="#photos")).to_be_in_viewport(ratio=1)
     await page.emulate_media(color_scheme="dark")
     await page.screenshot(path=str(OUT / "phone-sidebar-dark.png"))
+
+
+def gradient_png(width: int = 320, height: int = 180) -> bytes:
+    """A blue-to-green picture for the link previews (no image library needed)."""
+    import struct
+    import zlib
+
+    rows = b"".join(b"\x00" + b"".join(bytes((40 + 80 * y // height, 90 + 120 * x // width, 200 - 90 * x // width))
+                                       for x in range(width)) for y in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+async def test_screenshots_search_and_previews(ui_daemon: Any, page: Any, irc_client: Any) -> None:
+    from aiohttp import web
+    from test_ui_search import irc_peer_in_convos, wait_until_found
+
+    picture = gradient_png()
+    site = web.Application()
+    article = """<!DOCTYPE html><html><head>
+        <meta property="og:title" content="Proofs for page one: the new layout">
+        <meta property="og:description" content="Three columns, a bigger masthead and room for the photo of the week.">
+        <meta property="og:image" content="/cover.png"><meta property="og:site_name" content="Daily Planet">
+        </head><body></body></html>"""
+    site.router.add_get("/proofs", lambda _: web.Response(text=article, content_type="text/html"))
+    site.router.add_get("/cover.png", lambda _: web.Response(body=picture, content_type="image/png"))
+    site.router.add_get("/darkroom.png", lambda _: web.Response(body=picture, content_type="image/png"))
+    runner = web.AppRunner(site)
+    await runner.setup()
+    tcp = web.TCPSite(runner, "127.0.0.1", 0)
+    await tcp.start()
+    base = f"http://127.0.0.1:{tcp._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+    try:
+        d = await ui_daemon(env={"CONVOS_EMBED_ALLOW_PRIVATE": "1", "CONVOS_MAX_UPLOAD_SIZE": "100000"})
+        await page.emulate_media(color_scheme="light")
+        await page.goto(d.url + "/register")
+        await page.get_by_label("Email").fill(EMAIL)
+        await page.get_by_label("Password").fill("s3cret-enough")
+        await page.get_by_role("button", name="Register").click()
+        await expect(page).to_have_url(re.compile(r"/chat/irc-localhost/%23convos$"))
+        lois = await irc_peer_in_convos(irc_client, "lois")
+        jimmy = await irc_peer_in_convos(irc_client, "jimmy")
+        await lois.privmsg("#convos", "superman: the proofs for page one are ready")
+        await jimmy.privmsg("#convos", f"Layout draft: {base}/proofs")
+        await jimmy.privmsg("#convos", f"And the photo from the darkroom: {base}/darkroom.png")
+        await lois.privmsg("#convos", "Perry wants the proofs before noon.")
+        log = page.get_by_role("log")
+        await expect(log.locator(".embed--photo img")).to_be_visible()
+        await expect(log.locator(".embed--card img")).to_be_visible()
+        composer = page.get_by_role("textbox", name="Message #convos")
+        async with page.expect_file_chooser() as chooser:
+            await page.get_by_role("button", name="Upload a file").click()
+        await (await chooser.value).set_files(files=[{"name": "scan-of-page-one.tiff", "mimeType": "image/tiff",
+                                                      "buffer": b"x" * 200_000}])
+        await expect(page.get_by_role("alert")).to_contain_text("Maximum message size exceeded")
+        await composer.fill("Looks good, send it to print.")
+        await page.emulate_media(color_scheme="dark")
+        await page.screenshot(path=str(OUT / "previews-dark.png"))
+
+        await page.emulate_media(color_scheme="light")
+        await wait_until_found(page, "Perry wants the proofs")
+        await page.goto(d.url + "/search?q=proofs")
+        await expect(page.get_by_role("list", name="Search results").get_by_role("listitem")).to_have_count(3)
+        await page.screenshot(path=str(OUT / "search-light.png"))
+    finally:
+        await runner.cleanup()
