@@ -137,3 +137,41 @@ async def test_embeds_keep_the_dom_bounded(ui_daemon: Any, page: Any, irc_client
     await expect(log.locator(".msg", has_text=f"link {links - 1}:").locator(".embed--card")).to_be_visible()
     assert await log.locator(".embed").count() <= 30
     assert len(site.hits) == hits
+
+
+RENDER_CASES: list[tuple[dict[str, Any], str | None]] = [
+    # (the /api/embed answer, the preview's outerHTML or None)
+    ({"type": "link", "url": "https://x.org/", "title": "x.org"}, None),
+    ({"type": "rich", "url": "https://x.org/a", "title": "https://x.org/a", "description": ""}, None),
+    ({"type": "rich", "url": "javascript:alert(1)", "title": "t", "description": "d"}, None),
+    ({"type": "rich", "url": "https://x.org/a", "title": "<b>T</b>", "description": "d & <i>e</i>",
+      "thumbnail_url": "javascript:alert(1)", "provider_name": "X", "html": "<script>alert(1)</script>"},
+     '<div class="embed embed--card"><div class="embed__meta"><p class="embed__provider">X</p>'
+     '<a href="https://x.org/a" target="_blank" rel="noopener noreferrer" class="embed__title">&lt;b&gt;T&lt;/b&gt;</a>'
+     '<p class="embed__desc">d &amp; &lt;i&gt;e&lt;/i&gt;</p></div></div>'),
+    ({"type": "photo", "url": "https://x.org/p.png", "title": "p.png", "thumbnail_url": "https://x.org/p.png"},
+     '<div class="embed embed--photo"><a href="https://x.org/p.png" target="_blank" rel="noopener noreferrer" '
+     'class="embed__photo" aria-label="p.png"><img src="https://x.org/p.png" alt="p.png" loading="lazy" '
+     'referrerpolicy="no-referrer" class="embed__img" decoding="async"></a></div>'),
+    # Video players and videos on other sites are cards: the CSP allows media only from 'self'.
+    ({"type": "video", "url": "https://www.youtube.com/watch?v=abcdefghijk", "title": "A video",
+      "html": "<iframe src=https://www.youtube-nocookie.com/embed/abcdefghijk></iframe>", "provider_name": "YouTube"},
+     '<div class="embed embed--card"><div class="embed__meta"><p class="embed__provider">YouTube</p>'
+     '<a href="https://www.youtube.com/watch?v=abcdefghijk" target="_blank" rel="noopener noreferrer" '
+     'class="embed__title">A video</a></div></div>'),
+    ({"type": "video", "url": "ORIGIN/file/1/clip.mp4", "title": "clip.mp4"},
+     '<div class="embed embed--video"><video class="embed__video" src="ORIGIN/file/1/clip.mp4" controls="" '
+     'preload="metadata" aria-label="clip.mp4"></video></div>'),
+]
+
+
+async def test_render_embed(client: Any, page: Any) -> None:
+    await page.goto(str(client.make_url("/assets/css/convos.css")))
+    origin = str(client.make_url("/")).rstrip("/")
+    cases = [({k: v.replace("ORIGIN", origin) for k, v in doc.items()}, want and want.replace("ORIGIN", origin))
+             for doc, want in RENDER_CASES]
+    got = await page.evaluate("""async (docs) => {
+        const {renderEmbed} = await import("/assets/js/embeds.js");
+        return docs.map((doc) => { const el = renderEmbed(doc); return el ? el.outerHTML : null; });
+    }""", [doc for doc, _ in cases])
+    assert got == [want for _, want in cases]
