@@ -57,8 +57,8 @@ export class ServerSettingsView extends SettingsPage {
       onSubmit: async () => {
         const body = {};
         for (const [name, input] of Object.entries(f)) body[name] = input.type === "checkbox" ? input.checked : input.value.trim();
-        // An empty contact is "not given" (the API wants at least 3 characters when it is).
-        if (!body.contact) body.contact = null;
+        // null is "not given"; an emptied contact goes to the server, which says what it wants.
+        if (!body.contact && !s.contact) body.contact = null;
         const saved = await this.app.api.call("updateSettings", {body});
         this.applied(saved);
         return t("Saved.");

@@ -95,11 +95,18 @@ export class ConnectionEditorView extends SettingsPage {
 
   async mount() {
     if (!this.connectionId) return;
-    // The store's copy may be older than the server's (a nick written into the URL on connect).
+    // The store's copy may be older than the server's (a nick or tls=1 written into the URL
+    // on connect): show the server's, unless the user started typing.
     try {
       const {connections} = await this.app.api.call("listConnections");
       const fresh = (connections || []).find((c) => c.connection_id === this.connectionId);
-      if (fresh) this.app.store.upsertConnection(fresh);
+      if (!fresh) return;
+      this.app.store.upsertConnection(fresh);
+      if (!this.form.dirty && fresh.url !== this.original) {
+        const form = this.buildForm(this.app.store.connection(this.connectionId), "");
+        this.form.replaceWith(form);
+        this.form = form;
+      }
     } catch { /* the store's copy will do */ }
   }
 
@@ -154,7 +161,7 @@ export class ConnectionEditorView extends SettingsPage {
 
     const byPath = {url: f.host, host: f.host, wanted_state: f.wanted, on_connect_commands: f.commands,
       conversation_id: f.channel};
-    return settingsForm({
+    const form = settingsForm({
       fields: [
         forced ? h("p", {class: "form__hint"}, t("This Convos only allows connections to %1.", v.host)) : null,
         h("div", {class: "form__row"},
@@ -176,6 +183,10 @@ export class ConnectionEditorView extends SettingsPage {
       fieldFor: (name) => byPath[name] || null,
       onSubmit: () => this.save(),
     });
+    form.dirty = false;
+    form.addEventListener("input", () => { form.dirty = true; });
+    form.addEventListener("change", () => { form.dirty = true; });
+    return form;
   }
 
   values() {
