@@ -294,3 +294,19 @@ async def test_settings_screenshots(ui_daemon: Any, page: Any) -> None:
     await page.goto(d.url + "/settings/account")
     await expect(page.get_by_role("heading", name="Account settings")).to_be_visible()
     await page.screenshot(path=str(out / "phone-settings-dark.png"))
+
+
+async def test_conversation_link(ui_daemon: Any, page: Any) -> None:
+    # /settings/conversation (where /register?uri=irc://... leads) opens a conversation that
+    # exists, and offers to add one that does not.
+    d = await ui_daemon()
+    await register(page, d.url)
+    await page.goto(d.url + "/settings/conversation?connection_id=irc-localhost&conversation_id=%23convos")
+    await expect(page).to_have_url(d.url + "/chat/irc-localhost/%23convos")
+    await page.goto(d.url + "/settings/conversation?connection_id=irc-localhost&conversation_id=%23daily")
+    dialog = page.get_by_role("dialog", name="Add conversation")
+    await expect(dialog.get_by_label("Channel or nick")).to_have_value("#daily")
+    await expect(dialog.get_by_label("Connection")).to_have_value("irc-localhost")
+    await dialog.get_by_role("button", name="Add").click()
+    await expect(page).to_have_url(d.url + "/chat/irc-localhost/%23daily")
+    await expect(sidebar(page).get_by_role("link", name="#daily")).to_be_visible()

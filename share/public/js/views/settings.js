@@ -3,11 +3,12 @@
 import {h, uid} from "../dom.js";
 import {currentLanguage, t} from "../i18n.js";
 import {desktopNotifications} from "../notify.js";
+import {convKey, pathFor} from "../store.js";
 import {readCookie, setThemePreference, themePreference, writeCookie} from "../theme.js";
 import {AdminOnlyView, UsersView} from "./admin.js";
 import {ProfilesView, ServerSettingsView} from "./admin-server.js";
 import {stateLabel} from "./conversation.js";
-import {field} from "./dialogs.js";
+import {addConversationDialog, field} from "./dialogs.js";
 import {PlaceholderView} from "./placeholder.js";
 import {ConnectionEditorView} from "./settings-connection.js";
 import {SettingsPage, isAdmin, section, settingsForm} from "./settings-common.js";
@@ -24,6 +25,7 @@ export function settingsView(app, segments, query) {
     const cid = sub === "add" ? "" : query.get("connection_id") || "";
     return new ConnectionEditorView(app, cid, {uri: query.get("uri") || ""});
   }
+  if (page === "conversation") return new AddConversationView(app, query.get("connection_id") || "", query.get("conversation_id") || "");
   const admin = {users: UsersView, server: ServerSettingsView, "connection-profiles": ProfilesView}[page];
   if (admin) return isAdmin(app) ? new admin(app) : new AdminOnlyView(app);
   return new PlaceholderView(app, t("Page not found"));
@@ -156,5 +158,31 @@ export class AccountSettingsView extends SettingsPage {
       h("a", {class: "btn btn--small btn--quiet", href: this.app.url(`/settings/connection?connection_id=${encodeURIComponent(conn.connection_id)}`),
         "aria-label": t("Edit connection %1", conn.name)}, t("Edit"))));
     this.connectionList.replaceChildren(...(items.length ? items : [h("li", {}, t("No connections yet."))]));
+  }
+}
+
+/** /settings/conversation?connection_id=&conversation_id= (where /register?uri=irc://... sends
+ * you): the conversation if it exists, else "Add conversation" filled in. */
+class AddConversationView extends SettingsPage {
+  constructor(app, connectionId, conversationId) {
+    super(app, t("Add conversation"), "");
+    this.connectionId = connectionId;
+    this.conversationId = conversationId;
+    this.body.append(h("p", {}, h("button", {type: "button", class: "btn", onclick: () => this.openDialog()}, t("Add conversation"))));
+  }
+
+  mount() {
+    const key = convKey(this.connectionId, this.conversationId);
+    // After the route has been shown, not while it is being shown.
+    setTimeout(() => {
+      if (this.conversationId && this.app.store.get(key)) this.app.router.go(pathFor(key), {replace: true});
+      else this.openDialog();
+    }, 0);
+  }
+
+  openDialog() {
+    const dialog = addConversationDialog(this.app, this.connectionId);
+    const name = dialog && dialog.querySelector("input[name=name]");
+    if (name) name.value = this.conversationId;
   }
 }
