@@ -367,8 +367,8 @@ def test_body_coercion_like_the_original(spec: ApiSpec) -> None:
         "body"
     ]
     assert got == {"contact": None, "open_to_public": False, "organization_name": "42"}
+    # contact's length is the handler's check (empty clears it); the schema checks the types.
     assert errors_of(spec, "updateSettings", body={"contact": "ab", "forced_connection": "perhaps"}) == [
-        ("String is too short: 2/3.", "/body/contact"),
         ("Expected boolean - got string.", "/body/forced_connection"),
     ]
     assert errors_of(spec, "saveConnectionProfile", body={"url": "irc://x", "max_message_length": 1.5}) == [

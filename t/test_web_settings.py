@@ -90,6 +90,9 @@ async def test_settings_schema_errors(client):
     res = await client.post("/api/settings", json={"contact": "ab"})
     assert res.status == 400
     assert (await res.json())["errors"][0]["path"] == "/body/contact"
+    res = await client.post("/api/settings", json={"contact": ""})
+    assert res.status == 200
+    assert (await res.json())["contact"] == ""
     res = await client.post("/api/settings", json={"open_to_public": "maybe"})
     assert res.status == 400
     assert (await res.json())["errors"][0]["path"] == "/body/open_to_public"

@@ -37,6 +37,10 @@ async def update_settings(request: web.Request, inp: Input) -> dict[str, Any]:
             given[key] = given[key].strip()
 
     errors = []
+    contact = given.get("contact")
+    if isinstance(contact, str) and 0 < len(contact) < 3:
+        # Empty clears it (spec §4.7); otherwise it must look like something (the schema's old minLength).
+        errors.append(ErrorItem(f"String is too short: {len(contact)}/3.", "/body/contact"))
     url = given.get("default_connection")
     if url and not valid_url(url, ("irc", "ircs")):
         errors.append(ErrorItem("Connection URL require a scheme and host.", "/default_connection"))
