@@ -479,3 +479,20 @@ async def test_hostile_accept_language_on_pages(client):
         res = await client.get("/", headers={"Accept-Language": header})
         assert res.status == 200
         assert _html_lang(await res.text()) == "en"
+
+
+async def test_page_theme_from_cookie(client):
+    """The scheme chosen in the app (convos_js cookie, spec §7.5) is on <html> before any script runs."""
+    import base64 as b64
+    import json as js
+
+    def cookie(data: object) -> str:
+        return b64.b64encode(js.dumps(data).encode()).decode()
+
+    res = await client.get("/", cookies={"convos_js": cookie({"colorScheme": "dark", "theme": "convos"})})
+    assert '<html lang="en" data-theme="dark">' in await res.text()
+    res = await client.get("/", cookies={"convos_js": cookie({"colorScheme": "auto"})})
+    assert '<html lang="en">' in await res.text()
+    res = await client.get("/", cookies={"convos_js": cookie({"colorScheme": '"><script>x</script>'})})
+    text = await res.text()
+    assert "<script>x" not in text and '<html lang="en">' in text

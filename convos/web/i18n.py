@@ -202,12 +202,11 @@ def choose_language(candidates: Iterable[str], available: Collection[str]) -> st
     return DEFAULT_LANGUAGE
 
 
-def cookie_language(raw: str | None) -> str | None:
-    """`lang` from the browser app's `convos_js` cookie (base64 of JSON); None for anything odd."""
+def read_cookie(raw: str | None) -> dict[str, Any]:
+    """The browser app's `convos_js` cookie (base64 of JSON) as a dict; {} for anything odd."""
     if not raw or len(raw) > MAX_COOKIE_CHARS:
-        return None
+        return {}
     text = unquote(raw).strip()
-    data: Any = None
     if text.startswith("{"):
         candidates = [text.encode()]
     else:
@@ -223,9 +222,20 @@ def cookie_language(raw: str | None) -> str | None:
             data = orjson.loads(blob)
         except orjson.JSONDecodeError:
             continue
-        break
-    lang = data.get("lang") if isinstance(data, dict) else None
+        return data if isinstance(data, dict) else {}
+    return {}
+
+
+def cookie_language(raw: str | None) -> str | None:
+    """`lang` from the `convos_js` cookie; None for anything odd."""
+    lang = read_cookie(raw).get("lang")
     return lang if isinstance(lang, str) and lang.strip() else None
+
+
+def cookie_scheme(raw: str | None) -> str:
+    """`light` or `dark` when the user chose one in the app (spec §7.5); '' for auto or nothing."""
+    scheme = read_cookie(raw).get("colorScheme")
+    return scheme if scheme in ("light", "dark") else ""
 
 
 def request_languages(request: web.Request, explicit: str | None = None) -> list[str]:

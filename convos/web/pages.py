@@ -17,7 +17,7 @@ from aiohttp import web
 
 from .. import __version__
 from ..errors import Gone, InvalidInput
-from .i18n import page_language
+from .i18n import COOKIE_NAME, cookie_scheme, page_language
 from .keys import CORE
 from .middlewares import json_response
 from .session import check_csrf, current_user, logout, session_of
@@ -61,6 +61,10 @@ def _render(request: web.Request, *, status: int = 200, heading: str = "Convos",
     }
     escaped = {k: html.escape(str(v), quote=True) for k, v in values.items()}
     escaped["actions"] = actions
+    # The scheme the user chose in the app, so a forced light/dark page never flashes the
+    # system's scheme before app.js runs (only two fixed values ever reach the markup).
+    scheme = cookie_scheme(request.cookies.get(COOKIE_NAME))
+    escaped["theme_attr"] = f' data-theme="{scheme}"' if scheme else ""
     body = _template(request, "app.html").substitute(escaped)
     return web.Response(text=body, status=status, content_type="text/html", charset="utf-8",
                         headers=_security_headers(request))
