@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
-from ..errors import ConvosError, FailedDependency, Forbidden, InvalidInput
+from ..errors import ConvosError, FailedDependency, InvalidInput
 from .connection import Connection, Conversation, connection_id_for, pretty_connection_name
 from .profiles import Profile, host_port, profile_url
 from .user import User
@@ -251,7 +251,3 @@ class ConnectionsMixin:
         for conn, result in zip(conns, results, strict=True):
             if isinstance(result, Exception):
                 log.error("Stopping %s of %s failed: %s", conn.connection_id, conn.email, result)
-
-    def check_connection_owner(self: Core, user: User, conn: Connection) -> None:
-        if conn.email != user.email:
-            raise Forbidden("Not your connection.")
