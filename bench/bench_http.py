@@ -51,7 +51,7 @@ from yarl import URL
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_ingest import Daemon, free_port, rss_mb  # noqa: E402
+from bench_ingest import Daemon, free_port, rss_mb
 
 PASSWORD = "benchmark-password"
 PAGE_TARGET_MS = 5.0
@@ -83,7 +83,7 @@ def overlay_home(src: Path, dst: Path, email: str) -> None:
 
 def pct(values: list[float], p: float) -> float:
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
 
 def run(cmd: list[str]) -> float:

@@ -25,8 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from convos.store import logfile, loggrep  # noqa: E402
-from convos.store.logformat import escape_conversation_id  # noqa: E402
+from convos.store import logfile, loggrep
+from convos.store.logformat import escape_conversation_id
 
 
 def timed(fn: Callable[[], object], repeat: int) -> tuple[float, object]:

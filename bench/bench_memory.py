@@ -37,7 +37,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_ingest import ROOT, Daemon, FloodPeer  # noqa: E402
+from bench_ingest import ROOT, Daemon, FloodPeer
 
 PASSWORD = "benchmark-password"
 MIB = 1 << 20

@@ -28,15 +28,8 @@ COMMON = "the"
 LAST_MONTH = (2026, 11)
 BIG_MONTH = (2026, 10)
 
-ENGLISH = (
-    "the be to of and a in that have I it for not on with he as you do at this but his by from they we "
-    "say her she or an will my one all would there their what so up out if about who get which go me "
-    "when make can like time no just him know take people into year your good some could them see other "
-    "than then now look only come its over think also back after use two how our work first well way even "
-    "new want because any these give day most us is are was were been has had did does lol yes ok thanks "
-    "hi hey sure ping build test merge release bug fix patch server client channel nick log irc convos"
-).split()
-SYLLABLES = "ka lo mi ne ru sa te vo zi pa qu or an el ix um be da fo gu hi ja".split()
+ENGLISH = ["the", "be", "to", "of", "and", "a", "in", "that", "have", "I", "it", "for", "not", "on", "with", "he", "as", "you", "do", "at", "this", "but", "his", "by", "from", "they", "we", "say", "her", "she", "or", "an", "will", "my", "one", "all", "would", "there", "their", "what", "so", "up", "out", "if", "about", "who", "get", "which", "go", "me", "when", "make", "can", "like", "time", "no", "just", "him", "know", "take", "people", "into", "year", "your", "good", "some", "could", "them", "see", "other", "than", "then", "now", "look", "only", "come", "its", "over", "think", "also", "back", "after", "use", "two", "how", "our", "work", "first", "well", "way", "even", "new", "want", "because", "any", "these", "give", "day", "most", "us", "is", "are", "was", "were", "been", "has", "had", "did", "does", "lol", "yes", "ok", "thanks", "hi", "hey", "sure", "ping", "build", "test", "merge", "release", "bug", "fix", "patch", "server", "client", "channel", "nick", "log", "irc", "convos"]
+SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "sa", "te", "vo", "zi", "pa", "qu", "or", "an", "el", "ix", "um", "be", "da", "fo", "gu", "hi", "ja"]
 
 
 def size_arg(text: str) -> int:

@@ -26,9 +26,8 @@ from convos.web.keys import CORE
 pytest_plugins = ["irc_peer", "ircd", "browser"]
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-PERL_HOME = SHARED / "fixtures" / "perl-8.07-home"
 DATA = Path(__file__).resolve().parent / "data"
+PERL_HOME = DATA / "perl-8.07-home"
 
 
 @pytest.fixture
@@ -152,9 +151,7 @@ class Daemon:
             line = raw.decode(errors="replace")
             self.lines.append(line)
             # Both lines are printed once the port is open and the users are loaded.
-            if "Core ready" in line and any("Web application available" in x for x in self.lines):
-                self._ready.set()
-            elif "Web application available" in line and any("Core ready" in x for x in self.lines):
+            if ("Core ready" in line and any("Web application available" in x for x in self.lines)) or ("Web application available" in line and any("Core ready" in x for x in self.lines)):
                 self._ready.set()
         self._ready.set()  # the process ended; start() then fails on the first request
 

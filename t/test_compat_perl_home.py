@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from conftest import core_of
+from conftest import PERL_HOME, core_of
 
 from convos.store.jsonfile import decode
 
@@ -51,9 +51,7 @@ async def test_settings_and_users_read_as_written(make_client, perl_home):
     assert superman.highlight_keywords == ["kryptonite"]
     assert superman.registered == "2026-11-26T20:11:15Z"
     # The start-up re-save of settings.json is byte-identical to what 8.07 wrote.
-    assert (perl_home / "settings.json").read_bytes() == (
-        Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures" / "perl-8.07-home" / "settings.json"
-    ).read_bytes()
+    assert (perl_home / "settings.json").read_bytes() == (PERL_HOME / "settings.json").read_bytes()
 
 
 async def test_loading_changes_no_file(make_client, perl_home):

@@ -100,3 +100,29 @@ def test_docs_link_to_files_that_exist() -> None:
             if target == "logs.md" and not (DOCS / target).exists():
                 continue  # written alongside; may land later
             assert (doc.parent / target).is_file(), f"{doc.name} links to missing {target}"
+
+
+# Words that describe work as unfinished. The README and docs say what is true: once a feature
+# works, a sentence that says it answers 501 or is "not built yet" is a bug.
+STALE = re.compile(
+    r"answers? .{0,3}501|\b501\b.{0,40}not (?:built|implemented)|not (?:built|implemented) yet"
+    r"|\bcomes? next\b|still being built",
+    re.IGNORECASE,
+)
+
+
+def stale_claims(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if STALE.search(line)]
+
+
+def test_the_stale_claim_matcher_can_fail() -> None:
+    assert stale_claims("Files and pastes are not built yet: those operations answer `501`.")
+    assert stale_claims("Search and settings in the app come next.")
+    assert stale_claims("| `501` | The operation is in the document but not implemented yet. |")
+    assert not stale_claims("Every operation works; uploads over the limit answer `413`.")
+
+
+@pytest.mark.parametrize("name", ["README.md", *sorted(p.name for p in DOCS.glob("*.md"))])
+def test_docs_do_not_call_built_features_unfinished(name: str) -> None:
+    path = ROOT / name if name == "README.md" else DOCS / name
+    assert stale_claims(path.read_text("utf-8")) == [], f"{name} describes built work as unfinished"

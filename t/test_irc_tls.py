@@ -153,7 +153,7 @@ async def test_custom_ca_verifies(make_client, home, certs):
 
 async def test_plain_server_without_tls_param_falls_back(make_client, home):
     server = await TinyServer(None).start()
-    client, events = await start_convos(make_client, home)
+    client, _events = await start_convos(make_client, home)
     await add(client, f"irc://127.0.0.1:{server.port}")
     # First a TLS hello the plain server cannot read, then the same client in plain text.
     line = ""

@@ -133,10 +133,8 @@ async def test_kill_9_during_updates_leaves_parseable_files(daemon, tmp_path):
 
         tasks = [asyncio.create_task(hammer(i)) for i in range(200)]
         # Kill the daemon once it has acknowledged some of the updates.
-        done = 0
-        for fut in asyncio.as_completed(tasks):
+        for done, fut in enumerate(asyncio.as_completed(tasks), 1):
             await fut
-            done += 1
             if done == 20:
                 break
         await d.stop(9)

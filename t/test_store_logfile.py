@@ -411,7 +411,7 @@ def log_entries(draw, max_step=86400 * 40, jitter=300, skewed=False):  # half th
         kind = draw(
             st.sampled_from(["private"] * 4 + ["action", "notice", "preformat", "legacy", "garbage", "lower"])
         )
-        text = draw(st.sampled_from(WORDS + ["", " ", "plain"])) + " " + draw(st.text(max_size=6).map(_no_nl))
+        text = draw(st.sampled_from([*WORDS, "", " ", "plain"])) + " " + draw(st.text(max_size=6).map(_no_nl))
         entries.append(
             (t + timedelta(seconds=skew), kind, draw(st.sampled_from(NICKS)), text, draw(st.booleans()))
         )

@@ -120,6 +120,11 @@ async def test_server_settings_and_profiles(ui_daemon: Any, page: Any) -> None:
     await expect(page.get_by_role("meter", name="Disk usage")).to_be_visible()
     await expect(page.locator(".page__body")).not_to_contain_text("null")
 
+    # No update URL is configured, so nothing is checked: the page must not claim "up to date".
+    await page.get_by_role("button", name="Check for updates").click()
+    await expect(page.get_by_role("status").filter(has_text="Update checks are off.")).to_be_visible()
+    await expect(page.locator(".page__body")).not_to_contain_text("up to date")
+
     # A bad URL: the server's message next to its field.
     await page.get_by_label("Organization URL", exact=True).fill("not a url")
     await page.get_by_label("Organization name").fill("Daily Planet")

@@ -331,7 +331,7 @@ async def test_hostile_content_is_escaped_or_dropped(make_client: Any, site: Sit
     assert "&lt;script&gt;" in markup and "&quot; onerror=&quot;alert(2)" in markup
     assert_safe_html(markup)
 
-    status, text, headers = await embed(client, site.url("/hostile"), ".html")
+    status, text, _headers = await embed(client, site.url("/hostile"), ".html")
     assert status == 200 and text == markup
 
 

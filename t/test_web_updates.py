@@ -115,13 +115,13 @@ async def test_needs_login(make_client, index):
 
 async def test_disabled_by_default(make_client):
     client = await logged_in(make_client, "")
-    assert await check(client) == {"running": RUNNING, "running_version": __version__}
+    assert await check(client) == {"check": "off", "running": RUNNING, "running_version": __version__}
 
 
 async def test_newer_release(make_client, index):
     client = await logged_in(make_client, index.url)
     body = await check(client)
-    assert body == {"running": RUNNING, "running_version": __version__,
+    assert body == {"check": "done", "running": RUNNING, "running_version": __version__,
                     "available": 99.0102, "available_version": "99.1.2"}
     assert len(index.requests) == 1
     headers = index.requests[0]
@@ -137,7 +137,7 @@ async def test_newer_release(make_client, index):
 async def test_older_or_equal_release_reports_the_running_version(make_client, index):
     index.body = b'{"info": {"version": "0.0.1"}, "releases": {}}'
     client = await logged_in(make_client, index.url)
-    assert await check(client) == {"running": RUNNING, "running_version": __version__,
+    assert await check(client) == {"check": "done", "running": RUNNING, "running_version": __version__,
                                    "available": RUNNING, "available_version": __version__}
 
 
@@ -169,7 +169,7 @@ async def test_a_broken_answer_means_unknown(make_client, index, caplog, body, s
     index.body, index.status = body, status
     client = await logged_in(make_client, index.url)
     with caplog.at_level(logging.INFO, logger="convos.web.updates"):
-        assert await check(client) == {"running": RUNNING, "running_version": __version__}
+        assert await check(client) == {"check": "failed", "running": RUNNING, "running_version": __version__}
     assert len(index.requests) == 1
     assert "Update check at" in caplog.text
 
@@ -185,7 +185,7 @@ async def test_a_hanging_index_is_given_up_on(make_client, index):
     client = await logged_in(make_client, index.url)
     checker_for(client.server.app).timeout = 0.3
     body = await check(client)
-    assert body == {"running": RUNNING, "running_version": __version__}
+    assert body == {"check": "failed", "running": RUNNING, "running_version": __version__}
     # The lookup was abandoned, not left running: the index saw the request end.
     await asyncio.wait_for(index.ended.wait(), 5)
     assert len(index.requests) == 1
@@ -194,13 +194,13 @@ async def test_a_hanging_index_is_given_up_on(make_client, index):
 async def test_no_network(make_client):
     # Nothing listens on this port: the connection is refused at once.
     client = await logged_in(make_client, f"http://127.0.0.1:{free_port()}/pypi/convos/json")
-    assert await check(client) == {"running": RUNNING, "running_version": __version__}
+    assert await check(client) == {"check": "failed", "running": RUNNING, "running_version": __version__}
 
 
 @pytest.mark.parametrize("url", ["ftp://127.0.0.1/x", "not a url", "http://", "file:///etc/passwd", "http://[::1"])
 async def test_odd_urls_mean_unknown(make_client, url):
     client = await logged_in(make_client, url)
-    assert await check(client) == {"running": RUNNING, "running_version": __version__}
+    assert await check(client) == {"check": "failed", "running": RUNNING, "running_version": __version__}
 
 
 async def test_cache_lifetimes(make_client, index):

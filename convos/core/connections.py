@@ -133,9 +133,8 @@ class ConnectionsMixin:
         if conversation_id:
             parts = parts._replace(path="/" + quote(conversation_id, safe=""))
             url = urlunsplit(parts)
-        if self.settings.forced_connection:
-            if host_port(url) != host_port(self.settings.default_connection):
-                raise InvalidInput("Will only accept forced connection URL.", "/url")
+        if self.settings.forced_connection and host_port(url) != host_port(self.settings.default_connection):
+            raise InvalidInput("Will only accept forced connection URL.", "/url")
         if not parts.hostname:
             raise InvalidInput('Missing "host" in URL', "/url")
         cid = connection_id_for(url)

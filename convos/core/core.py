@@ -138,7 +138,7 @@ class Core(ConnectionsMixin, ChatMixin, FilesMixin):
         for task in list(self._tasks):
             try:
                 await task
-            except BaseException:  # noqa: BLE001 - cancelled or failed, already logged
+            except BaseException:
                 pass
         await self.flush_saves()
         for user in self.users:

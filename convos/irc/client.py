@@ -39,7 +39,7 @@ class Message:
     split here; pydle still does the dispatch to on_raw_* handlers and the feature plumbing.
     """
 
-    __slots__ = ("command", "params", "source", "tags", "_raw", "_valid")
+    __slots__ = ("_raw", "_valid", "command", "params", "source", "tags")
 
     def __init__(self, command: Any, params: list[str], source: str | None, tags: dict[str, Any], raw: str) -> None:
         self.command = command
@@ -175,7 +175,7 @@ class IrcClient(pydle.BasicClient):  # type: ignore[misc]
         if self._writer is not None:
             try:
                 self._writer.close()
-            except Exception:  # noqa: BLE001 - the socket is going away anyway
+            except Exception:
                 pass
         self._writer = None
         self._reader = None
@@ -199,7 +199,7 @@ class IrcClient(pydle.BasicClient):  # type: ignore[misc]
             task.cancel()
             try:
                 await task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001
+            except (asyncio.CancelledError, Exception):
                 pass
         self._close_transport()
 

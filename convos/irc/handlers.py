@@ -90,7 +90,7 @@ class ConvosClient(IrcClient):
         if params and params[0] == self.conn.nick:
             params = params[1:]
         command = str(message.command)
-        is_error = command.isdigit() and 400 <= int(command) < 600 or "ERR" in command.upper()
+        is_error = (command.isdigit() and 400 <= int(command) < 600) or "ERR" in command.upper()
         await self.conn.server_message(" ".join(params), type="error" if is_error else "notice")
 
     def my_nick(self) -> str:
@@ -232,7 +232,7 @@ class ConvosClient(IrcClient):
                     await asyncio.sleep(min(float(m.group(1)), 60))
                 else:
                     await run_command(conn, "", command)
-            except Exception as err:  # noqa: BLE001 - one failing command must not stop the others
+            except Exception as err:
                 msg = err.errors[0].message if hasattr(err, "errors") and err.errors else str(err)
                 await conn.server_message(f"On-connect command #{i} failed: {msg}", type="error")
         for conv in conn.sorted_conversations():
@@ -243,7 +243,7 @@ class ConvosClient(IrcClient):
                     await run_command(conn, conv.conversation_id, f"/whois {conv.name}")
                 else:
                     await run_command(conn, conv.conversation_id, f"/join {conv.name} {conv.password}".rstrip())
-            except Exception as err:  # noqa: BLE001
+            except Exception as err:
                 log.info("%s: rejoining %s failed: %s", conn.connection_id, conv.name, err)
 
     async def on_raw_004(self, message: Any) -> None:

@@ -67,7 +67,7 @@ class Waiters:
                 continue
             try:
                 step = waiter.matcher(message)
-            except Exception as err:  # noqa: BLE001 - a broken matcher fails its own command only
+            except Exception as err:
                 waiter.future.set_exception(err)
                 continue
             if step is None:

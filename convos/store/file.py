@@ -237,7 +237,7 @@ class FileStore:
         for fn, args, kwargs in batch:
             try:
                 fn(*args, **kwargs)
-            except Exception as err:  # noqa: BLE001 - one bad line must not lose the others
+            except Exception as err:
                 log.error("Could not write a log line: %s", err)
 
     def _written(self, fut: Future[Any]) -> None:

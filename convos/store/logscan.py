@@ -271,10 +271,10 @@ def _offer_lines(col: Collector, data: bytes, a: int, b: int, forward: bool) -> 
         found = [x for x in lines if lo <= x[:19] < hi]
     for line in found if forward else reversed(found):
         key = line[:19]
-        if (lo <= key < hi or key[:11] == lower_t) and HEAD.match(line) is not None:
-            if col.offer(key if key[10] == 84 else key[:10] + b"T" + key[11:], line):
-                lo, hi = col.bounds()
-                lower_t = hi[:10] + b"t"
+        if ((lo <= key < hi or key[:11] == lower_t) and HEAD.match(line) is not None
+                and col.offer(key if key[10] == 84 else key[:10] + b"T" + key[11:], line)):
+            lo, hi = col.bounds()
+            lower_t = hi[:10] + b"t"
     return edge_key(data, a, b, first=not forward)
 
 

@@ -24,10 +24,9 @@ _METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
 # Keywords the validator understands; anything else in a request schema is refused at load time,
 # so the document cannot promise a check that silently never happens.
 _CHECKED = frozenset(
-    "type format enum minLength maxLength pattern minimum maximum exclusiveMinimum exclusiveMaximum"
-    " items minItems maxItems properties required additionalProperties x-nullable".split()
+    ["type", "format", "enum", "minLength", "maxLength", "pattern", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "items", "minItems", "maxItems", "properties", "required", "additionalProperties", "x-nullable"]
 )
-_ANNOTATIONS = frozenset("description title default example readOnly name in collectionFormat schema".split())
+_ANNOTATIONS = frozenset(["description", "title", "default", "example", "readOnly", "name", "in", "collectionFormat", "schema"])
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off", ""})
 _SEPARATORS = {"csv": ",", "ssv": " ", "tsv": "\t", "pipes": "|"}
@@ -248,12 +247,36 @@ def _validate_body(
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError:  # also invalid UTF-8 and lone surrogates
-        errors.add("Invalid JSON.", "/body")
+        # Parsers differ on how deep they go before they give up (and say so in their own words),
+        # so the depth of a refused body is measured here, on its bytes.
+        errors.add("Too deeply nested." if _raw_too_deep(body, MAX_DEPTH) else "Invalid JSON.", "/body")
         return
     if _too_deep(data, MAX_DEPTH):
         errors.add("Too deeply nested.", "/body")
         return
     out["body"] = _check(data, schema, "/body", errors, coerce=True)
+
+
+# A JSON string, or an unterminated one up to the end: possessive, so every byte is read once.
+_JSON_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+(?:\\)?(?:"|\Z)', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_EMPTY_PAIR = re.compile(rb"\[\]|\{\}")
+
+
+def _raw_too_deep(body: bytes, limit: int) -> bool:
+    """Whether the brackets of a (possibly malformed) JSON text nest deeper than `limit`.
+
+    Strings are cut out, then each round removes the innermost empty pairs: one level a round.
+    """
+    brackets = _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
+    for _ in range(limit):
+        if not brackets:
+            return False
+        reduced = _EMPTY_PAIR.sub(b"", brackets)
+        if len(reduced) == len(brackets):  # unbalanced: plain invalid JSON
+            return False
+        brackets = reduced
+    return bool(brackets) and _EMPTY_PAIR.search(brackets) is not None
 
 
 def _too_deep(data: Any, limit: int) -> bool:

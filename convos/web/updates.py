@@ -99,8 +99,8 @@ class UpdateChecker:
             "X-Convos-Version": __version__,
         }
         timeout = aiohttp.ClientTimeout(total=self.timeout)
-        async with aiohttp.ClientSession(timeout=timeout, headers=headers) as session:
-            async with session.get(target, max_redirects=MAX_REDIRECTS) as res:
+        async with (aiohttp.ClientSession(timeout=timeout, headers=headers) as session,
+                    session.get(target, max_redirects=MAX_REDIRECTS) as res):
                 if res.status != 200:
                     log.info("Update check at %s: HTTP %s.", url, res.status)
                     return None
@@ -144,12 +144,21 @@ def checker_for(app: web.Application) -> UpdateChecker:
 
 
 async def check_for_updates(app: web.Application, url: str) -> dict[str, Any]:
-    """`running` always; `available` (never lower than `running`) only when the lookup worked."""
+    """`running` always; `available` (never lower than `running`) only when the lookup worked.
+
+    `check` says what happened: "off" (no update URL configured), "failed" or "done", so that a
+    client never reads a missing `available` as "up to date".
+    """
     running = parse_version(__version__) or (0, 0, 0)
     answer: dict[str, Any] = {"running": version_number(running), "running_version": __version__}
-    latest = await checker_for(app).latest(url) if url else None
+    if not url:
+        answer["check"] = "off"
+        return answer
+    latest = await checker_for(app).latest(url)
     newest = parse_version(latest)
+    answer["check"] = "failed"
     if latest is not None and newest is not None:
+        answer["check"] = "done"
         if newest > running:
             answer.update(available=version_number(newest), available_version=latest)
         else:

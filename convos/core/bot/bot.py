@@ -89,7 +89,7 @@ class Bot:
         for task in tasks:
             try:
                 await task
-            except BaseException:  # noqa: BLE001 - cancelled or failed, already logged
+            except BaseException:
                 pass
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:

@@ -91,9 +91,9 @@ def _check_power(base: Number, exponent: Number) -> None:
     """Refuse powers whose result is too large before computing them (big ints take long)."""
     if abs(exponent) > MAX_EXPONENT:
         raise CalcError("Result is too large.")
-    if isinstance(base, int) and isinstance(exponent, int) and exponent > 0 and abs(base) > 1:
-        if exponent * abs(base).bit_length() > MAX_MAGNITUDE.bit_length() + 64:
-            raise CalcError("Result is too large.")
+    if (isinstance(base, int) and isinstance(exponent, int) and exponent > 0 and abs(base) > 1
+            and exponent * abs(base).bit_length() > MAX_MAGNITUDE.bit_length() + 64):
+        raise CalcError("Result is too large.")
 
 
 def format_number(value: Number) -> str:

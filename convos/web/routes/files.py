@@ -31,7 +31,7 @@ INLINE_SAFE = re.compile(r"^(?:(?:image/(?:gif|jpeg|png|webp)|text/plain)(?:;|$)
 VIEWER_CSP = ("default-src 'none'; img-src 'self'; style-src 'self'; base-uri 'none'; form-action 'none'; "
               "frame-ancestors 'self'")
 RAW_CSP = "sandbox"
-MONTHS = ("January February March April May June July August September October November December").split()
+MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
 _NAME_RE = re.compile(r"([A-Za-z0-9_][A-Za-z0-9_-]{0,63})(?:\.([\w.]{1,32}))?", re.ASCII)
 _template: Template | None = None
 

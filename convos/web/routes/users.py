@@ -139,7 +139,7 @@ async def _target(request: web.Request, email: str, action: str) -> tuple[User |
 @operation("updateUser")
 async def update_user(request: web.Request, inp: Input) -> dict[str, Any]:
     core = request.app[CORE]
-    caller, target = await _target(request, inp["email"], "update")
+    _caller, target = await _target(request, inp["email"], "update")
     if target is None:
         raise NotFound("No such user.")
     body = inp.get("body") or {}

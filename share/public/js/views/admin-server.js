@@ -98,8 +98,10 @@ export class ServerSettingsView extends SettingsPage {
   async checkForUpdates() {
     try {
       const res = await this.app.api.call("checkForUpdates");
-      this.updates.textContent = res.available && res.available !== res.running
-        ? t("Convos %1 is available.", res.available) : t("Convos is up to date.");
+      this.updates.textContent = res.check === "off" ? t("Update checks are off.")
+        : res.check !== "done" ? t("Could not check for updates.")
+        : res.available !== res.running ? t("Convos %1 is available.", res.available_version || res.available)
+        : t("Convos is up to date.");
     } catch (err) {
       this.updates.textContent = err.message;
     }
