@@ -32,7 +32,7 @@ from convos.store.logfile import (
 )
 from convos.store.logformat import Matcher, format_line, format_ts, month_relpath, parse_line, split_line
 
-FIXTURE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "perl-8.07-home"
+FIXTURE = Path(__file__).resolve().parent / "data" / "perl-8.07-home"
 NOW = datetime(2024, 3, 21, 12, 0, 0, tzinfo=UTC)
 
 

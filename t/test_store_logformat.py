@@ -25,7 +25,7 @@ from convos.store.logformat import (
     safe_ascii_segment,
 )
 
-FIXTURE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "perl-8.07-home"
+FIXTURE = Path(__file__).resolve().parent / "data" / "perl-8.07-home"
 SUPERMAN = FIXTURE / "superman@example.com" / "irc-localhost"
 LOIS = FIXTURE / "lois@example.com" / "irc-localhost"
 T0 = datetime(2024, 3, 21, 8, 25, 0, tzinfo=UTC)
