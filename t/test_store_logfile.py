@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import math
 import os
 import shutil
 import stat
@@ -31,6 +32,7 @@ from convos.store.logfile import (
     search_conversation,
 )
 from convos.store.logformat import Matcher, format_line, format_ts, month_relpath, parse_line, split_line
+from convos.store.logid import MessagePos, conversation_tag, parse_message_id
 
 FIXTURE = Path(__file__).resolve().parent / "data" / "perl-8.07-home"
 NOW = datetime(2024, 3, 21, 12, 0, 0, tzinfo=UTC)
@@ -339,61 +341,122 @@ def months_add(t: datetime, months: int) -> datetime:
 
 
 class Naive:
-    """Every complete, parsable line of every file, in time order (file order within a second)."""
+    """Every complete, parsable line of every file, in message order: time, then place in the file.
+
+    Each message carries its id (month file + offset); bounds are timestamps or positions
+    (epoch, offset) as message ids name them.
+    """
 
     def __init__(self, conn: Path, cid: str) -> None:
         found = []
+        tag = conversation_tag(conn, cid)
         for y, m in list_log_months(conn, cid):
             data = (conn / month_relpath(y, m, cid)).read_bytes()
+            offset = 0
             for line in data[: data.rfind(b"\n") + 1].split(b"\n")[:-1]:
                 msg = parse_line(line)
                 if msg is not None:
                     e = calendar.timegm(datetime.strptime(msg.ts.upper(), "%Y-%m-%dT%H:%M:%S").timetuple())
-                    found.append((e, msg, split_line(line.decode())[2]))
+                    msg.id = MessagePos(e, offset, tag).id
+                    found.append(((e, offset), msg, split_line(line.decode())[2]))
+                offset += len(line) + 1
         self.msgs = sorted(found, key=lambda x: x[0])
+
+    @staticmethod
+    def _place(bound, incl_ts: bool, upper: bool):
+        """A bound as a position: ids are exact (and exclusive); timestamps cover whole seconds."""
+        if isinstance(bound, MessagePos):
+            return (bound.epoch, bound.offset)
+        e = epoch(bound)
+        if upper:
+            sec = math.floor(e) if incl_ts else math.ceil(e) - 1  # last accepted second
+            return (sec, math.inf)
+        sec = math.ceil(e) if incl_ts else math.floor(e) + 1  # first accepted second
+        return (sec, -1)
 
     def select(self, lo, hi, lo_incl, hi_incl, match, from_):
         m = Matcher(match) if match else None
+        lo_p = None if lo is None else self._place(lo, lo_incl, False)
+        hi_p = None if hi is None else self._place(hi, hi_incl, True)
         out = []
-        for e, msg, body in self.msgs:
-            if lo is not None and not (e >= epoch(lo) if lo_incl else e > epoch(lo)):
+        for place, msg, body in self.msgs:
+            if lo_p is not None and not (place >= lo_p if lo_incl or not isinstance(lo, MessagePos) else place > lo_p):
                 continue
-            if hi is not None and not (e <= epoch(hi) if hi_incl else e < epoch(hi)):
+            if hi_p is not None and not (place <= hi_p if not isinstance(hi, MessagePos) else place < hi_p):
                 continue
             if from_ and msg.from_.lower() != from_.lower():
                 continue
             if m is not None and not m.search(body):
                 continue
-            out.append((e, msg))
+            out.append((place[0], msg))
         return out
 
     @staticmethod
-    def page(found, limit, forward):
+    def page(found, limit, forward, widen=True):
+        """(page, more, split): widened to the boundary second, or exactly `limit`."""
         if len(found) <= limit:
-            return [m for _, m in found], False
+            return [m for _, m in found], False, False
+        if not widen:
+            page, rest = (found[:limit], found[limit:]) if forward else (found[-limit:], found[:-limit])
+            edge = page[-1 if forward else 0][0]
+            return [m for _, m in page], True, any(e == edge for e, _ in rest)
         t = found[limit - 1][0] if forward else found[-limit][0]
         page = [m for e, m in found if (e <= t if forward else e >= t)]
-        return page, len(page) < len(found)
+        return page, len(page) < len(found), False
 
-    def read(self, after, before, around, limit, match, from_, now):
-        both = after is not None and before is not None
+    def read(self, after, before, around, limit, match, from_, now, after_id=None, before_id=None, around_id=None):
+        by_id = after_id is not None or before_id is not None or around_id is not None
+        widen = not by_id and (after is not None or before is not None or around is not None)
+        both = (after is not None or after_id is not None) and (before is not None or before_id is not None)
         limit = min(limit or (200 if both else 60), 200)
         future = months_add(now, 1)
-        if around is not None:
-            lo = after if after is not None else months_add(around, -12)
-            older, more_o = self.page(self.select(lo, around, False, False, match, from_), limit, False)
-            hi = before if before is not None else min(months_add(around, 12), future)
-            newer, more_n = self.page(self.select(around, hi, True, True, match, from_), limit, True)
-            return MessagePage(
-                older + newer, older[0].ts if more_o else None, newer[-1].ts if more_n else None
-            )
-        if after is not None:
-            hi = before if before is not None else min(months_add(after, 12), future)
-            msgs, more = self.page(self.select(after, hi, False, False, match, from_), limit, True)
-            return MessagePage(msgs, after=msgs[-1].ts if more else None)
-        hi = before if before is not None else now + timedelta(seconds=10)
-        msgs, more = self.page(self.select(months_add(hi, -12), hi, False, False, match, from_), limit, False)
-        return MessagePage(msgs, before=msgs[0].ts if more else None)
+        lo = after_id or after
+        hi = before_id or before
+        mid = around_id or around
+        mid_t = around if around_id is None else datetime.fromtimestamp(around_id.epoch, UTC)
+        after_t = after if after_id is None else datetime.fromtimestamp(after_id.epoch, UTC)
+        before_t = before if before_id is None else datetime.fromtimestamp(before_id.epoch, UTC)
+        out = MessagePage([])
+
+        def older(msgs, split):
+            out.before_id = msgs[0].id
+            out.before = shift(msgs[0].ts, 1) if split else msgs[0].ts
+
+        def newer(msgs, split):
+            out.after_id = msgs[-1].id
+            out.after = shift(msgs[-1].ts, -1) if split else msgs[-1].ts
+
+        if mid is not None:
+            lo_a = lo if lo is not None else months_add(mid_t, -12)
+            old, more_o, split_o = self.page(self.select(lo_a, mid, False, False, match, from_), limit, False, widen)
+            hi_b = hi if hi is not None else min(months_add(mid_t, 12), future)
+            new, more_n, split_n = self.page(self.select(mid, hi_b, True, True, match, from_), limit, True, widen)
+            out.messages = old + new
+            if more_o:
+                older(old, split_o)
+            if more_n:
+                newer(new, split_n)
+            return out
+        if lo is not None:
+            hi_f = hi if hi is not None else min(months_add(after_t, 12), future)
+            msgs, more, split = self.page(self.select(lo, hi_f, False, False, match, from_), limit, True, widen)
+            out.messages = msgs
+            if more:
+                newer(msgs, split)
+            return out
+        hi_t = before_t if before_t is not None else now + timedelta(seconds=10)
+        msgs, more, split = self.page(
+            self.select(months_add(hi_t, -12), hi if hi is not None else hi_t, False, False, match, from_),
+            limit, False, widen,
+        )
+        out.messages = msgs
+        if more:
+            older(msgs, split)
+        return out
+
+
+def shift(ts: str, seconds: int) -> str:
+    return (datetime.fromisoformat(ts.upper()) + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 START = datetime(2023, 1, 30, 22, 0, tzinfo=UTC)
@@ -468,7 +531,11 @@ def use_engine(stack: ExitStack, engine: str) -> None:
 times = st.integers(-86400 * 2, 86400 * 400).map(lambda s: START + timedelta(seconds=s, microseconds=0))
 queries = st.fixed_dictionaries(
     {
-        "mode": st.sampled_from(["none", "before", "after", "both", "around", "around+after"]),
+        "mode": st.sampled_from(["none", "before", "after", "both", "around", "around+after",
+                                 "before_id", "after_id", "both_id", "around_id", "around_id+after", "after_id+before"]),
+        "pick": st.integers(0, 1000),
+        "pick2": st.integers(0, 1000),
+        "jiggle": st.sampled_from([0, 0, 0, 1, -1, 7]),
         "a": times,
         "b": st.integers(0, 86400 * 200),
         "frac": st.sampled_from([0, 0, 500_000]),
@@ -480,7 +547,15 @@ queries = st.fixed_dictionaries(
 )
 
 
-def query_args(q) -> dict:
+def pick_id(model: Naive | None, pick: int, jiggle: int, fallback: datetime) -> MessagePos:
+    """A message's position (or one next to it, which names no message: still a valid cursor)."""
+    if model is None or not model.msgs:
+        return MessagePos(int(epoch(fallback)), max(0, jiggle))
+    e, offset = model.msgs[pick % len(model.msgs)][0]
+    return MessagePos(e, max(0, offset + jiggle), 0)
+
+
+def query_args(q, model: Naive | None = None) -> dict:
     a = q["a"] + timedelta(microseconds=q["frac"])
     args = {
         "limit": q["limit"],
@@ -489,12 +564,30 @@ def query_args(q) -> dict:
         "now": START + timedelta(seconds=q["now"]),
     }
     mode = q["mode"]
-    if mode in ("before", "both"):
-        args["before"] = a + timedelta(seconds=q["b"]) if mode == "both" else a
-    if mode in ("after", "both", "around+after"):
+    if mode in ("before", "both", "after_id+before"):
+        args["before"] = a + timedelta(seconds=q["b"]) if mode != "before" else a
+    if mode in ("after", "both", "around+after", "around_id+after"):
         args["after"] = a
-    if mode.startswith("around"):
+    if mode in ("around", "around+after"):
         args["around"] = a + timedelta(seconds=q["b"])
+    first = pick_id(model, q["pick"], q["jiggle"], a)
+    if mode in ("before_id", "both_id"):
+        args["before_id"] = first
+    if mode in ("after_id", "after_id+before"):
+        args["after_id"] = first
+    if mode == "both_id":
+        second = pick_id(model, q["pick2"], 0, a)
+        args["after_id"], args["before_id"] = min(first, second), max(first, second)
+        if args["before_id"].epoch - args["after_id"].epoch > 360 * 86400:
+            del args["after_id"]
+    if mode.startswith("around_id"):
+        args["around_id"] = first
+        if "after" in args and args["after"] > datetime.fromtimestamp(first.epoch, UTC):
+            del args["after"]
+    if "after_id" in args and "before" in args:
+        after_t = datetime.fromtimestamp(args["after_id"].epoch, UTC)
+        if not after_t <= args["before"] <= after_t + timedelta(days=360):
+            del args["before"]
     return args
 
 
@@ -507,7 +600,17 @@ def naive_read(model: Naive, args) -> MessagePage:
         args["match"],
         args["from_"],
         args["now"],
+        after_id=args.get("after_id"),
+        before_id=args.get("before_id"),
+        around_id=args.get("around_id"),
     )
+
+
+def read_page(conn: Path, cid: str, args) -> MessagePage:
+    """read_messages, with the id cursors' tags set as the API would get them from a message."""
+    tag = conversation_tag(conn, cid)
+    args = {k: (MessagePos(v.epoch, v.offset, tag) if isinstance(v, MessagePos) else v) for k, v in args.items()}
+    return read_messages(conn, cid, **args)
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -526,8 +629,8 @@ def test_pages_equal_a_naive_scan(log, qs, tiny, engine):
         write_entries(conn, "#c/x", entries, torn)
         model = Naive(conn, "#c/x")
         for q in qs:
-            args = query_args(q)
-            assert read_messages(conn, "#c/x", **args) == naive_read(model, args), args
+            args = query_args(q, model)
+            assert read_page(conn, "#c/x", args) == naive_read(model, args), args
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -548,8 +651,8 @@ def test_out_of_order_lines_page_like_a_naive_scan(log, qs, engine):
         for q, i, offset in qs:
             if entries:  # query times next to the lines, where the disorder is
                 q = {**q, "a": entries[i % len(entries)][0] + timedelta(seconds=offset), "b": q["b"] % 120}
-            args = query_args(q)
-            assert read_messages(conn, "#c", **args) == naive_read(model, args), args
+            args = query_args(q, model)
+            assert read_page(conn, "#c", args) == naive_read(model, args), args
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -570,26 +673,49 @@ def test_paging_with_cursors_returns_every_message_once(log, limit, match, tiny,
         write_entries(conn, "", entries, torn)
         model = Naive(conn, "")
         everything = [m for _, m in model.select(None, None, False, False, match, None)]
-        # backwards from the newest page
-        seen, page = [], read_messages(conn, "", limit=limit, match=match, now=now)
+
+        def read(**kw):
+            page = read_messages(conn, "", limit=limit, match=match, now=now, **kw)
+            assert len(page.messages) <= limit or "before" in kw or "after" in kw
+            return page
+
+        # By id, backwards from the newest page and forwards from the start: exactly once each.
+        seen, page = [], read()
         while True:
+            assert len(page.messages) <= limit
             seen[:0] = page.messages
-            if page.before is None:
+            if page.before_id is None:
                 break
-            before = datetime.strptime(page.before.upper(), "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
-            page = read_messages(conn, "", before=before, limit=limit, match=match, now=now)
+            page = read(before_id=parse_message_id(page.before_id))
         assert seen == everything
-        # forwards from before the first message
-        seen, page = (
-            [],
-            read_messages(conn, "", after=START - timedelta(days=1), limit=limit, match=match, now=now),
-        )
+        seen, page = [], read(after=START - timedelta(days=1))
+        page = read(after_id=parse_message_id(everything[0].id)) if everything else page
+        seen = everything[:1]
         while True:
             seen.extend(page.messages)
+            if page.after_id is None:
+                break
+            page = read(after_id=parse_message_id(page.after_id))
+        assert seen == everything
+
+        # By timestamp (clients of the original): nothing lost; a line seen twice only where
+        # an exact page ended in the middle of a second.
+        def ts(text):
+            return datetime.strptime(text.upper(), "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+
+        seen, page = [], read()
+        while True:
+            seen[:0] = [m for m in page.messages if m not in seen]
+            if page.before is None:
+                break
+            page = read(before=ts(page.before))
+        assert sorted(seen, key=lambda m: parse_message_id(m.id)) == everything
+        seen, page = [], read(after=START - timedelta(days=1))
+        while True:
+            seen.extend(m for m in page.messages if m not in seen)
             if page.after is None:
                 break
-            after = datetime.strptime(page.after.upper(), "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
-            page = read_messages(conn, "", after=after, limit=limit, match=match, now=now)
+            page = read(after=ts(page.after))
         assert seen == everything
 
 
@@ -601,10 +727,11 @@ def test_paging_with_cursors_returns_every_message_once(log, limit, match, tiny,
     after=st.one_of(st.none(), times),
     span=st.one_of(st.none(), st.integers(0, 86400 * 300)),
     limit=st.sampled_from([1, 2, 5, 60]),
+    pick=st.one_of(st.none(), st.integers(0, 1000)),
     tiny=st.booleans(),
     engine=st.sampled_from(ENGINES),
 )
-def test_search_equals_a_naive_scan(log, match, from_, after, span, limit, tiny, engine):
+def test_search_equals_a_naive_scan(log, match, from_, after, span, limit, pick, tiny, engine):
     entries, torn = log
     before = None if span is None else (after or START) + timedelta(seconds=span)
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
@@ -613,10 +740,15 @@ def test_search_equals_a_naive_scan(log, match, from_, after, span, limit, tiny,
         conn = Path(tmp)
         write_entries(conn, "#c", entries, torn)
         model = Naive(conn, "#c")
-        found = model.select(after, before, True, False, match, from_)
-        expected, more = model.page(found, limit, False)
+        before_id = None
+        if pick is not None:  # an exact cursor: the id of a message
+            p = pick_id(model, pick, 0, START)
+            before_id = MessagePos(p.epoch, p.offset, conversation_tag(conn, "#c"))
+        found = model.select(after, before_id or before, True, False, match, from_)
+        # a timestamp cursor widens the result to its boundary second; no cursor or an id does not
+        expected, more, _ = model.page(found, limit, False, widen=before is not None and before_id is None)
         result = search_conversation(
-            conn, "#c", match=match, from_=from_, after=after, before=before, limit=limit
+            conn, "#c", match=match, from_=from_, after=after, before=before, before_id=before_id, limit=limit
         )
         assert result.messages == expected[::-1] and result.more == more
 
@@ -652,7 +784,13 @@ def test_a_flood_in_one_second_widens_a_page_only_so_far(tmp_path, monkeypatch):
             w.log_message(tmp_path, "#c", base + timedelta(seconds=i), "private", "n", f"old {i}")
         for i in range(20):
             w.log_message(tmp_path, "#c", base + timedelta(seconds=10), "private", "n", f"flood {i}")
+    # Without a cursor (or with an id) a page is exact; its timestamp cursor moves to the next
+    # second, so a client of the original sees the rest of the flood (again) instead of losing it.
     page = read_messages(tmp_path, "#c", now=NOW, limit=2)
+    assert ts_of(page) == ["flood 18", "flood 19"] and page.before == format_ts(base + timedelta(seconds=11))
+    assert page.before_id == page.messages[0].id
+    # A timestamp cursor widens the page to its boundary second, but only so far.
+    page = read_messages(tmp_path, "#c", now=NOW, limit=2, before=base + timedelta(seconds=11))
     assert ts_of(page) == [f"flood {i}" for i in range(13, 20)] and page.before == format_ts(
         base + timedelta(seconds=10)
     )
@@ -692,3 +830,55 @@ def test_lower_case_t_lines_on_the_bound_day(tmp_path):
     with mock.patch.multiple(logseek, **TINY):
         page = read_messages(tmp_path, "#c", after=datetime(2024, 3, 21, tzinfo=UTC), limit=1, now=NOW)
     assert ts_of(page) == ["one", "two"] and page.after == "2024-03-21t10:00:00"
+
+
+@st.composite
+def bursts(draw):
+    """Lines in bursts of up to 5,000 in one second, some written late (out of order)."""
+    lines = []
+    t = START
+    for _ in range(draw(st.integers(1, 4))):
+        t += timedelta(seconds=draw(st.sampled_from([0, 1, 2, 59, 3600])))
+        count = draw(st.sampled_from([1, 3, 250, 1200, 5000]))
+        late = draw(st.sampled_from([0, 0, 1, 120, 290]))  # seconds behind, within half the slack
+        lines.extend((t - timedelta(seconds=late if i % 97 == 5 else 0), i) for i in range(count))
+    return lines
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(log=bursts(), limit=st.sampled_from([13, 60, 200]), pick=st.integers(0, 10**6), tiny=st.booleans())
+def test_paging_by_id_through_floods_returns_every_line_once_in_order(log, limit, pick, tiny):
+    now = START + timedelta(days=2)
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+        maybe_tiny(stack, tiny)
+        conn = Path(tmp)
+        with LogWriter() as w:
+            for t, i in log:
+                w.log_message(conn, "#flood", t, "private", "n", f"line {i}")
+        everything = Naive(conn, "#flood").select(None, None, False, False, None, None)
+        everything = [m for _, m in everything]
+        assert len(everything) == len(log)
+
+        def read(**kw):
+            page = read_messages(conn, "#flood", limit=limit, now=now, **kw)
+            if "after" not in kw:  # a timestamp cursor widens its page; ids never do
+                assert 0 < len(page.messages) <= (2 * limit if "around_id" in kw else limit)
+            return page
+
+        seen, page = [], read()
+        while True:
+            seen[:0] = page.messages
+            if page.before_id is None:
+                break
+            page = read(before_id=parse_message_id(page.before_id))
+        assert seen == everything
+        page = read(after=START - timedelta(days=1))  # a timestamp cursor to start from
+        seen, page = page.messages, read(after_id=parse_message_id(page.messages[-1].id)) if page.after_id else None
+        while page is not None:
+            seen = seen + page.messages
+            page = read(after_id=parse_message_id(page.after_id)) if page.after_id else None
+        assert seen == everything
+        # around a message: the `limit` messages before it, then it and the `limit - 1` after
+        i = pick % len(everything)
+        page = read(around_id=parse_message_id(everything[i].id))
+        assert page.messages == everything[max(0, i - limit) : i + limit]

@@ -120,15 +120,19 @@ class LogMessage:
     message: str
     type: str
     highlight: bool = False
+    id: str | None = None  # where the line is in its file (logid.py); set by readers
 
     def to_dict(self) -> dict[str, object]:
-        return {
+        d: dict[str, object] = {
             "from": self.from_,
             "highlight": self.highlight,
             "message": self.message,
             "ts": self.ts,
             "type": self.type,
         }
+        if self.id is not None:
+            d["id"] = self.id
+        return d
 
 
 def split_line(line: str) -> tuple[str, int, str] | None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .logcollect import Query
 from .logformat import LogMessage, Matcher, Notification, iter_months, parse_notification, to_utc
+from .logid import MessagePos, conversation_tag, pos_key
 from .logscan import Scan, run_scans
 from .logseek import (
     HEAD,
@@ -60,19 +61,52 @@ class WindowTooLong(LogQueryError):
 
 @dataclass(slots=True)
 class MessagePage:
-    """Messages oldest first; `before`/`after` are set when older/newer messages exist (§3.3)."""
+    """Messages oldest first. When older (newer) messages exist, `before_id` (`after_id`) is the
+    id of the oldest (newest) message, and `before` (`after`) a timestamp cursor (§3.3)."""
 
     messages: list[LogMessage] = field(default_factory=list)
     before: str | None = None
     after: str | None = None
+    before_id: str | None = None
+    after_id: str | None = None
 
     def to_dict(self) -> dict[str, object]:
         d: dict[str, object] = {"messages": [m.to_dict() for m in self.messages]}
-        if self.before is not None:
-            d["before"] = self.before
-        if self.after is not None:
-            d["after"] = self.after
+        for name in ("before", "after", "before_id", "after_id"):
+            value = getattr(self, name)
+            if value is not None:
+                d[name] = value
         return d
+
+
+@dataclass(slots=True)
+class _Side:
+    """One end of a read: a whole second (`epoch`), narrowed to an exact place by `pos`."""
+
+    epoch: int
+    pos: bytes | None = None
+
+
+def _lower(after: datetime | None, after_id: MessagePos | None, *, inclusive: bool = False) -> _Side | None:
+    """The first accepted place after a cursor (an id wins over a timestamp)."""
+    if after_id is not None:
+        return _Side(after_id.epoch, pos_key(epoch_key(after_id.epoch), after_id.offset + (0 if inclusive else 1)))
+    if after is not None:
+        return _Side(lower_bound(after, inclusive))
+    return None
+
+
+def _upper(before: datetime | None, before_id: MessagePos | None, *, inclusive: bool = False) -> _Side | None:
+    """The first rejected place before a cursor (an id wins over a timestamp)."""
+    if before_id is not None:
+        return _Side(before_id.epoch + 1, pos_key(epoch_key(before_id.epoch), before_id.offset))
+    if before is not None:
+        return _Side(upper_bound(before, inclusive))
+    return None
+
+
+def _shift(ts: str, seconds: int) -> str:
+    return (datetime.fromisoformat(ts) + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def resolve_limit(limit: int | None, *, both_bounds: bool = False) -> int:
@@ -104,14 +138,16 @@ def _read(
     conversation_id: str,
     q: Query,
     cancel: threading.Event | None,
-) -> tuple[list[LogMessage], bool]:
-    if q.lo >= q.hi:
-        return [], False
+) -> tuple[list[LogMessage], bool, bool]:
+    """(messages oldest first, more exist, the boundary second holds more of them)."""
+    if q.lo >= q.hi or q.lo_key >= q.hi_key:
+        return [], False, False
     first, last = epoch_month(q.lo), epoch_month(q.hi - 1)
     months = iter_months(first, last) if q.forward else iter_months(last, first)
     scan = Scan(month_paths(conn_dir, conversation_id, months), q, cancel)
     run_scans([scan])
-    return scan.col.result()
+    messages, more = scan.col.result()
+    return messages, more, scan.col.split
 
 
 def read_messages(
@@ -121,6 +157,9 @@ def read_messages(
     after: datetime | None = None,
     before: datetime | None = None,
     around: datetime | None = None,
+    after_id: MessagePos | None = None,
+    before_id: MessagePos | None = None,
+    around_id: MessagePos | None = None,
     limit: int | None = None,
     match: Matcher | str | None = None,
     from_: str | None = None,
@@ -129,45 +168,80 @@ def read_messages(
 ) -> MessagePage:
     """A page of a conversation's log (conversation_id '' = the connection's own log), §3.2-§3.4.
 
-    Raises InvalidLimit, AfterIsLater or WindowTooLong (all ValueError) for bad input, and
-    loggrep.Cancelled when `cancel` is set while it reads.
+    Cursors are message ids (`*_id`, exact: a page holds exactly `limit` messages, or fewer at
+    the end) or timestamps (whole seconds: the page is widened to its boundary second); an id
+    wins over a timestamp for the same side. Raises InvalidLimit, AfterIsLater or
+    WindowTooLong (all ValueError) for bad input, and loggrep.Cancelled when `cancel` is set
+    while it reads.
     """
-    limit = resolve_limit(limit, both_bounds=after is not None and before is not None)
+    has_after, has_before = after is not None or after_id is not None, before is not None or before_id is not None
+    limit = resolve_limit(limit, both_bounds=has_after and has_before)
+    by_id = after_id is not None or before_id is not None or around_id is not None
+    widen = not by_id and (after is not None or before is not None or around is not None)
+    if after_id is not None:
+        after = to_utc(after_id.epoch)
+    if before_id is not None:
+        before = to_utc(before_id.epoch)
+    if around_id is not None:
+        around = to_utc(around_id.epoch)
     if after is not None and before is not None:
         check_window(after, before)
     now = to_utc(now or datetime.now(UTC))
     matcher = as_matcher(match)
     nick = from_.lower() if from_ else None
     future = add_months(now, 1)
+    tag = conversation_tag(conn_dir, conversation_id)
 
-    def read(lo: int, hi: int, forward: bool) -> tuple[list[LogMessage], bool]:
-        q = Query(lo, hi, limit, forward, matcher=matcher, from_=nick)
+    def read(lo: _Side, hi: _Side, forward: bool) -> tuple[list[LogMessage], bool, bool]:
+        q = Query(lo.epoch, hi.epoch, limit, forward, matcher=matcher, from_=nick, lo_pos=lo.pos, hi_pos=hi.pos,
+                  widen=widen, tag=tag)
         return _read(conn_dir, conversation_id, q, cancel)
 
+    def older_cursor(page: MessagePage, messages: list[LogMessage], split: bool) -> None:
+        oldest = messages[0]
+        page.before_id = oldest.id
+        # A timestamp cursor in the middle of a second would skip the rest of that second:
+        # old clients get the next second instead, and see those lines again rather than never.
+        page.before = _shift(oldest.ts, 1) if split else oldest.ts
+
+    def newer_cursor(page: MessagePage, messages: list[LogMessage], split: bool) -> None:
+        newest = messages[-1]
+        page.after_id = newest.id
+        page.after = _shift(newest.ts, -1) if split else newest.ts
+
     if around is not None:
-        # (a) backwards, ts < around; (b) forwards, around <= ts <= bound (inclusive, as the original).
-        lo_a = (
-            lower_bound(after, False)
-            if after is not None
-            else lower_bound(add_months(to_utc(around), -12), False)
-        )
-        older, more_older = read(lo_a, upper_bound(around, False), False)
-        hi_b = before if before is not None else min(add_months(to_utc(around), 12), future)
-        newer, more_newer = read(lower_bound(around, True), upper_bound(hi_b, True), True)
-        return MessagePage(
-            older + newer,
-            before=older[0].ts if more_older else None,
-            after=newer[-1].ts if more_newer else None,
-        )
+        # (a) backwards, before the cursor; (b) forwards, from the cursor on (inclusive, as the original).
+        lo_a = _lower(after, after_id) or _Side(lower_bound(add_months(to_utc(around), -12), False))
+        hi_a = _upper(around, around_id) or _Side(0)
+        older, more_older, split_older = read(lo_a, hi_a, False)
+        lo_b = _lower(around, around_id, inclusive=True) or _Side(0)
+        hi_b = _upper(before, before_id, inclusive=True) or _Side(
+            upper_bound(min(add_months(to_utc(around), 12), future), True))
+        newer, more_newer, split_newer = read(lo_b, hi_b, True)
+        page = MessagePage(older + newer)
+        if more_older and older:
+            older_cursor(page, older, split_older)
+        if more_newer and newer:
+            newer_cursor(page, newer, split_newer)
+        return page
 
     if after is not None:
-        hi = before if before is not None else min(add_months(to_utc(after), 12), future)
-        messages, more = read(lower_bound(after, False), upper_bound(hi, False), True)
-        return MessagePage(messages, after=messages[-1].ts if more else None)
+        lo = _lower(after, after_id)
+        assert lo is not None
+        hi = _upper(before, before_id) or _Side(upper_bound(min(add_months(after, 12), future), False))
+        messages, more, split = read(lo, hi, True)
+        page = MessagePage(messages)
+        if more and messages:
+            newer_cursor(page, messages, split)
+        return page
 
     hi_t = to_utc(before) if before is not None else now + timedelta(seconds=10)
-    messages, more = read(lower_bound(add_months(hi_t, -12), False), upper_bound(hi_t, False), False)
-    return MessagePage(messages, before=messages[0].ts if more else None)
+    hi = _upper(before, before_id) or _Side(upper_bound(hi_t, False))
+    messages, more, split = read(_Side(lower_bound(add_months(hi_t, -12), False)), hi, False)
+    page = MessagePage(messages)
+    if more and messages:
+        older_cursor(page, messages, split)
+    return page
 
 
 def count_messages(

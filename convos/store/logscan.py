@@ -13,10 +13,12 @@ import heapq
 import os
 import threading
 from dataclasses import dataclass
+from itertools import accumulate
 
 from . import logcollect, loggrep
 from .logcollect import Collector, Query
 from .logformat import LogMessage
+from .logid import pos_key
 from .logseek import HEAD, MAX_EPOCH, SLACK_SECONDS, LogFile, edge_key, epoch_key, line_key
 
 # Bytes read in Python before grep is considered (enough for a common word to fill a page).
@@ -76,9 +78,9 @@ class Scan:
                     if self.cancel is not None and self.cancel.is_set():
                         raise loggrep.Cancelled()
                     if prefilter is None:
-                        edge = _offer_lines(col, data, a, b, q.forward)
+                        edge = _offer_lines(col, data, a, b, base, q.forward)
                     else:
-                        self.hits += _offer_hits(col, data, a, b, prefilter, fold, q.forward)
+                        self.hits += _offer_hits(col, data, a, b, base, prefilter, fold, q.forward)
                         edge = edge_key(data, a, b, first=not q.forward)
                     self.scanned += b - a
                     self.pos = base + b if q.forward else base + a
@@ -148,7 +150,7 @@ class _GrepFile:
     start: int
     stop: int
     hits: list[tuple[bytes, bytes, LogMessage | None]]  # backwards: checked lines, file order
-    pruned: bool = False
+    pruned: bytes | None = None  # the newest line dropped by _prune
 
 
 def grep_scans(scans: list[Scan]) -> None:
@@ -195,9 +197,10 @@ def _grep_batch(batch: list[_GrepFile], cancel: threading.Event | None) -> bool:
             if off < f.start or off + len(line) >= f.stop:
                 continue
             s.hits += 1
-            key = line_key(line)
-            if key is None:
+            ts_key = line_key(line)
+            if ts_key is None:
                 continue
+            key = pos_key(ts_key, off)
             ok, msg = s.col.accepts(key, line)
             if s.q.forward:
                 # where Python would resume: the lines before lack the needle or were offered
@@ -207,8 +210,9 @@ def _grep_batch(batch: list[_GrepFile], cancel: threading.Event | None) -> bool:
             elif ok:
                 f.hits.append((key, line, msg))
                 if len(f.hits) >= 4 * (s.q.limit + logcollect.MAX_WIDEN) + 4096:
-                    f.hits, pruned = _prune(f.hits, s.q.limit, s.q.limit + logcollect.MAX_WIDEN)
-                    f.pruned = f.pruned or pruned
+                    f.hits, pruned = _prune(f.hits, s.q.limit, s.q.limit + logcollect.MAX_WIDEN, s.q.widen)
+                    if pruned is not None and (f.pruned is None or pruned > f.pruned):
+                        f.pruned = pruned
     except loggrep.GrepFailed as err:
         loggrep.log.warning("Log search falls back to Python: %s", err)
         return False
@@ -223,8 +227,8 @@ def _complete(f: _GrepFile) -> None:
     s, col = f.scan, f.scan.col
     for key, line, msg in reversed(f.hits):
         col.offer(key, line, msg)
-    if f.pruned:
-        col.more = True  # what `offer` says of the pruned lines: there is more beyond the page
+    if f.pruned is not None:
+        col.beyond(f.pruned)  # what `offer` would say of the pruned lines: more beyond the page
     f.hits = []
     s.scanned += f.stop - f.start
     s.i, s.pos = f.n + 1, None
@@ -234,18 +238,20 @@ def _complete(f: _GrepFile) -> None:
 
 
 def _prune(
-    hits: list[tuple[bytes, bytes, LogMessage | None]], limit: int, cap: int
-) -> tuple[list[tuple[bytes, bytes, LogMessage | None]], bool]:
+    hits: list[tuple[bytes, bytes, LogMessage | None]], limit: int, cap: int, widen: bool
+) -> tuple[list[tuple[bytes, bytes, LogMessage | None]], bytes | None]:
     """Drop the lines of a file that a backwards scan would find beyond the page anyway: those
-    with `limit` newer lines after them, or `cap` (limit + MAX_WIDEN) as new or newer."""
+    with `limit` newer lines after them, or (widened pages, compared by second) `cap`
+    (limit + MAX_WIDEN) as new or newer. Returns the lines kept and the newest dropped key."""
     keep = []
     newer: list[bytes] = []  # min-heaps of the greatest keys after the current line
     wide: list[bytes] = []
-    pruned = False
+    pruned: bytes | None = None
     for item in reversed(hits):
-        key = item[0]
+        key = item[0][:19] if widen else item[0]
         if (len(newer) == limit and newer[0] > key) or (len(wide) == cap and wide[0] >= key):
-            pruned = True
+            if pruned is None or item[0] > pruned:
+                pruned = item[0]
         else:
             keep.append(item)
         for heap, size in ((newer, limit), (wide, cap)):
@@ -257,39 +263,48 @@ def _prune(
     return keep, pruned
 
 
-def _offer_lines(col: Collector, data: bytes, a: int, b: int, forward: bool) -> bytes | None:
-    """Offer the lines in the collector's bounds, which narrow once the page is full."""
+def _offer_lines(col: Collector, data: bytes, a: int, b: int, base: int, forward: bool) -> bytes | None:
+    """Offer the lines in the collector's bounds, which narrow once the page is full.
+    `data` was read at file offset `base`."""
     lines = data[a:b].split(b"\n")
     lines.pop()
     lo, hi = col.bounds()
+    lo19 = lo[:19]  # a line's first 19 bytes against a sort key: compare seconds only
     # A lower-case "t" sorts after "T": such a line can only be missed by `< hi` on hi's own
     # day, so the exact check per line is needed only if the block holds that day with a "t".
     lower_t = hi[:10] + b"t"
     if data.startswith(lower_t, a) or data.find(b"\n" + lower_t, a, b) >= 0:
-        found = [x for x in lines if lo <= x[:19] < hi or x[:11] == lower_t]
+        found = [i for i, x in enumerate(lines) if lo19 <= x[:19] < hi or x[:11] == lower_t]
     else:
-        found = [x for x in lines if lo <= x[:19] < hi]
-    for line in found if forward else reversed(found):
-        key = line[:19]
-        if ((lo <= key < hi or key[:11] == lower_t) and HEAD.match(line) is not None
-                and col.offer(key if key[10] == 84 else key[:10] + b"T" + key[11:], line)):
-            lo, hi = col.bounds()
-            lower_t = hi[:10] + b"t"
+        found = [i for i, x in enumerate(lines) if lo19 <= x[:19] < hi]
+    if found:
+        ends = list(accumulate(map(len, lines)))
+        start = base + a
+        for i in found if forward else reversed(found):
+            line = lines[i]
+            key = line[:19]
+            if (lo19 <= key < hi or key[:11] == lower_t) and HEAD.match(line) is not None:
+                k = pos_key(key if key[10] == 84 else key[:10] + b"T" + key[11:], start + ends[i] - len(line) + i)
+                if col.offer(k, line):
+                    lo, hi = col.bounds()
+                    lo19, lower_t = lo[:19], hi[:10] + b"t"
     return edge_key(data, a, b, first=not forward)
 
 
-def _offer_hits(col: Collector, data: bytes, a: int, b: int, needle: bytes, fold: bool, forward: bool) -> int:
+def _offer_hits(
+    col: Collector, data: bytes, a: int, b: int, base: int, needle: bytes, fold: bool, forward: bool
+) -> int:
     """Offer only the lines that contain the prefilter bytes (ASCII case-insensitively)."""
     hay = data.lower() if fold else data
     hits = []
     pos = hay.find(needle, a, b)
     while pos >= 0:
-        s = hay.rfind(b"\n", a, pos) + 1
+        s = max(hay.rfind(b"\n", a, pos) + 1, a)
         e = hay.find(b"\n", pos, b)
-        hits.append(data[max(s, a) : e])
+        hits.append((s, data[s:e]))
         pos = hay.find(needle, e + 1, b)
-    for line in hits if forward else reversed(hits):
+    for s, line in hits if forward else reversed(hits):
         key = line_key(line)
         if key is not None:
-            col.offer(key, line)
+            col.offer(pos_key(key, base + s), line)
     return len(hits)

@@ -14,17 +14,20 @@ from typing import TypeVar
 
 from .logcollect import Query
 from .logformat import LogMessage, Matcher
+from .logid import MessagePos, conversation_tag, pos_key
 from .logreader import DEFAULT_LIMIT, InvalidLimit, as_matcher
 from .logscan import Scan, run_scans
-from .logseek import MAX_EPOCH, epoch_month, list_log_months, lower_bound, month_paths, upper_bound
+from .logseek import MAX_EPOCH, epoch_key, epoch_month, list_log_months, lower_bound, month_paths, upper_bound
 
 
 @dataclass(slots=True)
 class SearchResult:
-    """Matches newest first; `more` when older matches exist in the window."""
+    """Matches newest first; `more` when older matches exist in the window, `split` when one
+    of them shares the second of the oldest match returned (exact results only)."""
 
     messages: list[LogMessage] = field(default_factory=list)
     more: bool = False
+    split: bool = False
 
 
 def search_conversations(
@@ -34,16 +37,23 @@ def search_conversations(
     from_: str | None = None,
     after: datetime | None = None,
     before: datetime | None = None,
+    before_id: MessagePos | None = None,
     limit: int = DEFAULT_LIMIT,
     cancel: threading.Event | None = None,
 ) -> list[SearchResult]:
     """`search_conversation` for each (conn_dir, conversation_id), in one pass: the newest
-    bytes of each in Python, then the rest of all of them through a single grep process."""
+    bytes of each in Python, then the rest of all of them through a single grep process.
+
+    `before_id` is exact, in the order of all the conversations' messages (time, offset, tag);
+    it wins over `before`. A timestamp `before` widens each result to its boundary second."""
     if limit < 1:
         raise InvalidLimit("Must be a positive integer.")
     targets = list(targets)
     lo = lower_bound(after, True) if after is not None else 0
     hi = upper_bound(before, False) if before is not None else MAX_EPOCH
+    widen = before is not None and before_id is None
+    if before_id is not None:
+        hi = before_id.epoch + 1
     if lo >= hi:
         return [SearchResult() for _ in targets]
     first, last = epoch_month(lo), epoch_month(hi - 1)
@@ -53,14 +63,19 @@ def search_conversations(
     for conn_dir, conversation_id in targets:
         months = reversed(list_log_months(Path(conn_dir), conversation_id))
         wanted = month_paths(conn_dir, conversation_id, [ym for ym in months if first <= ym <= last])
-        q = Query(lo, hi, limit, False, matcher=matcher, from_=nick, search=True)
+        tag = conversation_tag(conn_dir, conversation_id)
+        hi_pos = None
+        if before_id is not None:  # this conversation's messages at the cursor's time and offset sort by tag
+            hi_pos = pos_key(epoch_key(before_id.epoch), before_id.offset + (tag < before_id.tag))
+        q = Query(lo, hi, limit, False, matcher=matcher, from_=nick, search=True, hi_pos=hi_pos, widen=widen,
+                  tag=tag)
         scans.append(Scan(wanted, q, cancel))
     run_scans([s for s in scans if s.paths])
     results = []
     for s in scans:
         messages, more = s.col.result()
         messages.reverse()
-        results.append(SearchResult(messages, more))
+        results.append(SearchResult(messages, more, s.col.split))
     return results
 
 
@@ -72,13 +87,15 @@ def search_conversation(
     from_: str | None = None,
     after: datetime | None = None,
     before: datetime | None = None,
+    before_id: MessagePos | None = None,
     limit: int = DEFAULT_LIMIT,
     cancel: threading.Event | None = None,
 ) -> SearchResult:
     """Matches in [after, before) (None = unbounded), read newest first.
 
     Lines that cannot contain the match's prefilter bytes are skipped without being parsed.
-    The result holds the `limit` newest matches plus any more in the same second as the oldest.
+    The result holds the `limit` newest matches (with a timestamp `before`: plus any more in
+    the same second as the oldest).
     """
     return search_conversations(
         [(conn_dir, conversation_id)],
@@ -86,6 +103,7 @@ def search_conversation(
         from_=from_,
         after=after,
         before=before,
+        before_id=before_id,
         limit=limit,
         cancel=cancel,
     )[0]
@@ -115,3 +133,34 @@ def merge_newest_first(
     if cut is not None and len(known) == len(items) and not floor:
         cut = None
     return known, cut
+
+
+def merge_exact(
+    results: Iterable[tuple[list[T], bool, bool]], limit: int, pos: Callable[[T], MessagePos]
+) -> tuple[list[T], T | None, bool]:
+    """Merge per-conversation (newest-first items, more, split) into one newest-first page of at
+    most `limit` items, in message order (time, offset, tag). Returns the page, its oldest item
+    when older ones exist (the next page's `before_id`), and whether an older item may share
+    that item's second. Never returns an item older than what a truncated conversation could
+    still hold, so paging by the oldest item's id loses nothing."""
+    items: list[T] = []
+    truncated: list[tuple[MessagePos, bool]] = []  # (oldest item returned, split) per truncated result
+    for found, more, split in results:
+        items.extend(found)
+        if more and found:
+            truncated.append((pos(found[-1]), split))
+    items.sort(key=pos, reverse=True)
+    floor = max((oldest for oldest, _ in truncated), default=None)
+    page = [x for x in items if pos(x) >= floor] if floor is not None else items
+    more = floor is not None
+    if len(page) > limit:
+        page, more = page[:limit], True
+    if not more or not page:
+        return page, None, False
+    second = pos(page[-1]).epoch
+    # Older items in that second: one returned by a conversation but left out here, or one not
+    # read yet in a truncated conversation whose own boundary is that second.
+    split = any(pos(x).epoch == second for x in items[len(page) :]) or any(
+        oldest.epoch == second and split for oldest, split in truncated
+    )
+    return page, page[-1], split
