@@ -6,7 +6,9 @@ import hashlib
 from pathlib import Path
 
 from conftest import PERL_HOME, core_of
+from yarl import URL
 
+from convos.core.connection import Conversation
 from convos.store.jsonfile import decode
 
 
@@ -76,3 +78,40 @@ async def test_invite_token_of_8_07_secrets(make_client, perl_home):
         "email": "lois@example.com", "password": "a-new-password", "exp": exp, "token": token})
     assert res.status == 200
     assert (await res.json())["email"] == "lois@example.com"
+
+
+async def test_conversation_id_encoded_twice_in_the_path(make_client, perl_home):
+    """Clients written for 8.07 encode a conversation id twice in the path: `#with/slash` is also `%23with%252Fslash`."""
+    client = await make_client(home_dir=perl_home)
+    res = await client.post("/api/user/login", json={"email": "superman@example.com", "password": "supersecret1"})
+    assert res.status == 200
+    base = "/api/connection/irc-localhost/conversation"
+
+    async def get(raw: str) -> tuple[int, dict]:
+        res = await client.get(URL(f"{base}/{raw}/messages", encoded=True))
+        assert res.url.raw_path == f"{base}/{raw}/messages"  # sent exactly as written
+        return res.status, await res.json()
+
+    once = await get("%23with%2Fslash")
+    assert once[0] == 200
+    assert [m["message"] for m in once[1]["messages"]] == [
+        "Hello from #with/slash", "Second line in #with/slash, æøå"]
+    assert await get("%23with%252Fslash") == once
+    res = await client.get(URL(f"{base}/%23with%252Fslash/messages.json", encoded=True))
+    assert (res.status, await res.json()) == once
+    # Decoded once more, never twice more: a third encoding names nothing.
+    status, body = await get("%2523with%25252Fslash")
+    assert (status, body["errors"][0]["message"]) == (404, "Conversation not found.")
+
+    conn = core_of(client).get_user("superman@example.com").get_connection("irc-localhost")
+    conn.get_conversation("#with/slash").unread = 3
+    res = await client.post(URL(f"{base}/%23with%252Fslash/read", encoded=True))
+    assert res.status == 200
+    assert conn.get_conversation("#with/slash").unread == 0
+
+    # A conversation whose id holds `%2F` itself is what the once-decoded path names.
+    conn.conversations["#a%2fb"] = Conversation("irc-localhost", "#a%2fb", "#a%2Fb", unread=2)
+    conn.conversations["#a/b"] = Conversation("irc-localhost", "#a/b", "#a/b", unread=5)
+    res = await client.post(URL(f"{base}/%23a%252Fb/read", encoded=True))
+    assert res.status == 200
+    assert (conn.get_conversation("#a%2fb").unread, conn.get_conversation("#a/b").unread) == (0, 5)

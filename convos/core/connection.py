@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from ..errors import InvalidInput
 
@@ -205,6 +205,17 @@ class Connection:
             return self.server
         return self.conversations.get(conversation_id.lower())
 
+    def conversation_id_in_path(self, conversation_id: str) -> str:
+        """The id a URL path means: as decoded, or decoded once more when only that one exists.
+
+        Clients written for Convos 8.07 encode the id twice (`%23with%252Fslash` for `#with/slash`).
+        """
+        if self.get_conversation(conversation_id) is None and "%" in conversation_id:
+            once_more = unquote(conversation_id)
+            if self.get_conversation(once_more) is not None:
+                return once_more
+        return conversation_id
+
     def all_conversations(self) -> list[Conversation]:
         return [self.server, *self.sorted_conversations()]
 
@@ -244,8 +255,6 @@ def pretty_connection_name(url: str) -> str:
     except ValueError:
         return ""
     if username:
-        from urllib.parse import unquote
-
         m = _ZNC.match(unquote(username))
         if m:
             return m.group(1)

@@ -22,7 +22,7 @@ from .middlewares import base_url_middleware, error_middleware, json_response, r
 from .openapi import ApiSpec, Operation
 from .routes import HANDLERS, Handler, load_all
 from .routes.files import add_file_routes
-from .session import SessionStorage, require_login
+from .session import SessionStorage, current_user, require_login
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,8 @@ def _endpoint(spec: ApiSpec, op: Operation, impl: Handler) -> Any:
                 raise PayloadTooLarge("Maximum message size exceeded", "/body") from None
         params = dict(request.match_info)
         inp = spec.validate(op, params, request.query, body, request.content_type)
+        if "conversation_id" in params:
+            await _conversation_in_path(request, inp)
         result = await impl(request, inp)
         if isinstance(result, web.StreamResponse):
             return result
@@ -59,6 +61,14 @@ def _endpoint(spec: ApiSpec, op: Operation, impl: Handler) -> Any:
 
     handler.__name__ = op.operation_id
     return handler
+
+
+async def _conversation_in_path(request: web.Request, inp: dict[str, Any]) -> None:
+    """A conversation id encoded twice in the path, as clients of 8.07 send it, means the same conversation."""
+    user = await current_user(request)
+    conn = user.get_connection(inp["connection_id"]) if user is not None else None
+    if conn is not None:
+        inp["conversation_id"] = conn.conversation_id_in_path(inp["conversation_id"])
 
 
 async def api_spec(request: web.Request) -> web.Response:
