@@ -109,6 +109,22 @@ async def test_upload_send_list_delete(ui_daemon: Any, page: Any, irc_client: An
     await page.get_by_role("alertdialog", name="Delete 2 files?").get_by_role("button", name="Delete").click()
     await expect(page.get_by_role("status").filter(has_text="Deleted 2 files.")).to_be_visible()
     await expect(page.get_by_role("table")).to_be_hidden()
+
+    # Deleted meanwhile (in another tab): the API answers 404, the page says so and shows what is left.
+    fid = await page.evaluate("""async () => {
+        const body = new FormData();
+        body.append("file", new File(["gone soon"], "gone.txt"));
+        const res = await fetch("/api/files", {method: "POST", body});
+        return (await res.json()).files[0].id;
+    }""")
+    await page.reload()
+    await expect(rows(page)).to_have_count(1)
+    status = await page.evaluate("async (id) => (await fetch(`/api/files/1/${id}`, {method: 'DELETE'})).status", fid)
+    assert status == 200
+    await page.get_by_role("button", name="Delete gone.txt").click()
+    await page.get_by_role("alertdialog", name="Delete gone.txt?").get_by_role("button", name="Delete").click()
+    await expect(page.get_by_role("status").filter(has_text="File not found.")).to_be_visible()
+    await expect(page.get_by_role("table")).to_be_hidden()
     assert page.seen.dialogs == []
 
 

@@ -414,7 +414,7 @@ async def test_uploads_of_the_8_07_home(make_client, perl_home, anon):
     assert res.status == 200
     assert await (await lois.get("/api/files")).json() == {"files": []}
     res = await lois.delete("/api/files/1/5ab6PRU4un60r3zH,Pw3Y1adQsuv8Pzfb")
-    assert await res.json() == {"deleted": 0}
+    assert (res.status, await res.json()) == (404, {"errors": [{"message": "File not found.", "path": "/"}]})
     assert (perl_home / SUPERMAN / "upload" / "5ab6PRU4un60r3zH.data").read_bytes() == notes
     assert (await lois.get("/file/1/5ab6PRU4un60r3zH.txt")).status == 200  # public, as links are
 
@@ -493,12 +493,14 @@ async def test_delete(client, home, anon):
     core_of(client).settings.open_to_public = True
     ids = [(await upload_ok(client, f"f{i}.txt", f"delete me {i}".encode()))["id"] for i in range(3)]
     res = await client.delete("/api/files/1/not_found")
-    assert await res.json() == {"deleted": 0}
+    assert (res.status, await res.json()) == (404, {"errors": [{"message": "File not found.", "path": "/"}]})
     res = await client.delete(f"/api/files/1/{ids[0]}")
-    assert await res.json() == {"deleted": 1}
+    assert (res.status, await res.json()) == (200, {"deleted": 1})
     assert not (upload_dir(home) / f"{ids[0]}.data").exists()
     assert not (upload_dir(home) / f"{ids[0]}.json").exists()
     assert (await client.get(f"/file/1/{ids[0]}")).status == 404
+    res = await client.delete(f"/api/files/1/{ids[0]}")  # twice: nothing left to delete
+    assert (res.status, (await res.json())["errors"][0]["message"]) == (404, "File not found.")
 
     # Another user can neither list nor delete them, whatever uid the path names.
     lois = await anon(client)
@@ -506,18 +508,26 @@ async def test_delete(client, home, anon):
     assert await (await lois.get("/api/files")).json() == {"files": []}
     for path in [f"/api/files/1/{ids[1]}", f"/api/files/2/{ids[1]}", f"/api/files/1/{ids[1]},{ids[2]}.json"]:
         res = await lois.delete(path)
-        assert await res.json() == {"deleted": 0}, path
+        assert res.status == 404, path
+        assert await res.json() == {"errors": [{"message": "File not found.", "path": "/"}]}, path
     assert (upload_dir(home) / f"{ids[1]}.data").exists()
     lois_file = await upload_ok(lois, "lois.txt", b"lois")
     assert lois_file["uid"] == "2"
     res = await client.delete(f"/api/files/2/{lois_file['id']}")
-    assert await res.json() == {"deleted": 0}
+    assert res.status == 404
     assert (await client.get(f"/file/2/{lois_file['id']}.txt")).status == 200
+    # The same bytes have the same id: lois' uid in the path never names superman's copy.
+    same = await upload_ok(client, "lois.txt", b"lois")
+    assert same["id"] == lois_file["id"]
+    assert (await client.delete(f"/api/files/2/{same['id']}")).status == 404
+    assert (await client.get(f"/file/1/{same['id']}.txt")).status == 200
+    assert (await client.delete(f"/api/files/1/{same['id']}")).status == 200
+    assert (await lois.get(f"/file/2/{lois_file['id']}.txt")).status == 200
 
     res = await client.delete(f"/api/files/1/..%2F..%2Fuser.json,..,{ids[1]}.data,%2E%2E")
-    assert await res.json() == {"deleted": 0}
+    assert res.status == 404
     res = await client.delete(f"/api/files/1/{ids[1]},{ids[2]},x,y")
-    assert await res.json() == {"deleted": 2}
+    assert (res.status, await res.json()) == (200, {"deleted": 2})
     assert sorted(upload_dir(home).iterdir()) == []
     assert (home / SUPERMAN / "user.json").is_file()
     client.session.cookie_jar.clear()

@@ -281,9 +281,11 @@ async def test_delete_user(client, home, anon):
     lois = await anon(client)
     await register(lois, "lois@example.com")
     res = await client.delete("/api/user/nobody@example.com")
-    assert (res.status, await res.json()) == (200, {"message": "Deleted."})
+    assert (res.status, await res.json()) == (404, {"errors": [{"message": "No such user.", "path": "/"}]})
     res = await lois.delete("/api/user/lois@example.com")
     assert (res.status, await res.json()) == (200, {"message": "Deleted."})
+    res = await client.delete("/api/user/lois@example.com")  # twice: nothing left to delete
+    assert (res.status, (await res.json())["errors"][0]["message"]) == (404, "No such user.")
     assert not (home / "lois@example.com").exists()
     assert (await lois.get("/api/user")).status == 401
     assert core_of(client).get_user("lois@example.com") is None

@@ -148,9 +148,14 @@ async def get_files(request: web.Request, inp: Input) -> dict[str, Any]:
 
 @operation("deleteFiles")
 async def delete_files(request: web.Request, inp: Input) -> dict[str, Any]:
-    # `uid` is ignored on purpose: nobody deletes anyone else's files.
     user = await require_login(request)
-    deleted = await request.app[CORE].delete_files(user, inp["fid"].split(","))
+    # Only the user's own files, named by their own uid: another uid names someone else's file,
+    # even when the user has one with the same id (the id is a checksum of the content).
+    deleted = 0
+    if inp["uid"] == user.uid:
+        deleted = await request.app[CORE].delete_files(user, inp["fid"].split(","))
+    if not deleted:
+        raise NotFound("File not found.")
     return {"deleted": deleted}
 
 

@@ -165,7 +165,7 @@ async def delete_user(request: web.Request, inp: Input) -> dict[str, Any]:
     core = request.app[CORE]
     caller, target = await _target(request, inp["email"], "delete")
     if target is None:
-        return {"message": "Deleted."}
+        raise NotFound("No such user.")
     await core.remove_user(target)
     if caller is not None and caller.email == target.email:
         await logout(request)

@@ -214,8 +214,11 @@ export class ProfilesView extends SettingsPage {
     try {
       await this.app.api.call("removeConnectionProfile", {id: p.id});
     } catch (err) {
-      this.showListError(err);
-      return;
+      // 404: someone else deleted it first; the list is reloaded either way.
+      if (err.status !== 404) {
+        this.showListError(err);
+        return;
+      }
     }
     this.editor.replaceChildren();
     this.load();

@@ -103,8 +103,11 @@ export class UsersView extends SettingsPage {
     try {
       await this.app.api.call("deleteUser", {email});
     } catch (err) {
-      this.showListError(err);
-      return;
+      // 404: someone else deleted the account first; the list is reloaded either way.
+      if (err.status !== 404 || self) {
+        this.showListError(err);
+        return;
+      }
     }
     if (self) {
       location.assign(this.app.url("/login"));

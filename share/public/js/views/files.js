@@ -188,6 +188,8 @@ export class FilesView {
       await this.load();
       this.status.textContent = n === 1 ? t("Deleted 1 file.") : t("Deleted %1 files.", n);
     } catch (err) {
+      // 404: none of them was left (deleted in another tab, say): show the list as it is now.
+      if (err.status === 404) await this.load();
       this.status.textContent = err.message;
     }
     this.focus();
