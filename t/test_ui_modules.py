@@ -84,3 +84,23 @@ async def test_rewrite_commands_and_completion_data(app_page: Any) -> None:
     assert got["colors"][0] == got["colors"][1]
     assert all(c.startswith("nick-c") for c in got["colors"])
     assert got["emoji"] == ["tada🎉"]
+
+
+async def test_a_connection_answer_keeps_the_websockets_state(app_page: Any) -> None:
+    # updateConnection answers before the network is done: the websocket's state and info may be newer.
+    got = await app_page.evaluate("""async () => {
+        const {ChatStore} = await import("/assets/js/store.js");
+        const store = new ChatStore();
+        const answer = {connection_id: "irc-x", name: "x", state: "disconnected", info: {nick: "old"},
+                        url: "irc://x?nick=new", wanted_state: "connected"};
+        store.connectionAnswer(answer);
+        const first = {...store.connection("irc-x")};
+        store.handleFrame({event: "state", type: "connection", connection_id: "irc-x", state: "connected"});
+        store.handleFrame({event: "state", type: "info", connection_id: "irc-x", info: {nick: "new"}});
+        store.connectionAnswer({...answer, url: "irc://x?nick=newer", wanted_state: "disconnected"});
+        return {first, now: store.connection("irc-x")};
+    }""")
+    assert (got["first"]["state"], got["first"]["info"]) == ("disconnected", {"nick": "old"})
+    now = got["now"]
+    assert (now["state"], now["info"], now["url"], now["wanted_state"]) == (
+        "connected", {"nick": "new"}, "irc://x?nick=newer", "disconnected")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from conftest import core_of, register
+from events_helper import Events, is_state
 
 from convos.store.jsonfile import atomic_write, decode, encode
 
@@ -72,26 +73,53 @@ async def test_update_and_remove(client, home):
     assert res.status == 400
     assert (await res.json())["errors"][0]["message"] == "Not in enum list: connected, disconnected."
     res = await client.delete("/api/connection/irc-doesnotexist")
-    assert (res.status, await res.json()) == (200, {})
+    assert (res.status, await res.json()) == (404, {"errors": [{"message": "Connection not found.", "path": "/"}]})
     res = await client.delete("/api/connection/irc-example")
     assert (res.status, await res.json()) == (200, {})
     assert not (home / "superman@example.com" / "irc-example").exists()
     assert "irc-example" not in [c["connection_id"] for c in (await (await client.get("/api/connections")).json())["connections"]]
+    res = await client.delete("/api/connection/irc-example")  # twice: nothing left to delete
+    assert (res.status, (await res.json())["errors"][0]["message"]) == (404, "Connection not found.")
 
 
-async def test_update_to_unreachable_url_is_424(make_client, home):
+async def test_update_to_unreachable_url_answers_and_the_websocket_says_why(make_client, home):
     client = await make_client({"CONVOS_SKIP_CONNECT": "0", "CONVOS_CONNECT_TIMEOUT": "2", "CONVOS_CONNECT_DELAY": "0.1"})
     atomic_write(home / "settings.json", encode({**decode((home / "settings.json").read_bytes()),
                                                  "default_connection": ""}))
     core_of(client).settings.default_connection = ""
     await _admin(client)
+    events = Events(await client.ws_connect("/events"))
+    await events.ready()
     res = await client.post("/api/connections", json={"url": "irc://127.0.0.1:1?tls=0", "wanted_state": "disconnected"})
     assert res.status == 200
+    # The original answered 424 once the connect had failed; the answer no longer waits for that.
     res = await client.post("/api/connection/irc-localhost", json={"wanted_state": "connected"})
-    assert res.status == 424
-    assert (await res.json())["errors"][0]["path"] == "/wanted_state"
-    res = await client.post("/api/connection/irc-localhost", json={"wanted_state": "disconnected"})
     assert res.status == 200
+    assert (await res.json())["wanted_state"] == "connected"
+    down = await events.wait(lambda f: is_state("connection", state="disconnected")(f)
+                             and "Reconnecting in" in f["message"])
+    assert down["connection_id"] == "irc-localhost"
+    assert down["message"] != "Disconnected."  # the connect error says why
+    res = await client.post("/api/connection/irc-localhost", json={"wanted_state": "disconnected"})
+    assert (res.status, (await res.json())["wanted_state"]) == (200, "disconnected")
+    await events.ws.close()
+
+
+async def test_unsupported_scheme_is_424_at_once(make_client, home):
+    # Nothing to wait for: no protocol can connect it, and the answer says so.
+    client = await make_client()
+    await _admin(client)
+    stored = {"connection_id": "foo-example", "name": "example", "url": "foo://example.com",
+              "wanted_state": "disconnected"}
+    atomic_write(home / "superman@example.com" / "foo-example" / "connection.json", encode(stored))
+    await client.close()
+    client = await make_client()
+    res = await client.post("/api/user/login", json={"email": "superman@example.com", "password": "longenough"})
+    assert res.status == 200
+    res = await client.post("/api/connection/foo-example", json={"wanted_state": "connected"})
+    assert (res.status, await res.json()) == (424, {"errors": [{
+        "message": "Convos::Core::Connection::Foo is not supported.", "path": "/wanted_state"}], "status": 424})
+    assert (await client.delete("/api/connection/foo-example")).status == 200
 
 
 async def test_forced_connection(client):
@@ -146,8 +174,12 @@ async def test_profiles(client, anon, home):
     assert user["default_connection"] == "irc://localhost:6697/%23convos"
     res = await client.delete("/api/connection-profiles/irc-libera")
     assert (res.status, await res.json()) == (200, {"message": "Deleted."})
+    assert not (home / "settings" / "connections" / "irc-libera.json").exists()
     res = await client.delete("/api/connection-profiles/irc-libera")
-    assert (res.status, await res.json()) == (200, {"message": "Deleted."})
+    assert (res.status, await res.json()) == (404, {"errors": [{"message": "Connection profile not found.",
+                                                                "path": "/"}]})
+    res = await client.delete("/api/connection-profiles/irc-nowhere")
+    assert res.status == 404
     res = await client.post("/api/connection-profiles", json={"url": "irc://localhost", "max_message_length": 5})
     assert (await res.json())["errors"][0]["path"] == "/body/max_message_length"
 
@@ -167,6 +199,7 @@ async def test_other_users_connections_are_private(client, anon):
     lois = await anon(client)
     await register(lois, "lois@example.com")
     assert (await lois.post("/api/connection/irc-example", json={})).status == 404
-    assert (await lois.delete("/api/connection/irc-example")).status == 200
+    res = await lois.delete("/api/connection/irc-example")
+    assert (res.status, (await res.json())["errors"][0]["message"]) == (404, "Connection not found.")
     ids = [c["connection_id"] for c in (await (await client.get("/api/connections")).json())["connections"]]
     assert "irc-example" in ids

@@ -9,6 +9,7 @@ import re
 import time
 from typing import TYPE_CHECKING, Any
 
+from ..store.base import LogRef
 from .connection import Connection, Conversation
 
 if TYPE_CHECKING:
@@ -39,10 +40,28 @@ class ChatMixin:
     _save_handles: dict[int, asyncio.TimerHandle]
     _tasks: set[asyncio.Task[Any]]
 
+    def is_current(self: Core, conn: Connection) -> bool:
+        """Whether the connection is still its user's: a removed one may still be saying goodbye."""
+        user = self.get_user(conn.email)
+        return user is not None and user.connections.get(conn.connection_id) is conn
+
     def emit(self: Core, conn: Connection, event: dict[str, Any]) -> None:
         """Publish an event for the connection's owner (`connection_id` is filled in)."""
+        if not self.is_current(conn):
+            return  # a removed connection's goodbye is nobody's news, even under a new one's id
         event.setdefault("connection_id", conn.connection_id)
-        self.events.publish(conn.email, event)
+        # In log order: a `message` event waits for its line to be written (it carries the line's
+        # id), and every later event waits with it, so the browser sees them in order.
+        def publish() -> None:
+            ref = event.get("id")
+            if isinstance(ref, LogRef):
+                if ref.id is None:
+                    del event["id"]  # not logged (or the write failed)
+                else:
+                    event["id"] = ref.id
+            self.events.publish(conn.email, event)
+
+        self.store.after_logs(publish)
 
     def emit_state(self: Core, conn: Connection, type_: str, **data: Any) -> None:
         self.emit(conn, {"event": "state", "type": type_, **data})
@@ -69,22 +88,23 @@ class ChatMixin:
         highlight: bool | None = None,
     ) -> None:
         """A chat line for `conv`: counters, highlight, log, notification, event — in that order."""
+        if not self.is_current(conn):
+            return  # removed: its files are gone and must not come back
         ts = time.time() if ts is None else ts
         if highlight is None:
             highlight = not own and is_highlight(message, self.highlight_words(conn))
         if not own:
             conv.unread += 1
         is_channel = bool(conv.conversation_id) and not conv.is_private
-        if conn.email and self.get_user(conn.email) is not None:
-            if highlight and is_channel and type in ("private", "action", "notice"):
-                conv.notifications += 1
-                self.store.log_notification(conn.email, ts, conn.connection_id, conv.conversation_id, type, from_,
-                                            message)
-            self.store.log_message(conn.email, conn.connection_id, conv.conversation_id, ts, type, from_, message,
-                                   highlight=highlight, is_channel=is_channel)
+        if highlight and is_channel and type in ("private", "action", "notice"):
+            conv.notifications += 1
+            self.store.log_notification(conn.email, ts, conn.connection_id, conv.conversation_id, type, from_,
+                                        message)
+        ref = self.store.log_message(conn.email, conn.connection_id, conv.conversation_id, ts, type, from_, message,
+                                     highlight=highlight, is_channel=is_channel)
         self.emit(conn, {
             "event": "message", "conversation_id": conv.conversation_id, "name": conv.name, "from": from_,
-            "highlight": highlight, "message": message, "type": type, "ts": ts,
+            "highlight": highlight, "message": message, "type": type, "ts": ts, "id": ref,
         })
         if not own or highlight:
             self.save_soon(conn)

@@ -130,6 +130,11 @@ class Connection:
     async def connect(self) -> None:
         raise ProtocolNotSupported(self.url)
 
+    @property
+    def can_connect(self) -> bool:
+        """Whether a protocol implements connecting (known without trying)."""
+        return type(self).connect is not Connection.connect
+
     async def disconnect(self) -> None:
         """Close the connection on purpose (no reconnect)."""
 

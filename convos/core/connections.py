@@ -8,8 +8,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
-from ..errors import ConvosError, FailedDependency, InvalidInput
-from .connection import Connection, Conversation, connection_id_for, pretty_connection_name
+from ..errors import ConvosError, FailedDependency, InvalidInput, NotFound
+from .connection import (
+    Connection,
+    Conversation,
+    ProtocolNotSupported,
+    connection_id_for,
+    pretty_connection_name,
+)
 from .profiles import Profile, host_port, profile_url
 from .user import User
 
@@ -49,6 +55,8 @@ def url_changed(old: str, new: str) -> bool:
 class ConnectionsMixin:
     profiles: dict[str, Profile]
     connection_class: ConnectionClass
+    # The latest state change asked for each connection (by id()): the next one waits for it.
+    _state_changes: dict[int, asyncio.Task[None]]
 
     # --- profiles ------------------------------------------------------------
 
@@ -97,7 +105,7 @@ class ConnectionsMixin:
     async def remove_profile(self: Core, profile_id: str) -> None:
         profile = self.profiles.get(profile_id)
         if profile is None or not host_port(profile.url)[0]:
-            return
+            raise NotFound("Connection profile not found.")
         if host_port(profile.url)[0] == host_port(self.settings.default_connection)[0]:
             raise InvalidInput("You cannot delete the default connection.")
         if len(self.profiles) <= 1:
@@ -206,35 +214,69 @@ class ConnectionsMixin:
         if reset is not None:
             reset()
         await self.save_connection(user, conn)
-        try:
-            if action == "connected":
-                await conn.connect()
-            elif action == "disconnected":
-                await conn.disconnect()
-            elif action == "reconnect":
-                await conn.disconnect()
-                await conn.connect()
-        except ConvosError as err:
-            raise FailedDependency(str(err.errors[0].message if err.errors else err), "/wanted_state") from None
-        except OSError as err:
-            raise FailedDependency(str(err) or "Connection failed.", "/wanted_state") from None
-        if change_nick:
-            try:
-                await conn.send("", f"/nick {nick}")
-            except ConvosError:
-                pass
+        if action in ("connected", "reconnect") and not conn.can_connect:
+            # Known without the network: a scheme no protocol implements never connects.
+            raise FailedDependency(ProtocolNotSupported(conn.url).errors[0].message, "/wanted_state")
+        if action in ("connected", "disconnected", "reconnect") or change_nick:
+            # The answer does not wait for the network: the websocket reports what happens.
+            self.change_state(conn, action, nick if change_nick else "")
         return conn
 
-    async def remove_connection(self: Core, user: User, conn: Connection) -> None:
-        conn.wanted_state = "disconnected"
+    def change_state(self: Core, conn: Connection, action: str, nick: str = "") -> asyncio.Task[None]:
+        """Connect, disconnect or reconnect in the background, in the order asked, owned by the core.
+
+        A disconnect starts at once (it stops a connect in progress); everything else waits
+        for the changes asked before it, so a connect never races the disconnect before it.
+        """
+        key = id(conn)
+        previous = self._state_changes.get(key)
+        task = self.track(self._change_state(conn, action, nick, previous),
+                          name=f"state-{conn.email}-{conn.connection_id}-{action or 'nick'}")
+        self._state_changes[key] = task
+
+        def forget(done: asyncio.Task[None]) -> None:
+            if self._state_changes.get(key) is done:
+                del self._state_changes[key]
+
+        task.add_done_callback(forget)
+        return task
+
+    async def state_settled(self: Core, conn: Connection) -> None:
+        """Wait until the state changes asked for the connection so far are done."""
+        task = self._state_changes.get(id(conn))
+        if task is not None:
+            await asyncio.wait([task])
+
+    async def _change_state(self: Core, conn: Connection, action: str, nick: str,
+                            previous: asyncio.Task[None] | None) -> None:
+        if action != "disconnected" and previous is not None:
+            await asyncio.wait([previous])
         try:
-            await conn.disconnect()
-        except Exception:
-            log.exception("Disconnect of %s failed while removing it", conn.connection_id)
+            if action in ("disconnected", "reconnect"):
+                await conn.disconnect()
+            if action in ("connected", "reconnect"):
+                await conn.connect()
+            if nick:
+                await conn.send("", f"/nick {nick}")
+        except ConvosError as err:
+            # A failed connect already said why (a `connection` event and a server message);
+            # "Connecting." and the like only mean that a change asked before got there first.
+            log.info("%s %s of %s: %s", action or "nick", conn.connection_id, conn.email, err)
+        except OSError as err:
+            log.warning("%s %s of %s failed: %s", action or "nick", conn.connection_id, conn.email, err)
+        if action == "disconnected" and previous is not None:
+            # Done only after the changes before it, so the next change waits for all of them.
+            await asyncio.wait([previous])
+
+    async def remove_connection(self: Core, user: User, conn: Connection) -> None:
+        """Forget the connection and delete its files now; it says goodbye to the server in the background."""
+        conn.wanted_state = "disconnected"
         user.connections.pop(conn.connection_id, None)
         await self.store.delete_connection(user.email, conn.connection_id)
-        self.emit_state(conn, "connection_removed")
+        self.events.publish(user.email, {"event": "state", "type": "connection_removed",
+                                         "connection_id": conn.connection_id})
         log.info("%s removed connection %s", user.email, conn.connection_id)
+        self.change_state(conn, "disconnected")
 
     async def start_connections(self: Core) -> None:
         if self.config.skip_connect:

@@ -60,6 +60,7 @@ class Core(ConnectionsMixin, ChatMixin, FilesMixin):
         self.profiles: dict[str, Profile] = {}
         self._save_handles: dict[int, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[object]] = set()
+        self._state_changes: dict[int, asyncio.Task[None]] = {}
         # Read-only cores (the `recover` command) never write: the daemon owns the files.
         self.readonly = readonly
         self.settings = Settings()
@@ -132,6 +133,11 @@ class Core(ConnectionsMixin, ChatMixin, FilesMixin):
         self.ready = False
         if self.bot is not None:
             await self.bot.stop()
+        # State changes asked for first: a connect finishing now would open a socket nobody closes.
+        changes = list(self._state_changes.values())
+        for task in changes:
+            task.cancel()
+        await asyncio.gather(*changes, return_exceptions=True)
         await self.stop_connections()
         for task in list(self._tasks):
             task.cancel()
@@ -165,7 +171,8 @@ class Core(ConnectionsMixin, ChatMixin, FilesMixin):
                 await self.save_connection(user, conn)
 
     async def save_connection(self, user: User, conn: Connection) -> None:
-        if user.removed or self.readonly or conn.connection_id not in user.connections:
+        # A removed connection (maybe still saying goodbye) never writes over a new one of the same id.
+        if user.removed or self.readonly or user.connections.get(conn.connection_id) is not conn:
             return
         await self.store.save_connection(user.email, conn.connection_id, conn.to_dict())
 
@@ -253,16 +260,19 @@ class Core(ConnectionsMixin, ChatMixin, FilesMixin):
         return user
 
     async def remove_user(self, user: User) -> None:
+        """Forget the user and delete their files now; their connections quit in the background."""
         if len(self._users) <= 1 and user.email in self._users:
             raise InvalidInput("You are the only user left.")
-        for conn in list(user.connections.values()):
+        conns = list(user.connections.values())
+        for conn in conns:
             conn.wanted_state = "disconnected"
-            await conn.disconnect()
         self.events.close_user(user.email)
         user.removed = True
         self._users.pop(user.email, None)
         await self.store.delete_user(user.email)
         log.info("Deleted user %s.", user.email)
+        for conn in conns:
+            self.change_state(conn, "disconnected")
 
     async def set_password(self, user: User, password: str) -> None:
         user.password = await hash_password_async(password)

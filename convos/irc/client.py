@@ -181,27 +181,30 @@ class IrcClient(pydle.BasicClient):  # type: ignore[misc]
         self._reader = None
 
     async def close(self, quit_message: str | None = None) -> None:
-        """Close on purpose: no `on_lost` callback."""
+        """Close on purpose: no `on_lost` callback. Cancelled half way, the socket is still closed."""
         self.closing = True
-        if quit_message is not None and self.connected:
-            try:
-                await self.write("QUIT", quit_message)
-            except (OSError, TimeoutError):
-                pass
-        if self._writer is not None:
-            try:
-                self._writer.close()
-                await asyncio.wait_for(self._writer.wait_closed(), 2)
-            except (OSError, TimeoutError, ssl.SSLError):
-                pass
-        task, self._read_task = self._read_task, None
+        try:
+            if quit_message is not None and self.connected:
+                try:
+                    await self.write("QUIT", quit_message)
+                except (OSError, TimeoutError):
+                    pass
+            if self._writer is not None:
+                try:
+                    self._writer.close()
+                    await asyncio.wait_for(self._writer.wait_closed(), 2)
+                except (OSError, TimeoutError, ssl.SSLError):
+                    pass
+        finally:
+            task, self._read_task = self._read_task, None
+            if task is not None and task is not asyncio.current_task():
+                task.cancel()
+            self._close_transport()
         if task is not None and task is not asyncio.current_task():
-            task.cancel()
             try:
                 await task
             except (asyncio.CancelledError, Exception):
                 pass
-        self._close_transport()
 
     async def write_raw(self, line: str) -> None:
         if self._writer is None:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...errors import ConvosError, InvalidInput
+from ..connection import Connection
 from .action import Action
 from .webhook import Webhook
+
+if TYPE_CHECKING:
+    from .bot import Bot
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +155,10 @@ class GithubAction(Action):
     description = "Send messages based on GitHub and Gitea events."
     usage = "Configured in bot.yaml: repositories, events and where to send them."
 
+    def __init__(self, bot: Bot) -> None:
+        super().__init__(bot)
+        self._delivering = asyncio.Lock()
+
     def _rules(self, repo: str) -> list[dict[str, Any]]:
         repositories = self.config.get("repositories")
         rules = repositories.get(repo) if isinstance(repositories, dict) else None
@@ -198,10 +207,14 @@ class GithubAction(Action):
             if not message:
                 item["error"] = "No message generated."
                 continue
+            # The answer does not wait for the IRC server: "" means on its way.
+            self.bot.spawn(self._deliver(conn, conversation_id, message), name=f"bot-github-{connection_id}")
+        return {"status": status}
+
+    async def _deliver(self, conn: Connection, conversation_id: str, message: str) -> None:
+        async with self._delivering:  # FIFO: lines go out in the order the webhooks came
             try:
                 await conn.send(conversation_id, message)
             except ConvosError as err:
-                item["error"] = err.errors[0].message if err.errors else str(err)
-                log.warning('Bot could not send "%s" to %s/%s: %s', message, connection_id, conversation_id,
-                            item["error"])
-        return {"status": status}
+                log.warning('Bot could not send "%s" to %s/%s: %s', message, conn.connection_id, conversation_id,
+                            err.errors[0].message if err.errors else err)

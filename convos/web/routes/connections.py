@@ -1,4 +1,4 @@
-"""Connections and conversations as lists (creating and changing them comes with the IRC core)."""
+"""Connections, their profiles and conversation lists; state changes answer before the network is done."""
 
 from __future__ import annotations
 
@@ -74,9 +74,9 @@ async def update_connection(request: web.Request, inp: Input) -> dict[str, Any]:
 @operation("removeConnection")
 async def remove_connection(request: web.Request, inp: Input) -> dict[str, Any]:
     user = await require_login(request)
-    conn = user.get_connection(inp["connection_id"])
-    if conn is not None:
-        await request.app[CORE].remove_connection(user, conn)
+    # Not there (or someone else's): 404, so a client can tell that nothing was deleted.
+    conn = _connection(user, inp["connection_id"])
+    await request.app[CORE].remove_connection(user, conn)
     return {}
 
 

@@ -153,6 +153,15 @@ export class ChatStore extends EventTarget {
     this.emit("sidebar");
   }
 
+  /** A connection in an API answer: the websocket may already have newer `state` and `info`. */
+  connectionAnswer(data) {
+    if (!this.connections.has(data.connection_id)) return this.upsertConnection(data);
+    const rest = {...data};
+    delete rest.state;
+    delete rest.info;
+    return this.upsertConnection(rest);
+  }
+
   removeConnection(connectionId) {
     this.connections.delete(connectionId);
     for (const key of [...this.conversations.keys()]) {

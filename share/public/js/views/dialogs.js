@@ -100,7 +100,7 @@ export function addConnectionDialog(app) {
       const params = new URLSearchParams({tls: tls.checked ? "1" : "0", nick: nick.value.trim()});
       const url = `irc://${hostname}${port.value ? `:${Number(port.value)}` : ""}?${params}`;
       const conn = await app.api.call("createConnection", {body: {url}});
-      app.store.upsertConnection(conn);
+      app.store.connectionAnswer(conn);
       dialog.close();
       app.router.go(app.chat.pathFor(convKey(conn.connection_id, "")));
     },

@@ -101,7 +101,7 @@ export class ConnectionEditorView extends SettingsPage {
       const {connections} = await this.app.api.call("listConnections");
       const fresh = (connections || []).find((c) => c.connection_id === this.connectionId);
       if (!fresh) return;
-      this.app.store.upsertConnection(fresh);
+      this.app.store.connectionAnswer(fresh);
       if (!this.form.dirty && fresh.url !== this.original) {
         const form = this.buildForm(this.app.store.connection(this.connectionId), "");
         this.form.replaceWith(form);
@@ -212,12 +212,12 @@ export class ConnectionEditorView extends SettingsPage {
       const channel = this.fields.channel.value.trim();
       if (channel) body.conversation_id = channel;
       const conn = await api.call("createConnection", {body});
-      store.upsertConnection(conn);
+      store.connectionAnswer(conn);
       router.go(pathFor(convKey(conn.connection_id, "")));
       return null;
     }
     const conn = await api.call("updateConnection", {connection_id: this.connectionId, body});
-    store.upsertConnection(conn);
+    store.connectionAnswer(conn);
     this.conn = store.connection(this.connectionId);
     this.original = conn.url;
     return t("Saved.");
@@ -251,8 +251,11 @@ export class ConnectionEditorView extends SettingsPage {
     try {
       await this.app.api.call("removeConnection", {connection_id: this.connectionId});
     } catch (err) {
-      this.form.showError(err);
-      return;
+      // 404: already deleted (in another tab, say), which is what was asked.
+      if (err.status !== 404) {
+        this.form.showError(err);
+        return;
+      }
     }
     this.app.store.removeConnection(this.connectionId);
     this.app.router.go("/settings/account");
