@@ -41,6 +41,7 @@ async def test_chat_both_ways(convos, irc_client, home):
     assert msg["highlight"] is True
     assert msg["type"] == "private"
     assert msg["ts"].endswith("Z")
+    first_id = msg["id"]  # the line is on disk when the event goes out, with its id
 
     await events.send(method="send", id="42", connection_id="irc-localhost", conversation_id="#convos",
                       message="Sure, jimmy!")
@@ -65,8 +66,10 @@ async def test_chat_both_ways(convos, irc_client, home):
         ("superman", "waves", "action"),
     ]
     assert body["messages"][0]["highlight"] is True
+    assert body["messages"][0]["id"] == first_id
     notes = await (await client.get("/api/notifications")).json()
     assert [n["message"] for n in notes["messages"]] == ["superman: can you help me? æøå"]
+    assert notes["messages"][0]["id"] == first_id
     convs = await (await client.get("/api/conversations")).json()
     by_id = {c["conversation_id"]: c for c in convs["conversations"]}
     assert by_id["#convos"]["unread"] == 1 and by_id["#convos"]["notifications"] == 1

@@ -11,6 +11,7 @@ from conftest import core_of
 
 from convos.core.passwords import hash_password
 from convos.store.jsonfile import atomic_write, decode, encode
+from convos.store.logid import MessagePos, conversation_tag
 
 CONV = "/api/connection/irc-localhost/conversation/%23convos/messages"
 NICKS = ["insect", "shade", "profit", "toad", "industry"]
@@ -75,7 +76,7 @@ async def test_default_page_and_limit(history):
     assert body["messages"][-1]["message"] == "80 word80"
     assert body["before"] == msgs[21][0]
     assert "after" not in body
-    assert set(body["messages"][0]) == {"from", "highlight", "message", "ts", "type"}
+    assert set(body["messages"][0]) == {"from", "highlight", "id", "message", "ts", "type"}
     body = await (await client.get(CONV, params={"limit": 100})).json()
     assert len(body["messages"]) == 81 and "before" not in body
     body = await (await client.get(CONV, params={"limit": 1})).json()
@@ -235,7 +236,11 @@ async def test_fixture_home_history(make_client, perl_home, anon):
     assert len(body["messages"]) == 10 and "before" not in body
     assert [m["highlight"] for m in body["messages"]].count(True) == 2
     assert body["messages"][2]["message"] == "superman: can you help me with the layout?"
-    assert body["messages"][4] == {"from": "jimmy", "highlight": False, "message": "waves",
+    log = perl_home / "superman@example.com/irc-localhost/2026/11/#convos.log"
+    waves = log.read_bytes().index(b"2026-11-26T20:11:18 0 * jimmy waves\n")
+    expected_id = MessagePos(int(datetime(2026, 11, 26, 20, 11, 18, tzinfo=UTC).timestamp()), waves,
+                             conversation_tag(log.parent.parent.parent, "#convos")).id
+    assert body["messages"][4] == {"from": "jimmy", "highlight": False, "id": expected_id, "message": "waves",
                                    "ts": "2026-11-26T20:11:18", "type": "action"}
     assert body["messages"][5]["type"] == "notice"
     assert body["messages"][7]["message"] == "Colours: \x0304red\x03 and \x02bold\x02 and \x0303,01green on black\x03 done"
@@ -246,6 +251,7 @@ async def test_fixture_home_history(make_client, perl_home, anon):
     body = await (await superman.get("/api/connection/irc-localhost/conversation/jimmy/messages")).json()
     assert len(body["messages"]) == 3
     body = await (await superman.get("/api/connection/irc-localhost/messages")).json()
+    assert body["messages"][0].pop("id")
     assert body["messages"][0] == {"from": "irc-localhost", "highlight": False, "message": "Connecting to 127.0.0.1.",
                                    "ts": "2026-11-26T20:11:15", "type": "notice"}
     assert any(m["type"] == "preformat" for m in body["messages"])

@@ -131,7 +131,8 @@ def test_operation_parameters_are_resolved(spec: ApiSpec) -> None:
     assert by_name["limit"]["type"] == "integer"
     assert by_name["conversation_id"]["in"] == "path"
     search = {p["name"] for p in spec.operation("searchMessages").parameters}
-    assert search == {"match", "after", "before", "from", "limit", "connection_id", "conversation_id"}
+    assert search == {"match", "after", "before", "before_id", "from", "limit", "connection_id", "conversation_id"}
+    assert by_name["before_id"]["maxLength"] == 16  # ids are 16 characters
     register = spec.operation("registerUser").body_schema
     assert register is not None and register["properties"]["password"]["minLength"] == 10
     profile = spec.operation("saveConnectionProfile").body_schema
@@ -143,11 +144,13 @@ def test_operation_parameters_are_resolved(spec: ApiSpec) -> None:
     assert spec.operation("loginUser").consumes == ["application/json"]
 
 
-# Input parameters per operation ("name:in"), from the seed plus exp/limit/match noted in the spec.
+# Input parameters per operation ("name:in"), from the seed plus exp/limit/match noted in the spec,
+# and the message id cursors (*_id) of ours.
 PARAMS = {
-    "connectionMessages": "connection_id:path after:query around:query before:query limit:query match:query",
+    "connectionMessages": "connection_id:path after:query around:query before:query limit:query match:query"
+    " after_id:query around_id:query before_id:query",
     "conversationMessages": "connection_id:path conversation_id:path after:query around:query before:query"
-    " limit:query match:query",
+    " limit:query match:query after_id:query around_id:query before_id:query",
     "createConnection": "body:body",
     "deleteFiles": "uid:path fid:path",
     "deleteUser": "email:path",
@@ -167,7 +170,7 @@ PARAMS = {
     "removeConnection": "connection_id:path",
     "removeConnectionProfile": "id:path",
     "saveConnectionProfile": "body:body",
-    "searchMessages": "match:query after:query before:query from:query limit:query connection_id:query"
+    "searchMessages": "match:query after:query before:query before_id:query from:query limit:query connection_id:query"
     " conversation_id:query",
     "updateConnection": "connection_id:path body:body",
     "updateSettings": "body:body",

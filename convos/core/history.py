@@ -59,6 +59,10 @@ async def messages(core: Core, user: User, connection_id: str, conversation_id: 
         "after": parse_ts(params.get("after"), "/after"),
         "before": parse_ts(params.get("before"), "/before"),
         "around": parse_ts(params.get("around"), "/around"),
+        # message ids: exact cursors, opaque here (the store reads them)
+        "after_id": params.get("after_id") or None,
+        "before_id": params.get("before_id") or None,
+        "around_id": params.get("around_id") or None,
         "limit": params.get("limit"),
         "match": params.get("match") or None,
     }
@@ -130,9 +134,10 @@ async def search(core: Core, user: User, params: dict[str, Any]) -> dict[str, An
     if not targets:
         return {"messages": [], "end": True}
 
-    query: dict[str, Any] = {"after": after, "before": before, "match": q.match or None, "from_": q.from_ or None}
+    query: dict[str, Any] = {"after": after, "before": before, "before_id": params.get("before_id") or None,
+                             "match": q.match or None, "from_": q.from_ or None}
     try:
-        found, cursor = await core.store.search_messages(user.email, targets, limit=limit, **query)
+        found, cursor, cursor_id = await core.store.search_messages(user.email, targets, limit=limit, **query)
     except QueryError as err:
         raise InvalidInput(str(err), err.path) from None
     out = []
@@ -144,6 +149,8 @@ async def search(core: Core, user: User, params: dict[str, Any]) -> dict[str, An
     body: dict[str, Any] = {"messages": out, "end": cursor is None}
     if cursor is not None:
         body["before"] = cursor
+    if cursor_id is not None:
+        body["before_id"] = cursor_id
     return body
 
 

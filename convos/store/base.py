@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -16,6 +17,14 @@ class QueryError(ValueError):
     def __init__(self, message: str, path: str = "/") -> None:
         super().__init__(message)
         self.path = path
+
+
+@dataclass(slots=True)
+class LogRef:
+    """A chat line queued for the log: `id` is its message id once it is written (None if it
+    is not logged, or could not be written)."""
+
+    id: str | None = None
 
 
 @dataclass(slots=True)
@@ -119,7 +128,7 @@ class Store(Protocol):
 
     async def search_messages(
         self, email: str, targets: list[tuple[str, str]], *, limit: int, **query: Any
-    ) -> tuple[list[Any], str | None]: ...
+    ) -> tuple[list[Any], str | None, str | None]: ...
 
     async def count_messages(self, email: str, connection_id: str, conversation_id: str, after: str) -> int: ...
 
@@ -128,7 +137,12 @@ class Store(Protocol):
     def log_message(
         self, email: str, connection_id: str, conversation_id: str, ts: float, type: str, from_: str,
         message: str, *, highlight: bool = False, is_channel: bool = False,
-    ) -> None: ...
+    ) -> LogRef: ...
+
+    def after_logs(self, callback: Callable[[], None]) -> None:
+        """Call `callback` on the loop once every line queued so far is written (at once if none
+        is pending), in the order of these calls."""
+        ...
 
     def log_notification(
         self, email: str, ts: float, connection_id: str, conversation_id: str, type: str, from_: str, message: str

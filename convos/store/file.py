@@ -14,8 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from . import logfile, uploads
-from .base import DiskUsage, QueryError, StoreError, UploadRecord, UserRecord
+from . import logfile, logid, uploads
+from .base import DiskUsage, LogRef, QueryError, StoreError, UploadRecord, UserRecord
 from .jsonfile import JsonWriter, decode, make_dirs
 from .logformat import LogMessage
 
@@ -43,6 +43,16 @@ async def _cancellable(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         raise
 
 
+def _parse_ids(query: dict[str, Any]) -> None:
+    """Message ids in a query (`before_id`...) as positions; ids are opaque above the store."""
+    for name, value in query.items():
+        if name.endswith("_id") and value is not None:
+            pos = logid.parse_message_id(value)
+            if pos is None:
+                raise QueryError("Invalid message id.", f"/{name}")
+            query[name] = pos
+
+
 class FileStore:
     def __init__(self, home: Path) -> None:
         self.home = Path(home)
@@ -54,6 +64,7 @@ class FileStore:
         self._log_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="convos-log")
         self._pending: set[Future[Any]] = set()
         self._batch: list[Any] = []
+        self._inflight = 0  # batches handed to the log thread whose callbacks have not run
         self._conn_dirs: dict[tuple[str, str], Path] = {}
 
     # --- paths -------------------------------------------------------------
@@ -179,6 +190,7 @@ class FileStore:
         self, email: str, connection_id: str, conversation_id: str, **query: Any
     ) -> logfile.MessagePage:
         conn_dir = self.connection_dir(email, connection_id)
+        _parse_ids(query)
         try:
             return await _cancellable(logfile.read_messages, conn_dir, conversation_id, **query)
         except logfile.LogQueryError as err:
@@ -186,30 +198,58 @@ class FileStore:
 
     async def search_messages(
         self, email: str, targets: list[tuple[str, str]], *, limit: int, **query: Any
-    ) -> tuple[list[tuple[str, str, LogMessage]], str | None]:
-        """Newest-first matches across conversations, and a `before` cursor for the next page."""
+    ) -> tuple[list[tuple[str, str, LogMessage]], str | None, str | None]:
+        """Newest-first matches across conversations, and the `before` and `before_id` cursors
+        of the next page (None when nothing older exists)."""
         dirs = [(self.connection_dir(email, connection_id), cid) for connection_id, cid in targets]
+        _parse_ids(query)
         try:
             found = await _cancellable(logfile.search_conversations, dirs, limit=limit, **query)
         except logfile.LogQueryError as err:
             raise QueryError(str(err), err.path) from None
         results = [
-            ([(connection_id, cid, m) for m in res.messages], res.more)
+            ([(connection_id, cid, m) for m in res.messages], res.more, res.split)
             for (connection_id, cid), res in zip(targets, found, strict=True)
         ]
-        return logfile.merge_newest_first(results, limit, lambda item: item[2].ts)
+        if query.get("before") is not None and query.get("before_id") is None:
+            # a timestamp cursor: whole seconds, as the original pages
+            items, cut = logfile.merge_newest_first([r[:2] for r in results], limit, lambda item: item[2].ts)
+            return items, cut, (items[-1][2].id if cut is not None and items else None)
+        items, last, split = logfile.merge_exact(results, limit, lambda item: logid.parse_message_id(item[2].id))
+        if last is None:
+            return items, None, None
+        return items, logfile.shift_ts(last[2].ts, 1) if split else last[2].ts, last[2].id
 
     def log_message(
         self, email: str, connection_id: str, conversation_id: str, ts: float, type: str, from_: str,
         message: str, *, highlight: bool = False, is_channel: bool = False,
-    ) -> None:
-        """Queue a line for the log; lines are written in the order they are queued."""
+    ) -> LogRef:
+        """Queue a line for the log; lines are written in the order they are queued. The ref
+        gets the line's message id when it is written (see `after_logs`)."""
         key = (email, connection_id)
         conn_dir = self._conn_dirs.get(key)
         if conn_dir is None:
             conn_dir = self._conn_dirs[key] = self.connection_dir(email, connection_id)
-        self._queue(self._logs.log_message, conn_dir, conversation_id, ts, type, from_, message,
-                    highlight=highlight, is_channel=is_channel)
+        ref = LogRef()
+        tag = logid.conversation_tag(conn_dir, conversation_id)
+        logs = self._logs
+
+        def write() -> None:
+            written = logs.write_message(conn_dir, conversation_id, ts, type, from_, message,
+                                         highlight=highlight, is_channel=is_channel)
+            if written is not None:
+                ref.id = logid.MessagePos(int(ts // 1), written[1], tag).id
+
+        self._queue(write)
+        return ref
+
+    def after_logs(self, callback: Callable[[], None]) -> None:
+        if not self._batch and not self._inflight:
+            callback()
+            return
+        self._batch.append((None, (callback,), {}))
+        if len(self._batch) == 1:
+            asyncio.get_running_loop().call_soon(self._submit_batch)
 
     def log_notification(
         self, email: str, ts: float, connection_id: str, conversation_id: str, type: str, from_: str, message: str
@@ -228,23 +268,41 @@ class FileStore:
         batch, self._batch = self._batch, []
         if not batch:
             return
+        loop = asyncio.get_running_loop()
         fut = self._log_thread.submit(self._run_batch, batch)
         self._pending.add(fut)
-        fut.add_done_callback(self._written)
+        self._inflight += 1
+        fut.add_done_callback(lambda f: self._written(f, loop, batch))
 
     @staticmethod
     def _run_batch(batch: list[Any]) -> None:
         for fn, args, kwargs in batch:
+            if fn is None:  # a callback for the loop, after the lines before it
+                continue
             try:
                 fn(*args, **kwargs)
             except Exception as err:
                 log.error("Could not write a log line: %s", err)
 
-    def _written(self, fut: Future[Any]) -> None:
+    def _written(self, fut: Future[Any], loop: asyncio.AbstractEventLoop, batch: list[Any]) -> None:
+        """In the log thread: the batch is written; its callbacks run on the loop, in order."""
         self._pending.discard(fut)
         err = fut.exception()
         if err is not None:
             log.error("Could not write a log line: %s", err)
+        try:
+            loop.call_soon_threadsafe(self._batch_done, batch)
+        except RuntimeError:  # the loop is closed: nobody is waiting any more
+            pass
+
+    def _batch_done(self, batch: list[Any]) -> None:
+        self._inflight -= 1
+        for fn, args, _ in batch:
+            if fn is None:
+                try:
+                    args[0]()
+                except Exception:
+                    log.exception("A callback after the log failed")
 
     async def flush_logs(self) -> None:
         """Wait until every queued line is on disk (in the OS)."""
@@ -296,8 +354,8 @@ class FileStore:
         return await asyncio.to_thread(logfile.count_messages, conn_dir, conversation_id, after=since)
 
     async def read_notifications(self, email: str, limit: int) -> list[Any]:
-        path = self.user_dir(email) / "notifications.log"
-        return await asyncio.to_thread(logfile.read_notifications, path, limit)
+        user_dir = self.user_dir(email)
+        return await asyncio.to_thread(logfile.read_notifications, user_dir / "notifications.log", limit, user_dir)
 
     # --- uploads (formats and rules in uploads.py) ---------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from .logcollect import MAX_WIDEN
 from .loggrep import Cancelled
+from .logid import MessagePos, parse_message_id
 from .logreader import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -25,8 +26,15 @@ from .logreader import (
     read_messages,
     read_notifications,
     resolve_limit,
+    shift_ts,
 )
-from .logsearch import SearchResult, merge_newest_first, search_conversation, search_conversations
+from .logsearch import (
+    SearchResult,
+    merge_exact,
+    merge_newest_first,
+    search_conversation,
+    search_conversations,
+)
 from .logseek import SLACK_SECONDS, add_months, conversation_log_path, list_log_months
 from .logwriter import LogWriter, delete_conversation_logs
 
@@ -43,6 +51,7 @@ __all__ = [
     "LogQueryError",
     "LogWriter",
     "MessagePage",
+    "MessagePos",
     "SearchResult",
     "WindowTooLong",
     "add_months",
@@ -51,10 +60,13 @@ __all__ = [
     "count_messages",
     "delete_conversation_logs",
     "list_log_months",
+    "merge_exact",
     "merge_newest_first",
+    "parse_message_id",
     "read_messages",
     "read_notifications",
     "resolve_limit",
     "search_conversation",
     "search_conversations",
+    "shift_ts",
 ]

@@ -186,9 +186,11 @@ class Notification:
     from_: str
     message: str
     type: str
+    body: str = ""  # as logged: what the conversation's log line holds after its flag
+    id: str | None = None  # the message's id in the conversation's log, when found
 
     def to_dict(self) -> dict[str, object]:
-        return {
+        d: dict[str, object] = {
             "connection_id": self.connection_id,
             "conversation_id": self.conversation_id,
             "from": self.from_,
@@ -196,6 +198,9 @@ class Notification:
             "ts": self.ts,
             "type": self.type,
         }
+        if self.id is not None:
+            d["id"] = self.id
+        return d
 
 
 def format_notification(ts: float | datetime, connection_id: str, conversation_id: str, body: str) -> str:
@@ -210,7 +215,7 @@ def parse_notification(line: str | bytes) -> Notification | None:
     if m is None:
         return None
     type, from_, message = parse_body(m.group(4))
-    return Notification(m.group(1), m.group(2), m.group(3), from_, message, type)
+    return Notification(m.group(1), m.group(2), m.group(3), from_, message, type, m.group(4))
 
 
 # --- paths -----------------------------------------------------------------

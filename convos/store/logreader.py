@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from .logcollect import Query
-from .logformat import LogMessage, Matcher, Notification, iter_months, parse_notification, to_utc
+from .logformat import LogMessage, Matcher, Notification, iter_months, parse_notification, split_line, to_utc
 from .logid import MessagePos, conversation_tag, pos_key
 from .logscan import Scan, run_scans
 from .logseek import (
@@ -105,7 +105,7 @@ def _upper(before: datetime | None, before_id: MessagePos | None, *, inclusive: 
     return None
 
 
-def _shift(ts: str, seconds: int) -> str:
+def shift_ts(ts: str, seconds: int) -> str:
     return (datetime.fromisoformat(ts) + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
 
 
@@ -202,12 +202,12 @@ def read_messages(
         page.before_id = oldest.id
         # A timestamp cursor in the middle of a second would skip the rest of that second:
         # old clients get the next second instead, and see those lines again rather than never.
-        page.before = _shift(oldest.ts, 1) if split else oldest.ts
+        page.before = shift_ts(oldest.ts, 1) if split else oldest.ts
 
     def newer_cursor(page: MessagePage, messages: list[LogMessage], split: bool) -> None:
         newest = messages[-1]
         page.after_id = newest.id
-        page.after = _shift(newest.ts, -1) if split else newest.ts
+        page.after = shift_ts(newest.ts, -1) if split else newest.ts
 
     if around is not None:
         # (a) backwards, before the cursor; (b) forwards, from the cursor on (inclusive, as the original).
@@ -274,8 +274,51 @@ def count_messages(
     return count
 
 
-def read_notifications(path: Path, limit: int = 40) -> list[Notification]:
-    """The newest `limit` lines of a notifications.log, oldest first; [] when it does not exist."""
+def find_message_id(conn_dir: Path, conversation_id: str, ts: str, body: str) -> str | None:
+    """The id of the line with this timestamp and body in a conversation's log (the first one,
+    if the same line was logged twice in that second), or None."""
+    try:
+        when = datetime.strptime(ts.upper(), "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    epoch = int(when.timestamp())
+    key = epoch_key(epoch)
+    lf = LogFile.open(conversation_log_path(conn_dir, conversation_id, when.year, when.month))
+    if lf is None:
+        return None
+    try:
+        start = lf.bisect(epoch_key(epoch - SLACK_SECONDS))
+        stop = epoch_key(epoch + SLACK_SECONDS + 1)
+        for data, a, b, base in lf.chunks_forward(start):
+            pos = a
+            for line in data[a:b].split(b"\n")[:-1]:
+                k = line[:19].upper() if HEAD.match(line) else None
+                if k is not None and k >= stop:
+                    return None
+                if k == key:
+                    parts = split_line(line.decode("utf-8", "replace"))
+                    if parts is not None and parts[2] == body:
+                        return MessagePos(epoch, base + pos, conversation_tag(conn_dir, conversation_id)).id
+                pos += len(line) + 1
+    finally:
+        lf.close()
+    return None
+
+
+def read_notifications(path: Path, limit: int = 40, user_dir: Path | None = None) -> list[Notification]:
+    """The newest `limit` lines of a notifications.log, oldest first; [] when it does not exist.
+
+    With `user_dir`, each notification gets the id of its message in the conversation's log."""
+    found = _read_notifications(path, limit)
+    if user_dir is not None:
+        for n in found:
+            if n.connection_id.startswith(".") or "/" in n.connection_id or "\0" in n.connection_id:
+                continue
+            n.id = find_message_id(Path(user_dir) / n.connection_id, n.conversation_id, n.ts, n.body)
+    return found
+
+
+def _read_notifications(path: Path, limit: int) -> list[Notification]:
     lf = LogFile.open(path) if limit > 0 else None
     if lf is None:
         return []

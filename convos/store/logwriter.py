@@ -45,8 +45,9 @@ class LogWriter:
         with self._lock:
             return list(self._fds)
 
-    def append(self, path: Path | str, line: str) -> None:
-        """Append one complete line (must end with its only `\\n`)."""
+    def append(self, path: Path | str, line: str) -> int:
+        """Append one complete line (must end with its only `\\n`); returns the offset where
+        it starts in the file (its message id is made from it)."""
         if not line.endswith("\n") or line.count("\n") != 1:
             raise ValueError("A log line must end with its only newline.")
         data = line.encode("utf-8", "replace")
@@ -57,6 +58,8 @@ class LogWriter:
                 fcntl.flock(fd, fcntl.LOCK_SH)  # excludes a concurrent torn-tail repair only
                 try:
                     written = os.write(fd, data)
+                    # O_APPEND moved this descriptor's offset to the end of what it just wrote
+                    end = os.lseek(fd, 0, os.SEEK_CUR)
                 finally:
                     fcntl.flock(fd, fcntl.LOCK_UN)
             except OSError:
@@ -66,6 +69,7 @@ class LogWriter:
                 # The torn tail is invisible to readers and cut off when the file is reopened.
                 self._drop(key)
                 raise OSError(f"Short write to {key}: {written} of {len(data)} bytes.")
+        return end - written
 
     def log_message(
         self,
@@ -80,13 +84,30 @@ class LogWriter:
         is_channel: bool = False,
     ) -> str | None:
         """Format and append a message; returns the line, or None when the type is not logged."""
+        written = self.write_message(conn_dir, conversation_id, ts, type, from_, message, highlight=highlight,
+                                     is_channel=is_channel)
+        return None if written is None else written[0]
+
+    def write_message(
+        self,
+        conn_dir: Path,
+        conversation_id: str,
+        ts: float | datetime,
+        type: str,
+        from_: str,
+        message: str,
+        *,
+        highlight: bool = False,
+        is_channel: bool = False,
+    ) -> tuple[str, int] | None:
+        """`log_message`, returning the line and its offset in its file."""
         line = format_line(ts, type, from_, message, highlight=highlight, is_channel=is_channel)
-        if line is not None:
-            # the line starts with its UTC timestamp, whose year and month name the file
-            # (plain strings: pathlib costs more than the write itself)
-            leaf = ".log" if conversation_id == "" else f"/{escape_conversation_id(conversation_id)}.log"
-            self.append(f"{os.fspath(conn_dir)}/{line[0:4]}/{line[5:7]}{leaf}", line)
-        return line
+        if line is None:
+            return None
+        # the line starts with its UTC timestamp, whose year and month name the file
+        # (plain strings: pathlib costs more than the write itself)
+        leaf = ".log" if conversation_id == "" else f"/{escape_conversation_id(conversation_id)}.log"
+        return line, self.append(f"{os.fspath(conn_dir)}/{line[0:4]}/{line[5:7]}{leaf}", line)
 
     def log_notification(
         self,
