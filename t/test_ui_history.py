@@ -144,3 +144,63 @@ async def test_long_history(daemon: Any, page: Any, tmp_path: Path) -> None:
     await expect(jump).to_be_visible()
     await jump.click()
     await expect(first_unread).to_be_in_viewport()
+
+
+async def test_a_flood_in_one_second_scrolls_back_whole(daemon: Any, page: Any, tmp_path: Path) -> None:
+    """1,300 lines stamped with one second (a paste, a bouncer replay): scrolling back shows
+    every one of them exactly once, and a link to one of them marks that very line."""
+    home = tmp_path / "home"
+    write_settings(home, default_connection="irc://localhost:6667/%23convos?tls=0")
+    d = await daemon(home)
+    async with aiohttp.ClientSession() as http:
+        res = await http.post(d.url + "/api/user/register", json={"email": EMAIL, "password": PASSWORD})
+        assert res.status == 200, await res.text()
+    await d.stop()
+    flood = 1300  # more than a timestamp cursor can page through (logcollect.MAX_WIDEN + a page)
+    second = (datetime.now(UTC) - timedelta(minutes=10)).replace(microsecond=0)
+    path = home / EMAIL / "irc-localhost" / f"{second:%Y}" / f"{second:%m}" / "#convos.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stamp = second.strftime("%Y-%m-%dT%H:%M:%S")
+    before = [f"{(second - timedelta(minutes=1)).strftime('%Y-%m-%dT%H:%M:%S')} 0 <a> line {i} of the long history\n"
+              for i in range(5)]
+    lines = [f"{stamp} 0 <b> line {5 + i} of the long history\n" for i in range(flood)]
+    after = [f"{(second + timedelta(minutes=1)).strftime('%Y-%m-%dT%H:%M:%S')} 0 <a> line {5 + flood + i} of the long history\n"
+             for i in range(5)]
+    path.write_text("".join(before + lines + after))
+    total = 5 + flood + 5
+    d = await daemon(home)
+
+    await page.goto(d.url + "/login")
+    await page.get_by_label("Email").fill(EMAIL)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Log in").click()
+    await expect(page).to_have_url(re.compile("/chat/"))
+    await page.goto(d.url + "/chat/irc-localhost/%23convos")
+    log = page.get_by_role("log", name="Messages in #convos")
+    await expect(log.locator(".msg", has_text=f"line {total - 1} of")).to_be_visible()
+
+    seen: set[int] = set()
+    start = log.get_by_text("This is the start of the history.")
+    for _ in range(60):
+        shown = [first_index(t) for t in await log.locator(".msg .msg__text").all_text_contents()]
+        assert len(shown) == len(set(shown)), "a line is shown twice"
+        assert shown == sorted(shown), "lines out of order"
+        seen.update(shown)
+        if await start.is_visible() and 0 in seen:
+            break
+        first = shown[0]
+        await log.evaluate("el => { el.scrollTop = 0 }")
+        await expect(log.locator(".msg").first).not_to_have_text(re.compile(rf"line {first} of"))
+    assert seen == set(range(total))
+
+    # A link to the 400th line of the flood marks that line, not the first of its second.
+    # The id of line 405, from the API (a timestamp cursor: the page is widened to the flood's second).
+    body = await page.evaluate(
+        "(ts) => fetch(`/api/connection/irc-localhost/conversation/%23convos/messages?limit=200&around=${ts}`)"
+        ".then((r) => r.json())", stamp)
+    target = next(m["id"] for m in body["messages"] if first_index(m["message"]) == 405)
+    await page.goto(d.url + f"/chat/irc-localhost/%23convos?around_id={target}")
+    marked = log.locator(".msg--target")
+    await expect(marked).to_have_count(1)
+    await expect(marked).to_contain_text("line 405 of")
+    await expect(marked).to_be_in_viewport()

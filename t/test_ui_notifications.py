@@ -99,8 +99,9 @@ async def test_mentions_and_mark_all_read_in_two_tabs(ui_daemon: Any, page: Any,
 
     # A mention links to its message in the conversation.
     await mentions(page).nth(1).get_by_role("link", name="#convos").click()
-    await expect(page).to_have_url(re.compile(r"/chat/irc-localhost/%23convos\?around="))
+    await expect(page).to_have_url(re.compile(r"/chat/irc-localhost/%23convos\?around_id=[\w-]{16}$"))
     await expect(log_of(page).locator(".msg--target")).to_be_visible()
+    await expect(log_of(page).locator(".msg--target")).to_contain_text("are you there?")
     await expect(log_of(page).locator(".msg--highlight", has_text="are you there?")).to_be_in_viewport()
     assert errors == []
     assert page.seen.dialogs == []

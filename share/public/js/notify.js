@@ -79,14 +79,15 @@ export function startDesktopNotifications(app) {
     let n;
     try {
       // Every open tab gets the same event: the tag lets the system show it once.
-      n = new Notification(title, {body, tag: `${convKey(msg.connection_id, msg.conversation_id)}\u0000${ts}`,
+      n = new Notification(title, {body, tag: `${convKey(msg.connection_id, msg.conversation_id)}\u0000${msg.id || ts}`,
         icon: app.url("/assets/images/convos.svg")});
     } catch {
       return; // some browsers only allow notifications from a service worker
     }
     n.addEventListener("click", () => {
       window.focus();
-      app.router.go(`${pathFor(key)}?around=${encodeURIComponent(ts)}`);
+      app.router.go(msg.id ? `${pathFor(key)}?around_id=${encodeURIComponent(msg.id)}`
+        : `${pathFor(key)}?around=${encodeURIComponent(ts)}`);
       n.close();
     });
   };

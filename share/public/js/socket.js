@@ -90,7 +90,8 @@ export class EventSocket extends EventTarget {
     try { frame = JSON.parse(data); } catch { return; }
     if (!frame || typeof frame !== "object") return;
     if (frame.event === "handshake" && frame.errors) return; // a 1008 close follows
-    const waiting = frame.id !== undefined && this.pending.get(String(frame.id));
+    // A reply carries the request's id; a `message` event's id is the message's own.
+    const waiting = frame.id !== undefined && frame.event !== "message" && this.pending.get(String(frame.id));
     if (waiting) {
       this.pending.delete(String(frame.id));
       clearTimeout(waiting.timer);

@@ -58,7 +58,7 @@ export class ChatView {
 
   // --- routes --------------------------------------------------------------------------
 
-  /** /chat, /chat/<cid>, /chat/<cid>/<conversation>?around=<ts> */
+  /** /chat, /chat/<cid>, /chat/<cid>/<conversation>?around_id=<message id> (or ?around=<ts>) */
   showChat(segments, query) {
     const {store, router} = this.app;
     if (!segments.length) {
@@ -71,17 +71,19 @@ export class ChatView {
       return this.show(null, new PlaceholderView(this.app, t("Conversation not found"),
         t("This conversation is not in your list. Add it with \"Add conversation\".")));
     }
-    const around = query.get("around");
+    const aroundId = query.get("around_id");
+    const around = aroundId ? null : query.get("around");
     if (this.view instanceof ConversationView && this.view.key === key) {
-      if (around && around !== this.view.around) {
+      if ((aroundId && aroundId !== this.view.aroundId) || (around && around !== this.view.around)) {
+        this.view.aroundId = aroundId;
         this.view.around = around;
-        this.view.log.open({around});
+        this.view.log.open({aroundId, around});
       }
       this.closeDrawer();
       return;
     }
     try { localStorage.setItem(LAST_KEY, key); } catch { /* private mode */ }
-    return this.show(key, new ConversationView(this.app, key, {around}));
+    return this.show(key, new ConversationView(this.app, key, {around, aroundId}));
   }
 
   defaultKey() {

@@ -13,12 +13,16 @@ const NAMES_REFRESH_MS = 3000;
 const WHOIS_MAX_AGE_S = 300; // spec §5.2: no new /whois when the last one is younger
 
 export class ConversationView {
-  /** app: {api, store, socket, router, chat}; key from convKey(); around: a timestamp or null. */
-  constructor(app, key, {around = null} = {}) {
+  /**
+   * app: {api, store, socket, router, chat}; key from convKey(); opens at the message `aroundId`
+   * (or the time `around`, from older links) when given.
+   */
+  constructor(app, key, {around = null, aroundId = null} = {}) {
     this.app = app;
     this.key = key;
     [this.connectionId, this.conversationId] = splitKey(key);
     this.around = around;
+    this.aroundId = aroundId;
     this.isServer = this.conversationId === "";
     this.needsMarkRead = true;
     const conv = app.store.get(key);
@@ -87,7 +91,8 @@ export class ConversationView {
   /** Start: load history, ask for the participants, mark as read. */
   mount() {
     const conv = this.app.store.get(this.key);
-    this.log.open({around: this.around, unread: this.around ? 0 : (conv ? conv.unread || 0 : 0)});
+    const target = this.aroundId || this.around;
+    this.log.open({aroundId: this.aroundId, around: this.around, unread: target ? 0 : (conv ? conv.unread || 0 : 0)});
     this.lastFrozen = conv ? conv.frozen : "";
     if (this.isChannel) this.loadNames();
     else if (!this.isServer) this.loadWhois();

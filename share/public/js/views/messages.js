@@ -1,6 +1,7 @@
 // The message list of a conversation, with windowed rendering: at most MAX_MESSAGES message
-// elements exist at a time. Scrolling up pages back with `before`, scrolling down after a jump
-// pages forward with `after` (spec §3), and the far side of the window is dropped as it grows.
+// elements exist at a time. Scrolling up pages back with `before_id`, scrolling down after a jump
+// pages forward with `after_id` (message ids: exact pages, however many messages share a second),
+// and the far side of the window is dropped as it grows.
 import {atBottom, h} from "../dom.js";
 import {attachEmbeds} from "../embeds.js";
 import {t} from "../i18n.js";
@@ -14,7 +15,7 @@ const MAX_UNREAD_PAGES = 20; // how far "Jump to first unread" pages back
 
 export class MessageLog {
   /**
-   * fetchPage(params) -> Promise<{messages, before?, after?}>
+   * fetchPage(params) -> Promise<{messages, before_id?, after_id?}>
    * myNick() -> the user's nick on this connection (own messages are styled apart)
    * onLiveEdge() -> called when the newest messages are in view (to mark the conversation read)
    */
@@ -53,8 +54,13 @@ export class MessageLog {
 
   // --- loading -----------------------------------------------------------------------
 
-  /** Open at `around` (a timestamp), else at the newest messages; `unread` places the marker. */
-  async open({around = null, unread = 0} = {}) {
+  /**
+   * Open at the message `aroundId` (or the time `around`, from older links), else at the newest
+   * messages; `unread` places the marker.
+   */
+  async open({aroundId = null, around = null, unread = 0} = {}) {
+    if (aroundId) around = null;
+    const target = aroundId || around;
     const gen = ++this.generation;
     this.items = [];
     this.list.replaceChildren();
@@ -67,8 +73,8 @@ export class MessageLog {
     this.topStatus.textContent = t("Loading...");
     let page;
     try {
-      page = around
-        ? await this.fetchPage({around, limit: PAGE_SIZE})
+      page = aroundId ? await this.fetchPage({around_id: aroundId, limit: PAGE_SIZE})
+        : around ? await this.fetchPage({around, limit: PAGE_SIZE})
         : await this.fetchPage({limit: Math.min(200, Math.max(60, unread + 5))});
     } catch (err) {
       if (gen !== this.generation) return;
@@ -80,14 +86,14 @@ export class MessageLog {
     }
     if (gen !== this.generation) return;
     this.loading = null;
-    this.hasOlder = Boolean(page.before);
-    this.hasNewer = Boolean(around && page.after);
+    this.hasOlder = Boolean(page.before_id);
+    this.hasNewer = Boolean(target && page.after_id);
     this.appendItems(page.messages.map((m) => this.item(m)));
     if (!this.hasNewer) this.flushPending();
-    if (!around && unread > 0) this.placeUnreadMarker(unread);
+    if (!target && unread > 0) this.placeUnreadMarker(unread);
     this.updateTop();
     this.setBusy(false);
-    if (around) this.showTarget(parseTs(around));
+    if (target) this.showTarget(aroundId, around && parseTs(around));
     else if (this.marker) this.marker.el.scrollIntoView({block: "start"});
     else this.scrollToBottom();
     // More unread messages than one page: page back to the first of them.
@@ -107,12 +113,12 @@ export class MessageLog {
     const gen = this.generation;
     this.loading = "older";
     this.setBusy(true);
-    const page = await this.fetchPage({before: this.edgeCursor(1), limit: PAGE_SIZE}).catch(() => null);
+    const page = await this.fetchPage({before_id: this.edgeCursor(1), limit: PAGE_SIZE}).catch(() => null);
     if (gen !== this.generation) return;
     this.loading = null;
     this.setBusy(false);
     if (!page) return;
-    this.hasOlder = Boolean(page.before);
+    this.hasOlder = Boolean(page.before_id);
     const items = page.messages.map((m) => this.item(m));
     this.prependItems(items);
     for (let i = items.length - 1; i >= 0 && this.unreadBeyond > 0; i--) {
@@ -130,12 +136,12 @@ export class MessageLog {
     const gen = this.generation;
     this.loading = "newer";
     this.setBusy(true);
-    const page = await this.fetchPage({after: this.edgeCursor(-1), limit: PAGE_SIZE}).catch(() => null);
+    const page = await this.fetchPage({after_id: this.edgeCursor(-1), limit: PAGE_SIZE}).catch(() => null);
     if (gen !== this.generation) return;
     this.loading = null;
     this.setBusy(false);
     if (!page) return;
-    this.hasNewer = Boolean(page.after);
+    this.hasNewer = Boolean(page.after_id);
     this.appendItems(page.messages.map((m) => this.item(m)));
     if (!this.hasNewer) {
       this.flushPending();
@@ -153,12 +159,12 @@ export class MessageLog {
     const gen = this.generation;
     let page;
     try {
-      page = await this.fetchPage({after, limit: 200});
+      page = await this.fetchPage({after_id: after, limit: 200});
     } catch {
       return;
     }
     if (gen !== this.generation) return;
-    if (page.after) return this.open();
+    if (page.after_id) return this.open();
     this.pendingLive.unshift(...page.messages);
     const stick = atBottom(this.scroller);
     this.flushPending();
@@ -225,21 +231,21 @@ export class MessageLog {
   // --- window ------------------------------------------------------------------------
 
   /**
-   * The cursor (a whole second) of the oldest (`1`) or newest (`-1`) logged message in the
-   * window. Live-only lines (joins, command results) are not in the log, so they never count.
+   * The id of the oldest (`1`) or newest (`-1`) logged message in the window. Live-only lines
+   * (joins, command results) are not in the log, so they have no id and never count.
    */
   edgeCursor(end) {
     const n = this.items.length;
     for (let k = 0; k < n; k++) {
       const item = this.items[end > 0 ? k : n - 1 - k];
-      if (!item.msg.status) return item.sec;
+      if (!item.msg.status && item.msg.id) return item.msg.id;
     }
     return null;
   }
 
   item(msg) {
     const ms = parseTs(msg.ts);
-    return {msg, ms, sec: cursor(ms), day: dayKey(ms), dedupe: `${cursor(ms)}\n${msg.from}\n${msg.message}`, el: null};
+    return {msg, ms, sec: cursor(ms), day: dayKey(ms), dedupe: msg.id || `${cursor(ms)}\n${msg.from}\n${msg.message}`, el: null};
   }
 
   appendItems(items) {
@@ -274,10 +280,9 @@ export class MessageLog {
     this.scroller.scrollTop = top + (this.scroller.scrollHeight - before);
   }
 
-  /** Drop about `count` of the oldest items, never splitting a second (cursors are seconds). */
+  /** Drop `count` of the oldest items (paging back by id from the new edge loses nothing). */
   trimTop(count) {
-    let k = Math.min(count, this.items.length);
-    while (k < this.items.length && k > 0 && this.items[k].sec === this.items[k - 1].sec) k += 1;
+    const k = Math.min(count, this.items.length);
     if (k <= 0 || k >= this.items.length) return;
     const before = this.scroller.scrollHeight;
     const top = this.scroller.scrollTop;
@@ -289,10 +294,9 @@ export class MessageLog {
     this.updateTop();
   }
 
-  /** Drop about `count` of the newest items, never splitting a second. */
+  /** Drop `count` of the newest items. */
   trimBottom(count) {
-    let k = this.items.length - Math.min(count, this.items.length);
-    while (k > 0 && k < this.items.length && this.items[k].sec === this.items[k - 1].sec) k -= 1;
+    const k = this.items.length - Math.min(count, this.items.length);
     if (k <= 0 || k >= this.items.length) return;
     for (const item of this.items.slice(k)) this.removeItem(item);
     this.items.splice(k);
@@ -315,7 +319,7 @@ export class MessageLog {
     const type = msg.status ? msg.type : (msg.type || "private");
     const own = !msg.status && msg.from && msg.from.toLowerCase() === String(this.myNick() || "").toLowerCase();
     const el = h("div", {class: ["msg", `msg--${type}`, msg.status && "msg--status", own && "msg--own",
-      msg.highlight && "msg--highlight"], dataset: {ts: item.sec}});
+      msg.highlight && "msg--highlight"], dataset: msg.id ? {ts: item.sec, id: msg.id} : {ts: item.sec}});
     const time = h("time", {class: "msg__time", datetime: new Date(item.ms).toISOString(), title: fullTime(item.ms)},
       timeOfDay(item.ms));
     const links = [];
@@ -369,8 +373,10 @@ export class MessageLog {
     this.marker = {el, item};
   }
 
-  showTarget(ms) {
-    const target = this.items.find((i) => i.ms >= ms) || this.items[this.items.length - 1];
+  /** Mark and show the message with this id (or the first at or after the time `ms`). */
+  showTarget(id, ms) {
+    const target = (id && this.items.find((i) => i.msg.id === id))
+      || (ms != null && this.items.find((i) => i.ms >= ms)) || this.items[this.items.length - 1];
     if (!target) return;
     target.el.classList.add("msg--target");
     target.el.scrollIntoView({block: "center"});

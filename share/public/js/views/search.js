@@ -23,10 +23,11 @@ function shortTime(ms) {
   return formatters.get(key).format(new Date(ms));
 }
 
-/** The app path that opens a message in its conversation, with context. */
+/** The app path that opens a message in its conversation, with context: by its id, or its time. */
 export function messagePath(msg) {
   const key = convKey(msg.connection_id, msg.conversation_id || "");
-  return `${pathFor(key)}?around=${encodeURIComponent(msg.ts)}`;
+  return msg.id ? `${pathFor(key)}?around_id=${encodeURIComponent(msg.id)}`
+    : `${pathFor(key)}?around=${encodeURIComponent(msg.ts)}`;
 }
 
 /**
@@ -127,7 +128,7 @@ export class SearchView {
     this.status.textContent = t("Searching...");
     let page;
     try {
-      page = await this.app.api.call("searchMessages", {match: this.q, limit: PAGE_SIZE, before: older ? this.before : null});
+      page = await this.app.api.call("searchMessages", {match: this.q, limit: PAGE_SIZE, before_id: older ? this.before : null});
     } catch (err) {
       if (gen !== this.generation) return;
       this.results.setAttribute("aria-busy", "false");
@@ -143,7 +144,7 @@ export class SearchView {
     const first = this.results.children.length;
     this.results.append(...messages.map((m) => resultItem(this.app, m)));
     this.count += messages.length;
-    this.before = page.before || null;
+    this.before = page.before_id || null;
     this.moreButton.hidden = page.end || !this.before || this.count >= MAX_RESULTS;
     let text;
     if (!this.count) text = t("No messages found.");
