@@ -43,6 +43,12 @@ async def _cancellable(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         raise
 
 
+def _message_pos(item: tuple[str, str, LogMessage]) -> logid.MessagePos:
+    pos = logid.parse_message_id(item[2].id)
+    assert pos is not None, "a scan gives every message its id"
+    return pos
+
+
 def _parse_ids(query: dict[str, Any]) -> None:
     """Message ids in a query (`before_id`...) as positions; ids are opaque above the store."""
     for name, value in query.items():
@@ -215,7 +221,7 @@ class FileStore:
             # a timestamp cursor: whole seconds, as the original pages
             items, cut = logfile.merge_newest_first([r[:2] for r in results], limit, lambda item: item[2].ts)
             return items, cut, (items[-1][2].id if cut is not None and items else None)
-        items, last, split = logfile.merge_exact(results, limit, lambda item: logid.parse_message_id(item[2].id))
+        items, last, split = logfile.merge_exact(results, limit, _message_pos)
         if last is None:
             return items, None, None
         return items, logfile.shift_ts(last[2].ts, 1) if split else last[2].ts, last[2].id
