@@ -25,6 +25,11 @@ class ConvosError(Exception):
         self.errors = errors if errors is not None else [ErrorItem(message, path)]
         super().__init__(self.errors[0].message if self.errors else message)
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """Extra HTTP headers of the answer (Retry-After, ...)."""
+        return {}
+
     def to_dict(self) -> dict[str, object]:
         body: dict[str, object] = {"errors": [e.to_dict() for e in self.errors]}
         if self.status_in_body:
@@ -63,6 +68,24 @@ class Gone(ConvosError):
 
 class PayloadTooLarge(ConvosError):
     status = 413
+
+
+class UnsupportedMediaType(ConvosError):
+    status = 415
+
+
+class TooManyRequests(ConvosError):
+    """Try again in `retry_after` seconds (sent as Retry-After)."""
+
+    status = 429
+
+    def __init__(self, message: str, path: str = "/", *, retry_after: int = 1):
+        super().__init__(message, path)
+        self.retry_after = max(1, int(retry_after))
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 class FailedDependency(ConvosError):

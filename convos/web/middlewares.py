@@ -24,7 +24,7 @@ def json_response(data: object, status: int = 200, headers: dict[str, str] | Non
 
 
 def error_response(err: ConvosError) -> web.Response:
-    return json_response(err.to_dict(), status=err.status)
+    return json_response(err.to_dict(), status=err.status, headers=err.headers or None)
 
 
 def is_api(request: web.Request) -> bool:
