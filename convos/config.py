@@ -81,6 +81,8 @@ class Config:
     default_search_after: float = 31_536_000.0
     max_link_cache_size: int = 100
     embed_allow_private: bool = False
+    irc_allow_private: bool = False
+    max_conversations: int = 1000
     reload_dictionaries: bool = False
     update_url: str = ""
     bot_email: str = ""
@@ -130,6 +132,8 @@ class Config:
             default_search_after=_number(env, "CONVOS_DEFAULT_SEARCH_AFTER", 31_536_000),
             max_link_cache_size=int(_number(env, "CONVOS_MAX_LINK_CACHE_SIZE", 100)),
             embed_allow_private=is_true(env.get("CONVOS_EMBED_ALLOW_PRIVATE"), "CONVOS_EMBED_ALLOW_PRIVATE"),
+            irc_allow_private=is_true(env.get("CONVOS_IRC_ALLOW_PRIVATE"), "CONVOS_IRC_ALLOW_PRIVATE"),
+            max_conversations=max(1, int(_number(env, "CONVOS_MAX_CONVERSATIONS", 1000))),
             reload_dictionaries=is_true(env.get("CONVOS_RELOAD_DICTIONARIES"), "CONVOS_RELOAD_DICTIONARIES"),
             update_url=env.get("CONVOS_UPDATE_URL", "").strip(),
             bot_email=env.get("CONVOS_BOT_EMAIL", "").strip().lower(),
@@ -173,6 +177,8 @@ ENV_VARS = (
     "CONVOS_DEFAULT_SEARCH_AFTER",
     "CONVOS_MAX_LINK_CACHE_SIZE",
     "CONVOS_EMBED_ALLOW_PRIVATE",
+    "CONVOS_IRC_ALLOW_PRIVATE",
+    "CONVOS_MAX_CONVERSATIONS",
     "CONVOS_RELOAD_DICTIONARIES",
     "CONVOS_UPDATE_URL",
     "CONVOS_BOT_EMAIL",

@@ -9,7 +9,8 @@ Registered in t/conftest.py through `pytest_plugins`. Fixtures:
   Content-Security-Policy refused something;
 - `ui_daemon`: `await ui_daemon()` starts a real `convos daemon` whose default connection is
   the test's ngircd (`{"default_connection": "irc://127.0.0.1:<port>/%23convos?tls=0"}` in
-  settings.json), with CONVOS_SKIP_CONNECT=0 and CONVOS_CONNECT_DELAY=0.1;
+  settings.json), with CONVOS_SKIP_CONNECT=0, CONVOS_CONNECT_DELAY=0.1 and
+  CONVOS_IRC_ALLOW_PRIVATE=1 (ngircd is on 127.0.0.1);
   `await ui_daemon.start_again(d)` restarts a stopped one on the same port;
 - `sub_path_proxy`: a reverse proxy that serves a daemon under `/sub` (X-Request-Base);
 - `contrast_failures(page)`: texts below WCAG AA contrast.
@@ -133,7 +134,8 @@ class UiDaemons:
         self.extra: list[Any] = []
 
     def env(self, env: dict[str, str] | None = None) -> dict[str, str]:
-        return {"CONVOS_SKIP_CONNECT": "0", "CONVOS_CONNECT_DELAY": "0.1", **(env or {})}
+        # ngircd is on 127.0.0.1, a private address users may not reach unless allowed.
+        return {"CONVOS_SKIP_CONNECT": "0", "CONVOS_CONNECT_DELAY": "0.1", "CONVOS_IRC_ALLOW_PRIVATE": "1", **(env or {})}
 
     async def __call__(self, home: Path | None = None, env: dict[str, str] | None = None) -> Any:
         home = home or self._tmp_path / "ui-home"

@@ -60,7 +60,9 @@ def make_client(aiohttp_client: Any, home: Path) -> MakeClient:
     """Build a core + app on a home directory and return an aiohttp test client."""
 
     async def make(env: dict[str, str] | None = None, *, home_dir: Path | None = None, **overrides: Any) -> TestClient:
-        base_env = {"CONVOS_HOME": str(home_dir or home), "CONVOS_SKIP_CONNECT": "1"}
+        # The tests' IRC servers (ngircd, the scripted peer) listen on 127.0.0.1, which users may
+        # not reach by default: allowed here explicitly. Tests of that guard pass "0".
+        base_env = {"CONVOS_HOME": str(home_dir or home), "CONVOS_SKIP_CONNECT": "1", "CONVOS_IRC_ALLOW_PRIVATE": "1"}
         base_env.update(env or {})
         config = Config.from_env(base_env, **overrides)
         core = build_core(config)
@@ -127,7 +129,9 @@ class Daemon:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "CONVOS_HOME": str(home), "CONVOS_LOG_LEVEL": "info",
-                    "CONVOS_SKIP_CONNECT": "1", "CONVOS_NO_ROOT_WARNING": "1", **(env or {})}
+                    "CONVOS_SKIP_CONNECT": "1", "CONVOS_NO_ROOT_WARNING": "1",
+                    "CONVOS_IRC_ALLOW_PRIVATE": "1",  # the test IRC servers are on 127.0.0.1 (see make_client)
+                    **(env or {})}
         self.proc: asyncio.subprocess.Process | None = None
         self.lines: list[str] = []
         self._ready = asyncio.Event()

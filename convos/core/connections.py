@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 from ..errors import ConvosError, FailedDependency, InvalidInput, NotFound
+from .addresses import AddressCheck, any_address, is_public_address, parse_address
 from .connection import (
     Connection,
     Conversation,
@@ -34,6 +35,11 @@ def channel_from_path(url: str) -> tuple[str, str]:
         return "", ""
     name, _, key = unquote(path).partition(" ")
     return name.strip(), key.strip()
+
+
+def _host_and_port(url: str) -> tuple[str, int]:
+    host, port = host_port(url)
+    return host.lower().rstrip("."), port or 6667
 
 
 def _query(url: str) -> dict[str, str]:
@@ -113,6 +119,33 @@ class ConnectionsMixin:
         del self.profiles[profile_id]
         await self.store.delete_profile(profile_id)
 
+    # --- which addresses a connection may reach -----------------------------------
+
+    def may_reach_private(self: Core, user: User | None, url: str) -> bool:
+        """Whether a connection of `user` to `url` may reach loopback and private addresses.
+
+        Yes when the admin allows it for everyone (CONVOS_IRC_ALLOW_PRIVATE), for admins and the
+        bot (their connections are the admin's own choice), and for the host and port of the
+        default connection, which the admin chose for everyone (forced or not).
+        """
+        if self.config.irc_allow_private:
+            return True
+        if user is not None and (user.is_admin or (bool(self.config.bot_email) and user.email == self.config.bot_email)):
+            return True
+        default = self.settings.default_connection
+        return bool(default) and _host_and_port(url) == _host_and_port(default)
+
+    def address_check(self: Core, conn: Connection) -> AddressCheck:
+        """What the protocol checks every address of the connection's host with, after DNS."""
+        return any_address if self.may_reach_private(self.get_user(conn.email), conn.url) else is_public_address
+
+    def check_literal_address(self: Core, user: User, url: str) -> None:
+        """A URL whose host is an address literal is refused at once (names are checked when connecting)."""
+        host = host_port(url)[0]
+        ip = parse_address(host)
+        if ip is not None and not is_public_address(ip) and not self.may_reach_private(user, url):
+            raise InvalidInput(f"Refusing to connect to {host}: not a public address.", "/url")
+
     # --- connections ---------------------------------------------------------
 
     def make_connection(self: Core, user: User, data: dict[str, Any]) -> Connection:
@@ -153,6 +186,7 @@ class ConnectionsMixin:
         cls = self.connection_class(parts.scheme)
         if cls is Connection:
             raise InvalidInput(f"Convos::Core::Connection::{parts.scheme.capitalize()} is not supported.", "/url")
+        self.check_literal_address(user, url)
 
         conn = self.make_connection(user, {
             "connection_id": cid,
@@ -194,11 +228,13 @@ class ConnectionsMixin:
         wanted_state: str | None = None,
         on_connect_commands: list[str] | None = None,
     ) -> Connection:
+        new_url = url.strip() if url and urlsplit(url.strip()).hostname else conn.url
+        if new_url != conn.url and not self.settings.forced_connection:
+            self.check_literal_address(user, new_url)  # before anything changes
         if wanted_state:
             conn.wanted_state = wanted_state
         if on_connect_commands is not None:
             conn.on_connect_commands = [c.strip() for c in on_connect_commands if c.strip()]
-        new_url = url.strip() if url and urlsplit(url.strip()).hostname else conn.url
         action = wanted_state or ""
         if self.settings.forced_connection:
             wanted = _query(new_url)

@@ -106,13 +106,32 @@ class IrcClient(pydle.BasicClient):  # type: ignore[misc]
     # --- transport -----------------------------------------------------------
 
     async def open(self, host: str, port: int, *, tls: ssl.SSLContext | None, timeout: float,
-                   local_address: str = "") -> None:
+                   local_address: str = "", addresses: list[str] | None = None) -> None:
+        """Connect to `addresses` (what `host` resolved to, already checked), one after the other
+        until one answers, within `timeout` in all; TLS checks the certificate against `host`."""
         local = (local_address, 0) if local_address else None
-        self._reader, self._writer = await asyncio.wait_for(
-            asyncio.open_connection(host, port, ssl=tls, local_addr=local, limit=MAX_LINE,
-                                    server_hostname=host if tls else None),
-            timeout,
-        )
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        error: BaseException = TimeoutError()
+        streams = None
+        for address in addresses or [host]:
+            left = deadline - loop.time()
+            if left <= 0:
+                break
+            try:
+                streams = await asyncio.wait_for(
+                    asyncio.open_connection(address, port, ssl=tls, local_addr=local, limit=MAX_LINE,
+                                            server_hostname=host if tls else None),
+                    left,
+                )
+                break
+            except ssl.SSLError:
+                raise  # the server answered: another address of it would say the same
+            except (OSError, TimeoutError) as err:
+                error = err
+        if streams is None:
+            raise error
+        self._reader, self._writer = streams
         self.closing = False
         self._read_task = asyncio.get_running_loop().create_task(self._read_loop(), name=f"irc-read-{host}")
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from ..core.addresses import NotPublicAddress, vetted_addresses
 from ..core.connection import Connection, Conversation, is_channel_name, with_query
 from ..errors import ConvosError, InvalidInput
 from . import tls as tlsmod
@@ -222,7 +223,15 @@ class IrcConnection(Connection):
 
         client = ConvosClient(self)
         try:
-            await client.open(host, port, tls=context, timeout=config.connect_timeout, local_address=local_address)
+            # Checked after DNS, and connected to exactly the addresses checked (docs/security.md).
+            addresses = await asyncio.wait_for(vetted_addresses(host, port, self.hub.address_check(self)),
+                                               config.connect_timeout)
+            await client.open(host, port, tls=context, timeout=config.connect_timeout, local_address=local_address,
+                              addresses=addresses)
+        except NotPublicAddress as err:
+            text = f"Refusing to connect to {err}."
+            await self._refused(text)
+            raise InvalidInput(text) from None
         except ssl.SSLCertVerificationError as err:
             await self._failed(f"TLS certificate check failed: {err.verify_message or err}.")
             raise InvalidInput(f"TLS certificate check failed: {err.verify_message or err}.") from None
@@ -259,6 +268,14 @@ class IrcConnection(Connection):
     async def _failed(self, reason: str) -> None:
         QUEUE.failed(f"{self.host}:{self.port}")
         await self._lost(reason)
+
+    async def _refused(self, reason: str) -> None:
+        """Not allowed to connect: say why, and do not try again on our own (nothing would change)."""
+        self._stop_periodic()
+        self._cancel_reconnect()
+        for conv in self.sorted_conversations():
+            self.set_frozen(conv, "Not connected.")
+        await self.set_state("disconnected", reason)
 
     async def _on_lost(self, client: ConvosClient, reason: str) -> None:
         if self.client is not client:

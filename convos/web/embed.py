@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import re
 import socket
@@ -22,14 +21,12 @@ from yarl import URL
 
 from .. import __version__
 from ..config import Config
+from ..core.addresses import AddressCheck, any_address, is_public_address, parse_address
 from ..errors import ConvosError, InvalidInput
 from . import embed_page as page
 from .keys import CONFIG, EMBEDDER
 
 log = logging.getLogger(__name__)
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-AddressCheck = Callable[[IPAddress], bool]
 
 DEFAULT_USER_AGENT = f"Mozilla/5.0 (compatible; Convos/{__version__}; +https://convos.chat)"
 ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
@@ -39,8 +36,6 @@ _READ_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
 
 # A DNS name as yarl gives it (IDNA already applied): dot-separated labels of at most 63 characters.
 _HOSTNAME = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?:\.(?!-)[A-Za-z0-9_-]{1,63})*\.?", re.ASCII)
-_CGNAT = ipaddress.ip_network("100.64.0.0/10")
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,36 +63,6 @@ class BlockedAddress(Exception):
     def __init__(self, host: str, address: str) -> None:
         where = host if host == address else f"{host} ({address})"
         super().__init__(f"Refusing to fetch {where}: not a public address.")
-
-
-def is_public_address(ip: IPAddress) -> bool:
-    """False for loopback, private, link-local, multicast, unspecified, reserved and CGNAT addresses,
-    including IPv4 addresses wrapped in IPv6 (mapped, 6to4, NAT64)."""
-    if isinstance(ip, ipaddress.IPv6Address):
-        embedded = ip.ipv4_mapped or ip.sixtofour
-        if embedded is None and ip in _NAT64:
-            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-        if embedded is not None:
-            return is_public_address(embedded)
-        if ip.is_site_local or (ip.teredo is not None):
-            return False
-    elif ip in _CGNAT:
-        return False
-    return ip.is_global and not (
-        ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast
-        or ip.is_unspecified or ip.is_reserved
-    )
-
-
-def any_address(ip: IPAddress) -> bool:
-    return True
-
-
-def parse_address(text: str) -> IPAddress | None:
-    try:
-        return ipaddress.ip_address(text.split("%", 1)[0])
-    except ValueError:
-        return None
 
 
 class GuardedResolver(AbstractResolver):
