@@ -166,6 +166,17 @@ async def test_server_settings_and_profiles(ui_daemon: Any, page: Any) -> None:
     await expect(page.get_by_label("Maximum message length")).to_have_value("400")
     await expect(page.get_by_label("Service accounts")).to_have_value("chanserv, nickserv, q")
 
+    # Shared by default, made by the admin; not shown to users once unchecked.
+    shared_cell = row.get_by_role("cell").nth(2)
+    await expect(shared_cell).to_have_text("Yes")
+    await expect(row.get_by_role("cell").nth(3)).to_have_text("superman@example.com")
+    await expect(page.get_by_label("Show to every user")).to_be_checked()
+    await page.get_by_label("Show to every user").uncheck()
+    await page.get_by_role("button", name="Save").click()
+    await expect(shared_cell).to_have_text("No")
+    saved = await page.evaluate("fetch('/api/connection-profiles').then((r) => r.json())")
+    assert next(p for p in saved["profiles"] if p["id"] == "irc-example")["shared"] is False
+
     # The default profile cannot be deleted.
     await default_row.get_by_role("button", name="Delete irc-localhost").click()
     await page.get_by_role("alertdialog").get_by_role("button", name="Delete").click()

@@ -141,8 +141,8 @@ async def test_profiles(client, anon, home):
     await _admin(client)
     res = await client.get("/api/connection-profiles")
     assert (await res.json())["profiles"] == [{
-        "id": "irc-libera", "is_default": True, "is_forced": False, "max_bulk_message_size": 3,
-        "max_message_length": 512, "service_accounts": ["chanserv", "nickserv"], "skip_queue": False,
+        "created_by": "", "id": "irc-libera", "is_default": True, "is_forced": False, "max_bulk_message_size": 3,
+        "max_message_length": 512, "service_accounts": ["chanserv", "nickserv"], "shared": True, "skip_queue": False,
         "url": "irc://irc.libera.chat:6697/%23convos", "webirc_password": "",
     }]
     core_of(client).settings.open_to_public = True
@@ -153,7 +153,7 @@ async def test_profiles(client, anon, home):
                          "max_message_length": 512, "service_accounts": ["chanserv", "nickserv"], "skip_queue": False,
                          "url": "irc://irc.libera.chat:6697/%23convos"}]
     res = await lois.post("/api/connection-profiles", json={"url": "irc://localhost:6697"})
-    assert (res.status, (await res.json())["errors"][0]["message"]) == (403, "Only admins can list users.")
+    assert (res.status, (await res.json())["errors"][0]["message"]) == (403, "Only admins can save connection profiles.")
     res = await lois.delete("/api/connection-profiles/irc-libera")
     assert (res.status, (await res.json())["errors"][0]["message"]) == (403, "Only admins can delete connection profiles.")
     res = await client.delete("/api/connection-profiles/irc-libera")
@@ -203,3 +203,86 @@ async def test_other_users_connections_are_private(client, anon):
     assert (res.status, (await res.json())["errors"][0]["message"]) == (404, "Connection not found.")
     ids = [c["connection_id"] for c in (await (await client.get("/api/connections")).json())["connections"]]
     assert "irc-example" in ids
+
+
+async def _profile_ids(session) -> list[str]:
+    res = await session.get("/api/connection-profiles")
+    assert res.status == 200
+    return [p["id"] for p in (await res.json())["profiles"]]
+
+
+async def test_a_users_connection_does_not_show_its_host_to_others(client, anon, home):
+    """Issue 10 item 6: the profile made for lois's connection is not listed to clark (nor to lois)."""
+    await _admin(client)
+    core_of(client).settings.open_to_public = True
+    lois, clark = await anon(client), await anon(client)
+    await register(lois, "lois@example.com")
+    await register(clark, "clark@example.com")
+    res = await lois.post("/api/connections", json={"url": "irc://alice-private-bnc.internal.corp:7000",
+                                                    "wanted_state": "disconnected"})
+    assert res.status == 200
+    assert await _profile_ids(clark) == ["irc-libera"]
+    assert await _profile_ids(lois) == ["irc-libera"]
+    # The admin sees it, made for lois and not shared; never written to disk.
+    admin_view = {p["id"]: p for p in (await (await client.get("/api/connection-profiles")).json())["profiles"]}
+    bnc = admin_view["irc-alice-private-bnc-internal-corp"]
+    assert (bnc["shared"], bnc["created_by"], bnc["url"]) == (False, "lois@example.com",
+                                                              "irc://alice-private-bnc.internal.corp:7000")
+    assert not (home / "settings" / "connections" / "irc-alice-private-bnc-internal-corp.json").exists()
+    # The connection still gets what its profile gives (here the defaults).
+    profile = await core_of(client).profile_for("irc://alice-private-bnc.internal.corp:7000")
+    assert (profile.max_message_length, profile.max_bulk_message_size) == (512, 3)
+    # Once no connection uses it, nobody sees it any more.
+    assert (await lois.delete("/api/connection/irc-alice-private-bnc-internal-corp")).status == 200
+    assert await _profile_ids(client) == ["irc-libera"]
+
+
+async def test_admin_shares_a_profile(client, anon, home, make_client):
+    await _admin(client)
+    core_of(client).settings.open_to_public = True
+    clark = await anon(client)
+    await register(clark, "clark@example.com")
+    # Made by an admin: shared unless the admin says otherwise.
+    res = await client.post("/api/connection-profiles", json={"url": "irc://irc.example.com:6697"})
+    assert (res.status, (await res.json())["shared"]) == (200, True)
+    res = await client.post("/api/connection-profiles", json={"url": "irc://irc.hidden.org:6697", "shared": False})
+    assert (await res.json())["created_by"] == "superman@example.com"
+    assert await _profile_ids(clark) == ["irc-example", "irc-libera"]
+    on_disk = decode((home / "settings" / "connections" / "irc-hidden.json").read_bytes())
+    assert (on_disk["shared"], on_disk["created_by"]) == (False, "superman@example.com")
+    # A user's implicit profile, shared by the admin: now everyone sees it.
+    await clark.post("/api/connections", json={"url": "irc://irc.clarks.net", "wanted_state": "disconnected"})
+    assert "irc-clarks" not in await _profile_ids(clark)
+    res = await client.post("/api/connection-profiles", json={"url": "irc://irc.clarks.net", "shared": True})
+    assert (await res.json())["created_by"] == "clark@example.com"
+    assert await _profile_ids(clark) == ["irc-clarks", "irc-example", "irc-libera"]
+    # After a restart: every saved profile is listed (even of hosts no connection uses), unshared ones to admins.
+    again = await make_client()
+    res = await again.post("/api/user/login", json={"email": "clark@example.com", "password": "longenough"})
+    assert res.status == 200
+    assert await _profile_ids(again) == ["irc-clarks", "irc-example", "irc-libera"]
+    res = await again.post("/api/user/login", json={"email": "superman@example.com", "password": "longenough"})
+    assert await _profile_ids(again) == ["irc-clarks", "irc-example", "irc-hidden", "irc-libera"]
+
+
+async def test_profiles_of_8_07_are_shared(make_client, perl_home, anon):
+    """8.07 wrote profile files only for admins, without `shared`: every user sees them."""
+    client = await make_client(home_dir=perl_home)
+    core_of(client).settings.open_to_public = True
+    lana = await anon(client)
+    await register(lana, "lana@example.com")
+    profiles = {p["id"]: p for p in (await (await lana.get("/api/connection-profiles")).json())["profiles"]}
+    assert profiles["irc-example"]["max_message_length"] == 400
+    assert "shared" not in profiles["irc-example"]  # the 8.07 shape for users
+
+
+async def test_profile_url_must_be_irc(client):
+    await _admin(client)
+    before = (await (await client.get("/api/user")).json())["default_connection"]
+    for url in ("https://irc.example.com", "http://example.com:6667"):
+        res = await client.post("/api/connection-profiles", json={"url": url, "is_default": True})
+        assert (res.status, await res.json()) == (400, {"errors": [{
+            "message": "The URL must start with irc:// or ircs://.", "path": "/url"}]})
+    assert (await (await client.get("/api/user")).json())["default_connection"] == before
+    res = await client.post("/api/connection-profiles", json={"url": "ircs://irc.example.com:6697"})
+    assert res.status == 200

@@ -60,23 +60,33 @@ def url_changed(old: str, new: str) -> bool:
 
 class ConnectionsMixin:
     profiles: dict[str, Profile]
+    _profiles_loaded = False  # every profile file read (on the first listing)
     connection_class: ConnectionClass
     # The latest state change asked for each connection (by id()): the next one waits for it.
     _state_changes: dict[int, asyncio.Task[None]]
 
     # --- profiles ------------------------------------------------------------
 
-    async def profile_for(self: Core, url: str) -> Profile:
-        """The profile of a URL's host: cached, read from disk, or made from the defaults."""
+    async def profile_for(self: Core, url: str, created_by: str = "") -> Profile:
+        """The profile of a URL's host: cached, read from disk, or made from the defaults.
+
+        One made from the defaults is `implicit`: only admins see it, while a connection uses it.
+        """
         pid = connection_id_for(url)
         profile = self.profiles.get(pid)
         if profile is None:
             data = await self.store.load_profile(pid) if pid else None
+            profile = self.profiles.get(pid)  # made by someone else while the file was read
+            if profile is not None:
+                return profile
             profile = Profile.default_for(profile_url(url), self.config)
             if data:
-                profile.url = str(data.get("url") or profile.url)
-                profile.update(data)
+                profile.load(data)
+            else:
+                profile.implicit, profile.shared, profile.created_by = True, False, created_by
             self.profiles[pid] = profile
+        elif profile.implicit and not profile.created_by and pid != connection_id_for(self.settings.default_connection):
+            profile.created_by = created_by  # the default's was made for everyone, not for this user
         return profile
 
     async def ensure_default_profile(self: Core) -> None:
@@ -90,21 +100,51 @@ class ConnectionsMixin:
         if not known and await self.store.load_profile(pid) is None:
             profile.url = url
 
+    async def list_profiles(self: Core, admin: bool) -> list[Profile]:
+        """What GET /api/connection-profiles shows: for users the shared profiles and the default
+        one; for admins every profile, except implicit ones that no connection uses any more."""
+        if not self._profiles_loaded:
+            # Every saved profile, also of hosts no connection uses (8.07 read them only when used).
+            self._profiles_loaded = True
+            for pid, data in await self.store.load_profiles():
+                if pid not in self.profiles and pretty_connection_name(str(data.get("url") or "")):
+                    profile = Profile.default_for(profile_url(str(data["url"])), self.config)
+                    profile.id = pid
+                    profile.load(data)
+                    self.profiles[pid] = profile
+        default = self.settings.default_connection
+        default_pid = connection_id_for(default) if default else ""
+        used = {connection_id_for(c.url) for u in self.users for c in u.connections.values()}
+        for pid, profile in list(self.profiles.items()):
+            if profile.implicit and pid not in used and pid != default_pid:
+                del self.profiles[pid]  # nothing lost: an implicit profile holds only defaults
+        return [p for _, p in sorted(self.profiles.items())
+                if p.id and (admin or p.shared or p.id == default_pid)]
+
     def profile_json(self: Core, profile: Profile, admin: bool) -> dict[str, Any]:
         s = self.settings
         return profile.api_dict(default_url=s.default_connection, forced=s.forced_connection, admin=admin)
 
-    async def save_profile(self: Core, data: dict[str, Any]) -> Profile:
+    async def save_profile(self: Core, data: dict[str, Any], admin_email: str = "") -> Profile:
         url = str(data.get("url") or "").strip()
+        if urlsplit(url).scheme not in ("irc", "ircs"):
+            raise InvalidInput("The URL must start with irc:// or ircs://.", "/url")
         if not pretty_connection_name(url):
             raise InvalidInput("URL need a valid host.", "/url")
         if data.get("is_default"):
             self.settings.default_connection = url
             self.settings.forced_connection = bool(data.get("is_forced"))
             await self.save_settings()
+        fresh = connection_id_for(url) not in self.profiles
         profile = await self.profile_for(url)
         profile.url = profile_url(url)
         profile.update(data)
+        if isinstance(data.get("shared"), bool):
+            profile.shared = data["shared"]
+        elif fresh and profile.implicit:
+            profile.shared = True  # a profile an admin makes is for everyone, unless they say not
+        profile.created_by = profile.created_by or admin_email
+        profile.implicit = False
         await self.store.save_profile(profile.id, profile.to_dict())
         return profile
 
@@ -144,7 +184,7 @@ class ConnectionsMixin:
         host = host_port(url)[0]
         ip = parse_address(host)
         if ip is not None and not is_public_address(ip) and not self.may_reach_private(user, url):
-            raise InvalidInput(f"Refusing to connect to {host}: not a public address.", "/url")
+            raise InvalidInput("Connecting to private addresses is not allowed.", "/url")
 
     # --- connections ---------------------------------------------------------
 
@@ -195,7 +235,7 @@ class ConnectionsMixin:
             "wanted_state": wanted_state or "connected",
             "on_connect_commands": [c.strip() for c in on_connect_commands or [] if c.strip()],
         })
-        profile = await self.profile_for(url)
+        profile = await self.profile_for(url, user.email)
         conn.service_accounts = list(profile.service_accounts)
         name, key = channel_from_path(url)
         if name:

@@ -1,4 +1,10 @@
-"""Connection profiles: per-host limits and options shared by every user's connections."""
+"""Connection profiles: per-host limits and options for every user's connections to a host.
+
+A profile an admin saved (or one from Convos 8.07, which only admins could write) is shown to
+every user unless the admin chose not to share it. A profile made in memory for a user's
+connection (`implicit`) is never shown to other users, and not shown at all once no
+connection uses it; the connections still get its defaults (docs/security.md).
+"""
 
 from __future__ import annotations
 
@@ -38,6 +44,12 @@ class Profile:
     service_accounts: list[str] = field(default_factory=lambda: ["chanserv", "nickserv"])
     skip_queue: bool = False
     webirc_password: str = ""
+    # Shown to every user (not only admins). Files without the key (8.07) were admin-made: shared.
+    shared: bool = True
+    # Who made it: the admin who saved it, or the user whose connection it was made for.
+    created_by: str = ""
+    # Made in memory for a connection, never saved by an admin (no file).
+    implicit: bool = False
 
     @classmethod
     def default_for(cls, url: str, config: Config) -> Profile:
@@ -64,12 +76,22 @@ class Profile:
         if isinstance(data.get("webirc_password"), str):
             self.webirc_password = data["webirc_password"]
 
+    def load(self, data: dict[str, Any]) -> None:
+        """A profile file: the saved values, and who may see it (8.07 files: everyone)."""
+        self.url = str(data.get("url") or self.url)
+        self.update(data)
+        self.shared = data.get("shared") is not False
+        self.created_by = str(data.get("created_by") or "")
+        self.implicit = False
+
     def to_dict(self) -> dict[str, Any]:
         return {
+            "created_by": self.created_by,
             "id": self.id,
             "max_bulk_message_size": self.max_bulk_message_size,
             "max_message_length": self.max_message_length,
             "service_accounts": list(self.service_accounts),
+            "shared": self.shared,
             "skip_queue": self.skip_queue,
             "url": self.url,
             "webirc_password": self.webirc_password,
@@ -80,6 +102,9 @@ class Profile:
         is_default = host_port(self.url)[0] == host_port(default_url)[0] != ""
         data["is_default"] = is_default
         data["is_forced"] = is_default and forced
+        data["shared"] = self.shared or is_default  # every user sees the default connection's
         if not admin:
-            del data["webirc_password"]
+            # What 8.07 showed: a user sees only shared profiles, so `shared` tells nothing.
+            for key in ("webirc_password", "shared", "created_by"):
+                del data[key]
         return data

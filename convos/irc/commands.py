@@ -105,7 +105,7 @@ async def send_message(conn: IrcConnection, target: str, message: str, *, action
     if not client.registered:
         # Before the welcome the server would refuse the line (451) and it would be lost.
         raise InvalidInput("Not connected.")
-    profile = await conn.hub.profile_for(conn.url)
+    profile = await conn.hub.profile_for(conn.url, conn.email)
     lines, too_long = split_message(message, profile.max_message_length, profile.max_bulk_message_size)
     if not lines:
         raise InvalidInput("Cannot send empty message.")

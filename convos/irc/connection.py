@@ -187,7 +187,7 @@ class IrcConnection(Connection):
             self.set_url_param(tls="1")  # try TLS first, as the original does
         if "nick" not in params:
             self.set_url_param(nick=self.wanted_nick())
-        profile = await self.hub.profile_for(self.url)
+        profile = await self.hub.profile_for(self.url, self.email)
         config = self.hub.config
         host, port, use_tls = self.host, self.port, self.uses_tls()
 

@@ -341,6 +341,29 @@ class FileStore:
             return None
         return data if isinstance(data, dict) else None
 
+    async def load_profiles(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every readable profile file as (id, data); the id is the file's name."""
+
+        def read() -> list[tuple[str, dict[str, Any]]]:
+            try:
+                names = sorted(os.listdir(self.profiles_dir))
+            except (FileNotFoundError, NotADirectoryError):
+                return []
+            found = []
+            for name in names:
+                if not name.endswith(".json") or name.startswith("."):
+                    continue
+                try:
+                    data = self._read_json(self.profiles_dir / name)
+                except (OSError, ValueError) as err:
+                    log.error("Cannot read connection profile %s: %s", name, err)
+                    continue
+                if isinstance(data, dict):
+                    found.append((name[:-5], data))
+            return found
+
+        return await asyncio.to_thread(read)
+
     async def save_profile(self, profile_id: str, data: dict[str, Any]) -> None:
         await self._writer.save(self.profiles_dir / f"{safe_segment(profile_id)}.json", data)
 

@@ -85,15 +85,15 @@ async def list_connection_profiles(request: web.Request, inp: Input) -> dict[str
     await require_login(request)
     core = request.app[CORE]
     _, admin = await admin_check(request)
-    profiles = sorted(core.profiles.values(), key=lambda p: p.id)
-    return {"profiles": [core.profile_json(p, admin) for p in profiles if p.id]}
+    # Users see the shared profiles only: a profile made for someone's connection names their host.
+    return {"profiles": [core.profile_json(p, admin) for p in await core.list_profiles(admin)]}
 
 
 @operation("saveConnectionProfile")
 async def save_connection_profile(request: web.Request, inp: Input) -> dict[str, Any]:
-    await require_admin(request, forbidden="Only admins can list users.")
+    admin = await require_admin(request, forbidden="Only admins can save connection profiles.")
     core = request.app[CORE]
-    profile = await core.save_profile(inp.get("body") or {})
+    profile = await core.save_profile(inp.get("body") or {}, admin.email if admin else "")
     return core.profile_json(profile, True)
 
 

@@ -115,7 +115,7 @@ export class ProfilesView extends SettingsPage {
     this.listError = h("p", {class: "form__error", role: "alert", hidden: true});
     this.editor = h("div", {});
     this.body.append(
-      h("p", {}, t("Settings per IRC server, shared by every user. The default profile is the connection new users get.")),
+      h("p", {}, t("Settings per IRC server. Users only see the shared profiles and the default one; a profile made for a user's connection is shown here while a connection uses it. The default profile is the connection new users get.")),
       section(t("Connection profiles"), this.listError, this.list,
         h("p", {}, h("button", {type: "button", class: "btn btn--small", onclick: () => this.edit(null)}, t("Add profile")))),
       this.editor);
@@ -146,11 +146,14 @@ export class ProfilesView extends SettingsPage {
       h("caption", {class: "sr-only"}, t("Connection profiles")),
       h("thead", {}, h("tr", {},
         h("th", {scope: "col"}, t("Name")), h("th", {scope: "col"}, t("Connection URL")),
-        h("th", {scope: "col"}, t("Default connection")), h("th", {scope: "col"}, h("span", {class: "sr-only"}, t("Actions"))))),
+        h("th", {scope: "col"}, t("Default connection")), h("th", {scope: "col"}, t("Shared")),
+        h("th", {scope: "col"}, t("Made by")), h("th", {scope: "col"}, h("span", {class: "sr-only"}, t("Actions"))))),
       h("tbody", {}, this.profiles.map((p) => h("tr", {},
         h("th", {scope: "row"}, p.id),
         h("td", {class: "table__url"}, p.url),
         h("td", {}, p.is_forced ? t("Yes, forced") : yes(p.is_default)),
+        h("td", {}, yes(p.shared)),
+        h("td", {}, p.created_by || ""),
         h("td", {class: "table__actions"},
           h("button", {type: "button", class: "btn btn--small btn--quiet", "aria-label": t("Edit %1", p.id),
             onclick: () => this.edit(p)}, t("Edit")),
@@ -167,6 +170,7 @@ export class ProfilesView extends SettingsPage {
         placeholder: "irc://irc.libera.chat:6697?tls=1"}),
       is_default: check("is_default", p && p.is_default),
       is_forced: check("is_forced", p && p.is_forced),
+      shared: check("shared", p ? p.shared : true),
       max_message_length: num("max_message_length", p ? p.max_message_length : 512, 32, 2048),
       max_bulk_message_size: num("max_bulk_message_size", p ? p.max_bulk_message_size : 3, 1, 32),
       service_accounts: h("input", {name: "service_accounts", autocomplete: "off", spellcheck: "false",
@@ -180,6 +184,7 @@ export class ProfilesView extends SettingsPage {
         field(t("Connection URL"), f.url, t("The server's address; a profile is per host.")),
         field(t("Use as the default connection"), f.is_default),
         field(t("Only allow the default connection"), f.is_forced),
+        field(t("Show to every user"), f.shared),
         field(t("Maximum message length"), f.max_message_length),
         field(t("Lines before a message is sent as a paste"), f.max_bulk_message_size),
         field(t("Service accounts"), f.service_accounts, t("Nicks separated by commas. Their messages never open a conversation.")),
@@ -191,6 +196,7 @@ export class ProfilesView extends SettingsPage {
       onSubmit: async () => {
         const body = {
           url: f.url.value.trim(), is_default: f.is_default.checked, is_forced: f.is_default.checked && f.is_forced.checked,
+          shared: f.shared.checked,
           service_accounts: f.service_accounts.value.split(",").map((s) => s.trim()).filter(Boolean),
           skip_queue: f.skip_queue.checked, webirc_password: f.webirc_password.value,
         };
