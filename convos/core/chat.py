@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
-import re
 import time
 from typing import TYPE_CHECKING, Any
 
 from ..store.base import LogRef
 from .connection import Connection, Conversation
+from .highlight import Highlights
 
 if TYPE_CHECKING:
     from .core import Core
@@ -20,25 +19,12 @@ log = logging.getLogger(__name__)
 SAVE_DELAY = 2.0
 
 
-@functools.lru_cache(maxsize=1024)
-def _highlight_re(words: tuple[str, ...]) -> re.Pattern[str] | None:
-    words = tuple(w for w in words if w)
-    if not words:
-        return None
-    return re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + r")\b", re.IGNORECASE)
-
-
-def is_highlight(message: str, words: list[str]) -> bool:
-    """Whole-word, case-insensitive match of the nick or any keyword (escaped: no user regexes)."""
-    pattern = _highlight_re(tuple(words))
-    return pattern is not None and pattern.search(message) is not None
-
-
 class ChatMixin:
     """Part of Core: the hub a Connection reports to."""
 
     _save_handles: dict[int, asyncio.TimerHandle]
     _tasks: set[asyncio.Task[Any]]
+    highlights: Highlights
 
     def is_current(self: Core, conn: Connection) -> bool:
         """Whether the connection is still its user's: a removed one may still be saying goodbye."""
@@ -70,10 +56,12 @@ class ChatMixin:
         """`state/frozen`: the full conversation, after it was created, (un)frozen or got a topic."""
         self.emit(conn, {"event": "state", "type": "frozen", **conv.api_dict()})
 
-    def highlight_words(self: Core, conn: Connection) -> list[str]:
+    def is_highlight(self: Core, conn: Connection, message: str) -> bool:
+        """The connection's nick or one of its user's keywords, as a whole word (no user regexes)."""
         user = self.get_user(conn.email)
         nick = str(conn.info.get("nick") or "")
-        return [nick, *(user.highlight_keywords if user else [])]
+        words = user.highlight_keywords if user else []
+        return self.highlights.is_highlight(conn.email, conn.connection_id, nick, words, message)
 
     async def chat(
         self: Core,
@@ -92,7 +80,7 @@ class ChatMixin:
             return  # removed: its files are gone and must not come back
         ts = time.time() if ts is None else ts
         if highlight is None:
-            highlight = not own and is_highlight(message, self.highlight_words(conn))
+            highlight = not own and self.is_highlight(conn, message)
         if not own:
             conv.unread += 1
         is_channel = bool(conv.conversation_id) and not conv.is_private

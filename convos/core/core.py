@@ -18,6 +18,7 @@ from .connection import Connection, Conversation
 from .connections import ConnectionClass, ConnectionsMixin
 from .events import EventBus
 from .files import FilesMixin
+from .highlight import Highlights
 from .passwords import hash_password_async, verify_password_async
 from .profiles import Profile
 from .settings import Settings, random_secret
@@ -67,6 +68,7 @@ class Core(ConnectionsMixin, ChatMixin, FilesMixin):
         self.ready = False
         self.ready_event = asyncio.Event()
         self.events = EventBus()
+        self.highlights = Highlights()
         self._users: dict[str, User] = {}
         self._users_lock = asyncio.Lock()
         # The bot (spec §7.2), when CONVOS_BOT_EMAIL names its account; never in a read-only core.
@@ -267,6 +269,7 @@ class Core(ConnectionsMixin, ChatMixin, FilesMixin):
         for conn in conns:
             conn.wanted_state = "disconnected"
         self.events.close_user(user.email)
+        self.highlights.forget(user.email)
         user.removed = True
         self._users.pop(user.email, None)
         await self.store.delete_user(user.email)

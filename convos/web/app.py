@@ -20,7 +20,7 @@ from .events import setup_events
 from .keys import CONFIG, CORE, SPEC
 from .middlewares import base_url_middleware, error_middleware, json_response, ready_middleware
 from .openapi import ApiSpec, Operation
-from .routes import HANDLERS, Handler, load_all
+from .routes import HANDLERS, RAW_BODY, Handler, load_all
 from .routes.files import add_file_routes
 from .session import SessionStorage, current_user, require_login
 
@@ -39,17 +39,40 @@ def _not_implemented(op: Operation) -> Handler:
     return handler
 
 
-def _endpoint(spec: ApiSpec, op: Operation, impl: Handler) -> Any:
+def _too_large() -> PayloadTooLarge:
+    # The upload handler reads multipart bodies itself, within the same limit (path /file).
+    return PayloadTooLarge("Maximum message size exceeded", "/body")
+
+
+async def read_body(request: web.Request, limit: int) -> bytes:
+    """The request body, refused (413) past `limit` bytes: at once when Content-Length says so,
+    else as soon as a chunked body passes it. Later readers find it in request[RAW_BODY]."""
+    if request.content_length is not None and request.content_length > limit:
+        raise _too_large()
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await request.content.readany():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large()
+        chunks.append(chunk)
+    body = request[RAW_BODY] = b"".join(chunks)
+    return body
+
+
+def _endpoint(spec: ApiSpec, op: Operation, impl: Handler, config: Config) -> Any:
     wants_body = op.body_schema is not None or "formData" in {p.get("in") for p in op.parameters}
     multipart = any("multipart" in c for c in op.consumes)
+    # x-convos-max-body: the operation's own limit, checked before a byte of the body is read;
+    # CONVOS_MAX_UPLOAD_SIZE is the ceiling of them all.
+    limit = config.max_upload_size
+    if op.max_body != "CONVOS_MAX_UPLOAD_SIZE":
+        limit = min(limit, int(op.max_body))
 
     async def handler(request: web.Request) -> web.StreamResponse:
         body: bytes | None = None
         if wants_body and not (multipart and request.content_type.startswith("multipart/")):
-            try:
-                body = await request.read()
-            except web.HTTPRequestEntityTooLarge:
-                raise PayloadTooLarge("Maximum message size exceeded", "/body") from None
+            body = await read_body(request, limit)
         params = dict(request.match_info)
         inp = spec.validate(op, params, request.query, body, request.content_type)
         if "conversation_id" in params:
@@ -133,7 +156,7 @@ def create_app(core: Core, config: Config) -> web.Application:
     router.add_get("/api.json", api_spec)
     for op in sorted(spec.operations, key=_route_order):
         impl = HANDLERS.get(op.operation_id) or _not_implemented(op)
-        endpoint = _endpoint(spec, op, impl)
+        endpoint = _endpoint(spec, op, impl, config)
         path = "/api" + op.path
         suffixes = [".json", ".html", ""] if op.operation_id in HTML_SUFFIX else [".json", ""]
         for suffix in suffixes:

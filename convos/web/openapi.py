@@ -19,6 +19,10 @@ SPEC_PATH = Path(__file__).resolve().parents[2] / "share" / "convos-api.json"
 AUTH_LEVELS = frozenset({"public", "login", "admin"})
 MAX_DEPTH = 64  # deeper JSON bodies are refused before any schema walk
 MAX_ERRORS = 100  # a hostile body must not turn into a multi-megabyte error response
+# The largest request body an operation reads: `x-convos-max-body` of the operation, else of the
+# document, else this. The name of a setting (only CONVOS_MAX_UPLOAD_SIZE) may stand for a number.
+DEFAULT_MAX_BODY = 65536
+MAX_BODY_SETTINGS = frozenset({"CONVOS_MAX_UPLOAD_SIZE"})
 
 _METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
 # Keywords the validator understands; anything else in a request schema is refused at load time,
@@ -79,6 +83,7 @@ class Operation:
     auth: str
     consumes: list[str]
     body_required: bool = False
+    max_body: int | str = DEFAULT_MAX_BODY
 
 
 class _Errors:
@@ -451,8 +456,15 @@ def _pointer(name: str) -> str:
     return name.replace("~", "~0").replace("/", "~1")
 
 
+def _max_body(value: Any, op_id: str) -> int | str:
+    if value in MAX_BODY_SETTINGS or (isinstance(value, int) and not isinstance(value, bool) and value > 0):
+        return value  # type: ignore[no-any-return]
+    raise ValueError(f"{op_id}: x-convos-max-body must be a positive integer or one of {sorted(MAX_BODY_SETTINGS)}")
+
+
 def _operations(doc: dict[str, Any]) -> list[Operation]:
     ops = []
+    default_max_body = doc.get("x-convos-max-body", DEFAULT_MAX_BODY)
     for path, item in doc.get("paths", {}).items():
         shared = item.get("parameters", [])
         for method in _METHODS:
@@ -478,6 +490,7 @@ def _operations(doc: dict[str, Any]) -> list[Operation]:
                 auth=auth,
                 consumes=list(spec.get("consumes", doc.get("consumes", []))),
                 body_required=bool(body and body.get("required")),
+                max_body=_max_body(spec.get("x-convos-max-body", default_max_body), spec.get("operationId", path)),
             )
             for p in op.parameters:
                 _assert_supported(p.get("schema", p), op.operation_id)

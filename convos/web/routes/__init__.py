@@ -13,6 +13,8 @@ Input = dict[str, Any]
 Handler = Callable[[web.Request, Input], Awaitable[web.StreamResponse | dict[str, Any] | list[Any]]]
 
 HANDLERS: dict[str, Handler] = {}
+# The request body as sent (request[RAW_BODY]), read by the endpoint within x-convos-max-body.
+RAW_BODY = web.RequestKey("raw_body", bytes)
 
 
 def operation(operation_id: str) -> Callable[[Handler], Handler]:

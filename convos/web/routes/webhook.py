@@ -9,7 +9,7 @@ from aiohttp import web
 from ...errors import NotReady
 from ..keys import CORE
 from ..session import remote_address
-from . import Input, operation
+from . import RAW_BODY, Input, operation
 
 
 @operation("webhook")
@@ -17,7 +17,8 @@ async def webhook(request: web.Request, inp: Input) -> dict[str, Any]:
     bot = request.app[CORE].bot
     if bot is None:
         raise NotReady("Unable to accept webhook request.")
-    # The body was read (and cached by aiohttp) for validation; signatures are over these exact bytes.
-    body = await request.read()
+    # The body was read for validation (within the operation's x-convos-max-body); signatures are
+    # over these exact bytes.
+    body = request.get(RAW_BODY, b"")
     return await bot.handle_webhook(inp["provider_name"], request.headers, body, inp["body"],
                                     remote_address(request))
