@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -19,6 +21,10 @@ COMMANDS: dict[str, Command] = {}
 NAMES_TIMEOUT = 30.0
 # /list answers come from a cache per IRC host, shared by every user on it.
 LIST_CACHE: dict[str, dict[str, Any]] = {}
+# /list waits this long for the whole list (323) before it answers with what has come so far.
+LIST_WAIT = 1.0
+# A list that got no line for this long is not coming any more (the connection dropped): ask again.
+LIST_STALE = 60.0
 
 
 def command(*names: str) -> Callable[[Command], Command]:
@@ -112,13 +118,17 @@ async def send_message(conn: IrcConnection, target: str, message: str, *, action
     if too_long and not action:
         url = await conn.hub.create_paste(conn, message)
         lines = [url]
+    conn.unwanted.discard(target.lower())  # written to: wanted after all
+    echo = "echo-message" in client.caps_enabled
+    # Without an echo from the server our own line is logged and shown now, in a conversation
+    # made before anything is sent: a full connection refuses before the line goes out.
+    conv, created = (None, False) if echo else conn.get_or_create(target)
     for line in lines:
         text = f"\x01ACTION {line}\x01" if action else line
         await client.write("PRIVMSG", target, text)
-        if "echo-message" not in client.caps_enabled:
-            # No echo from the server: log and show our own line now.
-            conv, created = conn.get_or_create(target)
+        if conv is not None:
             if created:
+                created = False
                 conn.hub.emit_conversation(conn, conv)
             await conn.chat(conv, "action" if action else "private", conn.nick, line, own=True)
     return {}
@@ -156,6 +166,7 @@ async def cmd_msg(conn: IrcConnection, target: str, args: str) -> dict[str, Any]
 async def cmd_query(conn: IrcConnection, target: str, args: str) -> dict[str, Any]:
     name = check_target(args.strip().split(" ")[0] if args.strip() else "")
     conv, created = conn.get_or_create(name, frozen="Not active in this room." if conn.is_channel(name) else "")
+    conn.unwanted.discard(conv.conversation_id)
     if created:
         conn.hub.emit_conversation(conn, conv)
         await conn.hub.save_connection_of(conn)
@@ -183,6 +194,7 @@ async def cmd_join(conn: IrcConnection, target: str, args: str) -> dict[str, Any
         return {}
     is_channel = conn.is_channel(name)
     conv, created = conn.get_or_create(name, frozen="Not active in this room." if is_channel else "")
+    conn.unwanted.discard(conv.conversation_id)
     if key:
         conv.password = key
     if created:
@@ -228,7 +240,7 @@ async def _join(conn: IrcConnection, name: str, key: str, depth: int = 0) -> dic
     if forward and depth < 3:
         new = forward[0]
         await conn.server_message(f"Forwarding {name} to {new}.")
-        old = conn.conversations.pop(name.lower(), None)
+        old = conn.forget_conversation(name)
         if old is not None:
             conn.hub.emit_state(conn, "part", conversation_id=old.conversation_id, nick=conn.nick)
         return await _join(conn, new, key, depth + 1)
@@ -250,6 +262,7 @@ async def cmd_part(conn: IrcConnection, target: str, args: str) -> dict[str, Any
         await _remove(conn, name)
         return {}
     client = conn.require_client()
+    conn.unwanted.discard(name.lower())  # parted on request: this command removes it
 
     def match(msg: Any) -> Step | None:
         if msg.command == "PART" and _same(_param(msg, 0), name) and _same(split_prefix(msg.source)[0], conn.nick):
@@ -266,7 +279,7 @@ async def cmd_part(conn: IrcConnection, target: str, args: str) -> dict[str, Any
 
 
 async def _remove(conn: IrcConnection, name: str) -> None:
-    conv = conn.conversations.pop(name.lower(), None)
+    conv = conn.forget_conversation(name)
     conn.hub.emit_state(conn, "part", conversation_id=name.lower(), nick=conn.nick)
     if conv is not None:
         await conn.hub.save_connection_of(conn)
@@ -561,9 +574,18 @@ async def cmd_list(conn: IrcConnection, target: str, args: str) -> dict[str, Any
     client = conn.require_client()
     key = f"{conn.host}:{conn.port}"
     cache = LIST_CACHE.get(key)
-    if cache is None or "refresh" in args.split():
-        cache = LIST_CACHE[key] = {"conversations": {}, "done": False, "ts": time.time()}
+    now = time.time()
+    loop = asyncio.get_running_loop()
+    if cache is None or "refresh" in args.split() or (
+            not cache["done"] and (now - cache["ts"] > LIST_STALE or cache.get("loop") is not loop)):
+        cache = LIST_CACHE[key] = {"conversations": {}, "done": False, "ts": now, "arrived": asyncio.Event(),
+                                   "loop": loop}
         await client.write("LIST")
+    if not cache["done"]:
+        # Most servers send the whole list at once: answer with it, not with "0 channels" first.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(LIST_WAIT):
+                await cache["arrived"].wait()
     items = list(cache["conversations"].values())
     m = re.search(r"/(\W?[\w-]+)/(\w*)", args)
     if m:
@@ -583,6 +605,7 @@ def list_reply(host_key: str, message: Any) -> None:
     cache = LIST_CACHE.get(host_key)
     if cache is None:
         return
+    cache["ts"] = time.time()  # still coming
     if message.command == 322 and len(message.params) >= 3:
         name = message.params[1]
         topic = re.sub(r"^\[\+[^\]]*\]\s?", "", message.params[-1] if len(message.params) > 3 else "")
@@ -593,6 +616,7 @@ def list_reply(host_key: str, message: Any) -> None:
         }
     elif message.command == 323:
         cache["done"] = True
+        cache["arrived"].set()
 
 
 # --- the connection itself ----------------------------------------------------------

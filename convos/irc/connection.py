@@ -17,6 +17,7 @@ from ..core.connection import Connection, Conversation, is_channel_name, with_qu
 from ..errors import ConvosError, InvalidInput
 from . import tls as tlsmod
 from .handlers import ConvosClient
+from .limits import TooManyConversations
 from .waiters import Waiters
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,9 @@ class IrcConnection(Connection):
     reconnect_delay: float = 0.0
     waiters: Waiters = field(default_factory=Waiters, repr=False)
     warned_nicks: set[str] = field(default_factory=set, repr=False)
+    # Channels the server joined us to that nobody asked for: forgotten again when the server parts us.
+    unwanted: set[str] = field(default_factory=set, repr=False)
+    _full_warned: bool = field(default=False, repr=False)
     _reconnect_handle: asyncio.TimerHandle | None = field(default=None, repr=False)
     _periodic: asyncio.Task[None] | None = field(default=None, repr=False)
     _connecting: asyncio.Task[None] | None = field(default=None, repr=False)
@@ -113,12 +117,30 @@ class IrcConnection(Connection):
     # --- conversations -------------------------------------------------------
 
     def get_or_create(self, name: str, *, frozen: str = "") -> tuple[Conversation, bool]:
+        """The conversation, made when missing; TooManyConversations past CONVOS_MAX_CONVERSATIONS."""
         conv = self.get_conversation(name)
         if conv is not None and conv.conversation_id:
             return conv, False
+        if len(self.conversations) >= self.hub.config.max_conversations:
+            raise TooManyConversations()
         conv = Conversation(self.connection_id, name.lower(), name, frozen=frozen)
         self.conversations[conv.conversation_id] = conv
         return conv, True
+
+    def forget_conversation(self, name: str) -> Conversation | None:
+        conv = self.conversations.pop(name.lower(), None)
+        self.unwanted.discard(name.lower())
+        if len(self.conversations) < self.hub.config.max_conversations:
+            self._full_warned = False
+        return conv
+
+    async def warn_full(self) -> None:
+        """Once (until there is room again): what the server opens past the limit goes to the server tab."""
+        if not self._full_warned:
+            self._full_warned = True
+            await self.server_message(
+                f"This connection has too many conversations ({self.hub.config.max_conversations}): "
+                "messages that would open a new one are shown here.", type="error")
 
     def is_service(self, nick: str) -> bool:
         return nick.lower() in {a.lower() for a in self.service_accounts}

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from .client import IrcClient
+from .limits import CTCP_BURST, CTCP_INTERVAL, TokenBucket, TooManyConversations
 
 if TYPE_CHECKING:
     from ..core.profiles import Profile
@@ -62,6 +63,7 @@ class ConvosClient(IrcClient):
         self._sasl = ""
         self.registered = False
         self.isupport: dict[str, str] = {}
+        self._ctcp_replies = TokenBucket(CTCP_BURST, CTCP_INTERVAL)
 
     # --- dispatch --------------------------------------------------------------
 
@@ -309,7 +311,11 @@ class ConvosClient(IrcClient):
             from_ = nick
         elif user:
             name = nick if self.is_me(target_name) and not own else target_name
-            conv, created = conn.get_or_create(name)
+            try:
+                conv, created = conn.get_or_create(name)
+            except TooManyConversations:
+                conv, created = conn.server, False
+                await conn.warn_full()
             if created:
                 conn.hub.emit_conversation(conn, conv)
             from_ = nick
@@ -318,6 +324,8 @@ class ConvosClient(IrcClient):
         await conn.chat(conv, kind, from_, text, ts=ts, own=own)
 
     async def ctcp_request(self, nick: str, command: str, arg: str) -> None:
+        if command not in ("VERSION", "PING", "TIME") or not self._ctcp_replies.take():
+            return  # unknown, or more than CTCP_BURST replies lately: a flood gets no echo
         if command == "VERSION":
             reply = f"VERSION {VERSION}"
         elif command == "PING":
@@ -337,7 +345,13 @@ class ConvosClient(IrcClient):
         if not channel:
             return
         if self.is_me(nick):
-            conv, _ = conn.get_or_create(channel)
+            try:
+                conv, created = conn.get_or_create(channel)
+            except TooManyConversations:
+                await conn.warn_full()
+                return
+            if created:
+                conn.unwanted.add(conv.conversation_id)  # joined by the server: nobody asked for it
             conv.name = channel
             conn.set_frozen(conv, "")
             conn.hub.emit_conversation(conn, conv)
@@ -352,6 +366,10 @@ class ConvosClient(IrcClient):
         if not self.is_me(nick) and conn.get_conversation(channel) is not None:
             conn.hub.emit_state(conn, "part", conversation_id=channel.lower(), nick=nick,
                                 message=message.params[1] if len(message.params) > 1 else "")
+        elif self.is_me(nick) and channel.lower() in conn.unwanted and conn.forget_conversation(channel):
+            # The server joined us and parted us again, and nobody wrote there: forget it.
+            conn.hub.emit_state(conn, "part", conversation_id=channel.lower(), nick=nick)
+            conn.hub.save_soon(conn)
 
     async def on_raw_kick(self, message: Any) -> None:
         conn = self.conn
@@ -360,7 +378,10 @@ class ConvosClient(IrcClient):
             return
         channel, nick = message.params[0], message.params[1]
         reason = message.params[2] if len(message.params) > 2 else ""
-        conv, _ = conn.get_or_create(channel)
+        try:
+            conv, _ = conn.get_or_create(channel)
+        except TooManyConversations:
+            return
         conn.hub.emit_state(conn, "part", conversation_id=conv.conversation_id, kicker=kicker, nick=nick,
                             message=reason)
         if self.is_me(nick):
@@ -412,7 +433,11 @@ class ConvosClient(IrcClient):
         conn = self.conn
         if len(message.params) < 2:
             return
-        conv, _ = conn.get_or_create(message.params[1], frozen="You have a pending invitation.")
+        try:
+            conv, _ = conn.get_or_create(message.params[1], frozen="You have a pending invitation.")
+        except TooManyConversations:
+            await conn.warn_full()
+            return
         conn.set_frozen(conv, "You have a pending invitation.")
 
     async def _set_topic(self, channel: str, topic: str) -> None:
