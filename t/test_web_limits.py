@@ -203,3 +203,58 @@ async def test_one_users_highlight_keywords_cost_nobody_else(
     assert wall[len(wall) // 2] < 0.1, wall
     assert len(latencies) >= 5
     await events.ws.close()
+
+
+# --- schema nits (issue 10, Low) --------------------------------------------------------------
+
+
+async def test_limit_below_one_is_the_schemas_error(client: TestClient, spec: ApiSpec) -> None:
+    """The schema says what the store does: a page of at least one message (or file)."""
+    for op_id in ("conversationMessages", "connectionMessages", "searchMessages", "notificationMessages", "getFiles"):
+        limit = next(p for p in spec.operation(op_id).parameters if p["name"] == "limit")
+        assert limit.get("minimum") == 1, op_id
+    await register(client, "superman@example.com")
+    for path in ("/api/search?match=x&limit=0", "/api/notifications?limit=0", "/api/files?limit=0",
+                 "/api/connection/irc-x/messages?limit=-1"):
+        res = await client.get(path)
+        body = await res.json()
+        assert res.status == 400, path
+        assert body["errors"][0]["path"] == "/limit" and "minimum(1)" in body["errors"][0]["message"], body
+    res = await client.get("/api/notifications?limit=1")
+    assert res.status == 200
+
+
+async def test_body_strings_are_strings(client: TestClient) -> None:
+    """A number is not a string: roles, video_service and on_connect_commands refuse one."""
+    await register(client, "superman@example.com")
+    user = core_of(client).get_user("superman@example.com")
+    connections = set(user.connections)
+    cases = [
+        ("/api/user/superman@example.com", {"roles": [0]}, "/body/roles/0"),
+        ("/api/settings", {"video_service": 0}, "/body/video_service"),
+        ("/api/connections", {"url": "irc://irc.example.com", "on_connect_commands": [0]},
+         "/body/on_connect_commands/0"),
+        ("/api/settings", {"organization_name": 42}, "/body/organization_name"),
+    ]
+    for path, body, where in cases:
+        res = await client.post(path, json=body)
+        assert (res.status, await res.json()) == (400, {
+            "errors": [{"message": "Expected string - got number.", "path": where}], "status": 400}), path
+    assert user.roles == ["admin"] and set(user.connections) == connections
+    assert core_of(client).settings.video_service != 0
+
+
+async def test_settings_are_forbidden_to_non_admins(client: TestClient, anon: Any) -> None:
+    await register(client, "superman@example.com")
+    res = await client.post("/api/settings", json={"open_to_public": True})
+    assert res.status == 200
+    other = await anon(client)
+    res = await other.get("/api/settings")
+    assert res.status == 401  # not logged in
+    res = await other.post("/api/user/register", json={"email": "lois@example.com", "password": "longenough"})
+    assert res.status == 200
+    for method in ("GET", "POST"):
+        res = await other.request(method, "/api/settings", json={} if method == "POST" else None)
+        assert (res.status, await res.json()) == (403, {"errors": [
+            {"message": "Only admins can change server settings." if method == "POST"
+             else "Only admins can see server settings.", "path": "/"}]}), method

@@ -367,10 +367,14 @@ def test_body_coercion_like_the_original(spec: ApiSpec) -> None:
     body = {"url": "irc://irc.libera.chat:6697", "max_bulk_message_size": "5", "is_default": "true"}
     got = run(spec, "saveConnectionProfile", body=body)["body"]
     assert got["max_bulk_message_size"] == 5 and got["is_default"] is True
-    got = run(spec, "updateSettings", body={"contact": None, "open_to_public": 0, "organization_name": 42})[
+    got = run(spec, "updateSettings", body={"contact": None, "open_to_public": 0, "organization_name": "42"})[
         "body"
     ]
     assert got == {"contact": None, "open_to_public": False, "organization_name": "42"}
+    # Unlike the original, a number never passes for a string.
+    assert errors_of(spec, "updateSettings", body={"organization_name": 42}) == [
+        ("Expected string - got number.", "/body/organization_name")
+    ]
     # contact's length is the handler's check (empty clears it); the schema checks the types.
     assert errors_of(spec, "updateSettings", body={"contact": "ab", "forced_connection": "perhaps"}) == [
         ("Expected boolean - got string.", "/body/forced_connection"),

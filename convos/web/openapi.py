@@ -311,12 +311,11 @@ def _type_name(value: Any) -> str:
 
 
 def _as_type(value: Any, kind: str, coerce: bool) -> Any:
-    """`value` as `kind`, or _INVALID. With `coerce`, do what JSON::Validator's OpenAPI coercion does."""
+    """`value` as `kind`, or _INVALID. With `coerce`, do what JSON::Validator's OpenAPI coercion does,
+    except that a number never passes for a string (`roles: [0]` is a mistake, not the role "0")."""
     is_num = isinstance(value, (int, float)) and not isinstance(value, bool)
     if kind == "string":
-        if isinstance(value, str):
-            return value
-        return str(value) if coerce and is_num else _INVALID
+        return value if isinstance(value, str) else _INVALID
     if kind == "integer":
         if isinstance(value, float):  # orjson turns integers beyond 64 bits into floats
             return int(value) if value.is_integer() and abs(value) < 2**53 else _INVALID

@@ -17,7 +17,7 @@ _TRIMMED = ("contact", "default_connection", "organization_url", "video_service"
 
 @operation("getSettings")
 async def get_settings(request: web.Request, inp: Input) -> dict[str, Any]:
-    await require_admin(request)
+    await require_admin(request, forbidden="Only admins can see server settings.")
     core = request.app[CORE]
     data = core.settings.public_dict()
     usage = await core.disk_usage()
@@ -27,7 +27,7 @@ async def get_settings(request: web.Request, inp: Input) -> dict[str, Any]:
 
 @operation("updateSettings")
 async def update_settings(request: web.Request, inp: Input) -> dict[str, Any]:
-    await require_admin(request)
+    await require_admin(request, forbidden="Only admins can change server settings.")
     core = request.app[CORE]
     body = inp.get("body") or {}
     # Only the public keys; anything else (secrets included) is ignored. null means "not given".
