@@ -74,3 +74,13 @@ async def test_the_limit_is_a_setting(start: Start) -> None:
         assert err.errors[0].message == "This connection has too many conversations."
     else:
         raise AssertionError("a third conversation was made")
+
+
+async def test_nul_and_over_long_names_are_logged(start: Start) -> None:
+    """Both were written nowhere (a NUL or a 255+ byte file name) and read back as a 500."""
+    s = await registered(start)
+    long_name = "#" + "a" * 300
+    await s.peer.send(":a\0b!u@h PRIVMSG superman :hi a\0b", f":bob!u@h PRIVMSG {long_name} :a long one")
+    await s.barrier("sent")
+    assert [(m["from"], m["message"]) for m in await s.logged("a\0b")] == [("a\u2400b", "hi a\u2400b")]
+    assert [m["message"] for m in await s.logged(long_name)] == ["a long one"]

@@ -156,6 +156,8 @@ def test_round_trip(type, nick, message, highlight, is_channel, epoch):
     line = format_line(epoch, type, nick, message, highlight=highlight, is_channel=is_channel)
     assert line.endswith("\n") and line.count("\n") == 1
     msg = parse_line(line)
+    # NUL is stored as its symbol, ␀
+    nick, message = nick.replace("\0", "\u2400"), message.replace("\0", "\u2400")
     assert msg == LogMessage(format_ts(epoch), nick, message, type, highlight and is_channel)
     assert msg.to_dict() == {
         "from": nick,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 import unicodedata
@@ -29,6 +30,8 @@ _NOTIFICATION_RE = re.compile(f"^({_TS}) ([^{WS}]+) ([^{WS}]+) (.*)$")
 _PRIVATE_RE = re.compile(f"^<([^{WS}>]+)>[{WS}]")
 _NOTICE_RE = re.compile(f"^-([^{WS}>]+)-[{WS}]")
 _ACTION_RE = re.compile(f"^\\* ([^{WS}]+)[{WS}]")
+
+NUL_SYMBOL = "\u2400"
 
 # `part`, `kick` and `nick_change` are legacy (not produced by 8.07).
 LOGGED_TYPES = frozenset({"action", "kick", "nick_change", "notice", "part", "preformat", "private"})
@@ -67,7 +70,8 @@ def format_ts(ts: float | datetime) -> str:
 def format_body(type: str, from_: str, message: str, *, part: str = "", new_nick: str = "") -> str | None:
     """The formatted message of a log line, or None for types that are not logged (e.g. `error`).
 
-    A line feed would split the record in two (and could forge a line), so it becomes a space.
+    A line feed would split the record in two (and could forge a line), so it becomes a space;
+    NUL becomes U+2400 (␀), which readers show as it is.
     """
     from_, message = from_ or "", message or ""
     if type == "private" or type == "preformat":
@@ -84,7 +88,10 @@ def format_body(type: str, from_: str, message: str, *, part: str = "", new_nick
         body = f"-!- {from_} changed nick to {new_nick}"
     else:
         return None
-    return body.replace("\n", " ") if "\n" in body else body
+    if "\n" in body:
+        body = body.replace("\n", " ")
+    # NUL makes grep and other tools take the file for binary: stored as the symbol for NUL.
+    return body.replace("\0", NUL_SYMBOL) if "\0" in body else body
 
 
 def flag_char(*, highlight: bool = False, preformat: bool = False) -> str:
@@ -205,7 +212,8 @@ class Notification:
 
 def format_notification(ts: float | datetime, connection_id: str, conversation_id: str, body: str) -> str:
     """A notifications.log line; `body` is the formatted log body (see `format_body`)."""
-    return f"{format_ts(ts)} {connection_id} {conversation_id} {body.replace(chr(10), ' ')}\n"
+    line = f"{format_ts(ts)} {connection_id} {conversation_id} {body.replace(chr(10), ' ')}\n"
+    return line.replace("\0", NUL_SYMBOL) if "\0" in line else line
 
 
 def parse_notification(line: str | bytes) -> Notification | None:
@@ -221,9 +229,22 @@ def parse_notification(line: str | bytes) -> Notification | None:
 # --- paths -----------------------------------------------------------------
 
 
+# The longest file name (in bytes) a conversation keeps as it is: NAME_MAX (255) less ".log".
+# Every name Convos 8.07 could write fits, so its files keep their names.
+MAX_NAME_BYTES = 251
+# An over-long name or one with NUL: its first bytes (at most), `~`, and a hash of the whole name.
+NAME_PREFIX_BYTES = 200
+
+
 def escape_conversation_id(conversation_id: str) -> str:
-    """File name part of a conversation: only `/` is escaped."""
-    return conversation_id.replace("/", "%2F")
+    """File name part of a conversation (docs/layout.md): `/` is escaped as `%2F`; a name with NUL
+    or longer than MAX_NAME_BYTES becomes its first bytes, `~` and 16 hex digits of its SHA-256."""
+    name = conversation_id.replace("/", "%2F")
+    if "\0" not in name and len(name.encode("utf-8", "surrogateescape")) <= MAX_NAME_BYTES:
+        return name
+    digest = hashlib.sha256(conversation_id.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    prefix = name.replace("\0", "%00").encode("utf-8", "surrogateescape")[:NAME_PREFIX_BYTES]
+    return prefix.decode("utf-8", "ignore") + "~" + digest
 
 
 def month_of(ts: float | datetime) -> tuple[int, int]:
