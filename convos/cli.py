@@ -57,7 +57,8 @@ def connection_class(scheme: str) -> type[Connection]:
 
 
 def build_core(config: Config, *, readonly: bool = False) -> Core:
-    return Core(FileStore(config.home), config, readonly=readonly, connection_class=connection_class)
+    store = FileStore(config.home, scan_threads=config.scan_threads)
+    return Core(store, config, readonly=readonly, connection_class=connection_class)
 
 
 def parse_listen(url: str) -> tuple[str | None, int, ssl.SSLContext | None]:

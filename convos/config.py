@@ -92,6 +92,9 @@ class Config:
     bot_spool_interval: float = 1.0
     default_connection: str = ""
     session_max_age: int = 604_800
+    scan_threads: int = 4
+    scans_per_user: int = 2
+    embeds_per_user: int = 4
     webirc_passwords: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -142,6 +145,9 @@ class Config:
             bot_spool_dir=env.get("CONVOS_BOT_SPOOL_DIR", "").strip(),
             bot_spool_interval=_number(env, "CONVOS_BOT_SPOOL_INTERVAL", 1),
             default_connection=env.get("CONVOS_DEFAULT_CONNECTION", "").strip(),
+            scan_threads=max(1, int(_number(env, "CONVOS_SCAN_THREADS", 4))),
+            scans_per_user=max(1, int(_number(env, "CONVOS_SCANS_PER_USER", 2))),
+            embeds_per_user=max(1, int(_number(env, "CONVOS_EMBEDS_PER_USER", 4))),
             webirc_passwords=webirc,
         )
         values.update(overrides)
@@ -187,5 +193,8 @@ ENV_VARS = (
     "CONVOS_BOT_SPOOL_DIR",
     "CONVOS_BOT_SPOOL_INTERVAL",
     "CONVOS_DEFAULT_CONNECTION",
+    "CONVOS_SCAN_THREADS",
+    "CONVOS_SCANS_PER_USER",
+    "CONVOS_EMBEDS_PER_USER",
     "CONVOS_WEBIRC_PASSWORD_<NAME>",
 )

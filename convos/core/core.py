@@ -19,9 +19,11 @@ from .connections import ConnectionClass, ConnectionsMixin
 from .events import EventBus
 from .files import FilesMixin
 from .highlight import Highlights
+from .history import SCAN_QUEUE
 from .passwords import hash_password_async, verify_password_async
 from .profiles import Profile
 from .settings import Settings, random_secret
+from .slots import UserSlots
 from .user import User, normalize_email, normalize_keywords
 
 log = logging.getLogger(__name__)
@@ -69,6 +71,8 @@ class Core(ConnectionsMixin, ChatMixin, FilesMixin):
         self.ready_event = asyncio.Event()
         self.events = EventBus()
         self.highlights = Highlights()
+        # Log scans of one user: a few at once, a few more waiting, then 429 (core/history.py).
+        self.scan_slots = UserSlots(config.scans_per_user, SCAN_QUEUE)
         self._users: dict[str, User] = {}
         self._users_lock = asyncio.Lock()
         # The bot (spec §7.2), when CONVOS_BOT_EMAIL names its account; never in a read-only core.

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 SEARCH_DEFAULT_LIMIT = 60
 SEARCH_MAX_LIMIT = 1000
+# Scans of one user that wait for one of their CONVOS_SCANS_PER_USER slots; more answer 429.
+SCAN_QUEUE = 4
 
 
 def parse_ts(value: str | None, path: str) -> datetime | None:
@@ -67,7 +69,8 @@ async def messages(core: Core, user: User, connection_id: str, conversation_id: 
         "match": params.get("match") or None,
     }
     try:
-        page = await core.store.read_messages(user.email, connection_id, conv.conversation_id, **query)
+        async with core.scan_slots.hold(user.email):
+            page = await core.store.read_messages(user.email, connection_id, conv.conversation_id, **query)
     except QueryError as err:
         raise InvalidInput(str(err), err.path) from None
     return page.to_dict()  # type: ignore[no-any-return]
@@ -137,7 +140,8 @@ async def search(core: Core, user: User, params: dict[str, Any]) -> dict[str, An
     query: dict[str, Any] = {"after": after, "before": before, "before_id": params.get("before_id") or None,
                              "match": q.match or None, "from_": q.from_ or None}
     try:
-        found, cursor, cursor_id = await core.store.search_messages(user.email, targets, limit=limit, **query)
+        async with core.scan_slots.hold(user.email):
+            found, cursor, cursor_id = await core.store.search_messages(user.email, targets, limit=limit, **query)
     except QueryError as err:
         raise InvalidInput(str(err), err.path) from None
     out = []
@@ -156,5 +160,6 @@ async def search(core: Core, user: User, params: dict[str, Any]) -> dict[str, An
 
 async def notifications(core: Core, user: User, params: dict[str, Any]) -> dict[str, Any]:
     limit = _limit(params.get("limit"), 40, 1000)
-    found = await core.store.read_notifications(user.email, limit)
+    async with core.scan_slots.hold(user.email):
+        found = await core.store.read_notifications(user.email, limit)
     return {"messages": [n.to_dict() for n in found], "end": None}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import re
@@ -33,14 +34,23 @@ def safe_segment(name: str) -> str:
     return name
 
 
-async def _cancellable(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """A log scan in a thread; if the caller is cancelled, the scan (and its grep) stops too."""
+# Threads for log scans (pages, search, notifications, counts): their own, so that however
+# many scans run, JSON saves and password checks in the default pool never wait behind them.
+SCAN_THREADS = 4
+
+
+async def _cancellable(pool: ThreadPoolExecutor, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """A log scan in the scan pool; if the caller is cancelled, the scan (and its grep) stops too."""
     cancel = threading.Event()
     try:
-        return await asyncio.to_thread(fn, *args, cancel=cancel, **kwargs)
+        return await _in_pool(pool, fn, *args, cancel=cancel, **kwargs)
     except asyncio.CancelledError:
         cancel.set()
         raise
+
+
+async def _in_pool(pool: ThreadPoolExecutor, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    return await asyncio.get_running_loop().run_in_executor(pool, functools.partial(fn, *args, **kwargs))
 
 
 def _message_pos(item: tuple[str, str, LogMessage]) -> logid.MessagePos:
@@ -60,8 +70,9 @@ def _parse_ids(query: dict[str, Any]) -> None:
 
 
 class FileStore:
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, *, scan_threads: int = SCAN_THREADS) -> None:
         self.home = Path(home)
+        self._scans = ThreadPoolExecutor(max_workers=max(1, scan_threads), thread_name_prefix="convos-scan")
         self._writer = JsonWriter()
         self._broken: dict[str, str] = {}
         # Log appends go through one worker thread: FIFO keeps every line in arrival order
@@ -198,7 +209,7 @@ class FileStore:
         conn_dir = self.connection_dir(email, connection_id)
         _parse_ids(query)
         try:
-            return await _cancellable(logfile.read_messages, conn_dir, conversation_id, **query)
+            return await _cancellable(self._scans, logfile.read_messages, conn_dir, conversation_id, **query)
         except logfile.LogQueryError as err:
             raise QueryError(str(err), err.path) from None
 
@@ -210,7 +221,7 @@ class FileStore:
         dirs = [(self.connection_dir(email, connection_id), cid) for connection_id, cid in targets]
         _parse_ids(query)
         try:
-            found = await _cancellable(logfile.search_conversations, dirs, limit=limit, **query)
+            found = await _cancellable(self._scans, logfile.search_conversations, dirs, limit=limit, **query)
         except logfile.LogQueryError as err:
             raise QueryError(str(err), err.path) from None
         results = [
@@ -325,6 +336,7 @@ class FileStore:
         await self.flush_logs()
         await asyncio.to_thread(self._logs.close)
         self._log_thread.shutdown(wait=True)
+        self._scans.shutdown(wait=False, cancel_futures=True)
 
     # --- connection profiles ---------------------------------------------------
 
@@ -380,11 +392,12 @@ class FileStore:
         except ValueError:
             return 0
 
-        return await asyncio.to_thread(logfile.count_messages, conn_dir, conversation_id, after=since)
+        return await _in_pool(self._scans, logfile.count_messages, conn_dir, conversation_id, after=since)
 
     async def read_notifications(self, email: str, limit: int) -> list[Any]:
         user_dir = self.user_dir(email)
-        return await asyncio.to_thread(logfile.read_notifications, user_dir / "notifications.log", limit, user_dir)
+        return await _in_pool(self._scans, logfile.read_notifications, user_dir / "notifications.log", limit,
+                              user_dir)
 
     # --- uploads (formats and rules in uploads.py) ---------------------------
 
