@@ -721,6 +721,13 @@ async def test_whois_command(start: Start) -> None:
                           target="")
     assert text == "No such nick/channel"
     await s.wait(is_state("frozen", conversation_id="nobody", frozen="No such nick/channel"))
+    # The 318 that most servers send after the 401 ends that WHOIS too: no noise in the server tab.
+    await s.peer.send(f":{SERVER} 318 superman nobody :End of /WHOIS list.")
+    await s.barrier("after-whois-401")
+    assert s.seen(is_message(conversation_id="", message="nobody End of /WHOIS list.")) == []
+    # Only once: a later stray 318 is shown as before.
+    await s.peer.send(f":{SERVER} 318 superman nobody :End of /WHOIS list.")
+    await s.wait(is_message(conversation_id="", message="nobody End of /WHOIS list."))
 
 
 async def test_away_command(start: Start) -> None:
@@ -780,9 +787,11 @@ async def test_nick_command(start: Start) -> None:
     await s.peer.send(":superduper!s@h NICK :Guest42")
     await s.wait(lambda f: is_state("info")(f) and f["info"].get("nick") == "Guest42")
     assert "nick=Guest42" in s.conn.url
-    # Someone else changing nick is a nick_change.
+    # Someone else changing nick is a nick_change; our own change is one too (after `info`).
+    own = await s.wait(is_state("nick_change", old_nick="superduper"))
+    assert own["new_nick"] == "Guest42"
     await s.peer.send(":batman!b@h NICK :robin")
-    change = await s.wait(is_state("nick_change"))
+    change = await s.wait(is_state("nick_change", old_nick="batman"))
     assert (change["old_nick"], change["new_nick"]) == ("batman", "robin")
 
 

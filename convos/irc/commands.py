@@ -493,6 +493,9 @@ async def cmd_whois(conn: IrcConnection, target: str, args: str) -> dict[str, An
         elif cmd == 318:
             return resolve(info, consume=True)
         elif cmd in (401, 402, 406):
+            # Most servers still end with 318 (End of WHOIS list): ours too, not noise for the
+            # server tab. Not waited for, since some do not send it.
+            conn.waiters.ignore_once(lambda m: m.command == 318 and _same(_param(m, 1), nick))
             return reject(msg.params[-1], consume=True)
         elif cmd not in WHOIS_EXTRA:
             return None

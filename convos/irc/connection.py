@@ -163,10 +163,25 @@ class IrcConnection(Connection):
 
     # --- state ---------------------------------------------------------------
 
-    async def set_state(self, state: str, message: str) -> None:
+    async def set_state(self, state: str, message: str, **extra: Any) -> None:
         self.state = state
-        self.hub.emit_state(self, "connection", state=state, message=message)
+        self.hub.emit_state(self, "connection", state=state, message=message, **extra)
         await self.server_message(message)
+
+    def reconnect_in(self) -> float | None:
+        """Seconds until the next attempt to connect, while one is scheduled."""
+        handle = self._reconnect_handle
+        if handle is None or handle.cancelled() or self.state != "disconnected":
+            return None
+        left = handle.when() - asyncio.get_running_loop().time()
+        return round(left, 1) if left > 0 else None
+
+    def api_dict(self) -> dict[str, Any]:
+        data = Connection.api_dict(self)  # slots dataclass: no zero-argument super()
+        left = self.reconnect_in()
+        if left is not None:
+            data["reconnect_in"] = left
+        return data
 
     def reset_reconnect_delay(self) -> None:
         self.reconnect_delay = 0.0
@@ -312,6 +327,7 @@ class IrcConnection(Connection):
         self.info["authenticated"] = False
         self.info["capabilities"] = {}
         message = reason
+        extra: dict[str, Any] = {}
         if self.wanted_state == "connected":
             delay = min(self.reconnect_delay * 2 if self.reconnect_delay else self.hub.config.connect_delay,
                         MAX_RECONNECT_DELAY)
@@ -323,21 +339,27 @@ class IrcConnection(Connection):
             self._cancel_reconnect()
             self._reconnect_handle = loop.call_later(
                 delay, lambda: self.hub.track(self.start(), name=f"irc-reconnect-{self.connection_id}"))
+            extra["reconnect_in"] = delay  # so a client can say when, and count down
         for conv in self.sorted_conversations():
             self.set_frozen(conv, "Not connected.")
-        await self.set_state("disconnected", message)
+        await self.set_state("disconnected", message, **extra)
 
-    def _cancel_reconnect(self) -> None:
-        if self._reconnect_handle is not None:
-            self._reconnect_handle.cancel()
-            self._reconnect_handle = None
+    def _cancel_reconnect(self) -> bool:
+        """Cancel a scheduled reconnect; True when one was still waiting."""
+        handle, self._reconnect_handle = self._reconnect_handle, None
+        if handle is None:
+            return False
+        waiting = not handle.cancelled() and handle.when() > asyncio.get_running_loop().time()
+        handle.cancel()
+        return waiting
 
     async def disconnect(self) -> None:
-        self._cancel_reconnect()
+        retrying = self._cancel_reconnect()
         if self._connecting is not None and self._connecting is not asyncio.current_task():
             self._connecting.cancel()
         if self.client is None:
-            if self.state != "disconnected":
+            # Also when it was already disconnected, but waiting to reconnect: it no longer is.
+            if self.state != "disconnected" or retrying:
                 self.state = "disconnected"
                 self.hub.emit_state(self, "connection", state="disconnected", message="Disconnected.")
             return

@@ -50,6 +50,13 @@ def ctcp_quote(text: str) -> str:
             .replace("\0", "\x100").replace("\x01", "\\a"))
 
 
+def quit_reason(text: str) -> str:
+    """A QUIT reason as its author wrote it: ngircd puts it in double quotes."""
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        return text[1:-1]
+    return text
+
+
 class ConvosClient(IrcClient):
     """pydle client whose handlers report to an IrcConnection (and through it, the core)."""
 
@@ -270,6 +277,8 @@ class ConvosClient(IrcClient):
         return None
 
     async def on_raw_error(self, message: Any) -> None:
+        if self.closing:
+            return  # the server's goodbye after our QUIT ("Closing connection"): we say "Disconnected."
         await self.conn.server_message(" ".join(message.params), type="error")
 
     # --- chat ------------------------------------------------------------------
@@ -389,7 +398,7 @@ class ConvosClient(IrcClient):
 
     async def on_raw_quit(self, message: Any) -> None:
         nick, _, _ = split_prefix(message.source)
-        self.conn.hub.emit_state(self.conn, "quit", nick=nick, message=message.params[0] if message.params else "")
+        self.conn.hub.emit_state(self.conn, "quit", nick=nick, message=quit_reason(message.params[0] if message.params else ""))
 
     async def on_raw_nick(self, message: Any) -> None:
         conn = self.conn
@@ -406,8 +415,9 @@ class ConvosClient(IrcClient):
                 conn.set_url_param(nick=new)
                 conn.hub.save_soon(conn)
             conn.emit_info()
-        else:
-            conn.hub.emit_state(conn, "nick_change", old_nick=old, new_nick=new)
+        # Also for our own nick (8.07 only sends `info`): the browser shows it and keeps our old
+        # lines styled as ours. `info` comes first, so the new nick is known by then.
+        conn.hub.emit_state(conn, "nick_change", old_nick=old, new_nick=new)
 
     async def on_raw_mode(self, message: Any) -> None:
         conn = self.conn
@@ -440,16 +450,21 @@ class ConvosClient(IrcClient):
             return
         conn.set_frozen(conv, "You have a pending invitation.")
 
-    async def _set_topic(self, channel: str, topic: str) -> None:
+    async def _set_topic(self, channel: str, topic: str, by: str = "") -> None:
         conn = self.conn
         conv = conn.get_conversation(channel)
         if conv is not None and conv.conversation_id and conv.topic != topic:
             conv.topic = topic
-            conn.hub.emit_conversation(conn, conv)
+            if by:
+                # A live change: the event says who made it (not kept, so only this event has it).
+                conn.hub.emit_state(conn, "frozen", **conv.api_dict(), topic_by=by)
+            else:
+                conn.hub.emit_conversation(conn, conv)
 
     async def on_raw_topic(self, message: Any) -> None:
         if message.params:
-            await self._set_topic(message.params[0], message.params[1] if len(message.params) > 1 else "")
+            await self._set_topic(message.params[0], message.params[1] if len(message.params) > 1 else "",
+                                  split_prefix(message.source)[0])
 
     async def on_raw_332(self, message: Any) -> None:
         if len(message.params) >= 3:
@@ -481,9 +496,27 @@ class ConvosClient(IrcClient):
     on_raw_375 = on_raw_376 = on_raw_329 = on_raw_333 = on_raw_353 = on_raw_366 = _ignore
     on_raw_away = on_raw_account = on_raw_chghost = on_raw_setname = on_raw_batch = on_raw_tagmsg = _ignore
 
-    async def on_raw_404(self, message: Any) -> None:
-        channel = message.params[1] if len(message.params) > 1 else ""
-        await self.conn.server_message(f"Cannot send to channel {channel}.", type="error", from_=message.source or "")
+    async def _not_delivered(self, message: Any) -> None:
+        """A message that did not reach its target (no such nick, cannot send to channel...): an
+        error in the target's conversation, next to the line; without one, in the server tab."""
+        conn = self.conn
+        target = message.params[1] if len(message.params) > 2 else ""
+        text = message.params[-1] if message.params else ""
+        if message.command == 404:
+            text = f"Cannot send to channel {target}."
+        conv = conn.get_conversation(target) if target else None
+        if conv is None or not conv.conversation_id:
+            if message.command == 404:
+                await conn.server_message(text, type="error", from_=message.source or "")
+            else:
+                await self.generic(message)
+            return
+        await conn.chat(conv, "error", message.source or conn.host, text, own=True)
+
+    # 401 no such nick/channel, 404 cannot send to channel, 407 too many targets, 486 only
+    # registered users may message, 531 cannot send to user. (Commands waiting for a 401, such
+    # as /whois and /kick, see it first.)
+    on_raw_401 = on_raw_404 = on_raw_407 = on_raw_486 = on_raw_531 = _not_delivered
 
     async def on_raw_421(self, message: Any) -> None:
         cmd = message.params[1] if len(message.params) > 1 else ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,9 +45,32 @@ class _Waiter:
     future: asyncio.Future[Any] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
+# How long a line that ends a finished command (see Waiters.ignore_once) is looked for.
+IGNORE_TTL = 10.0
+
+
 class Waiters:
     def __init__(self) -> None:
         self._waiting: list[_Waiter] = []
+        self._ignored: list[tuple[Callable[[Any], bool], float]] = []
+
+    def ignore_once(self, predicate: Callable[[Any], bool], ttl: float = IGNORE_TTL) -> None:
+        """Hide the next line matching `predicate` within `ttl` seconds: the tail of an answer
+        a command already has (a 318 after the 401 that ended a /whois)."""
+        self._ignored.append((predicate, time.monotonic() + ttl))
+
+    def _take_ignored(self, message: Any) -> bool:
+        now = time.monotonic()
+        self._ignored = [(p, until) for p, until in self._ignored if until > now]
+        for i, (predicate, _until) in enumerate(self._ignored):
+            try:
+                hit = predicate(message)
+            except Exception:
+                hit = False
+            if hit:
+                del self._ignored[i]
+                return True
+        return False
 
     async def wait(self, matcher: Matcher, timeout: float = 60.0) -> Any:
         waiter = _Waiter(matcher)
@@ -61,6 +85,8 @@ class Waiters:
 
     def offer(self, message: Any) -> bool:
         """Give a line to every waiter in order; True when one of them consumed it."""
+        if self._ignored and self._take_ignored(message):
+            return True
         consumed = False
         for waiter in list(self._waiting):
             if waiter.future.done():
@@ -88,3 +114,4 @@ class Waiters:
             if not waiter.future.done():
                 waiter.future.set_exception(InvalidInput(text))
         self._waiting.clear()
+        self._ignored.clear()
