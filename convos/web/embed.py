@@ -6,9 +6,11 @@ import asyncio
 import logging
 import re
 import socket
+import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +24,7 @@ from yarl import URL
 from .. import __version__
 from ..config import Config
 from ..core.addresses import AddressCheck, any_address, is_public_address, parse_address
+from ..core.slots import UserSlots
 from ..errors import ConvosError, InvalidInput
 from . import embed_page as page
 from .keys import CONFIG, EMBEDDER
@@ -31,6 +34,10 @@ log = logging.getLogger(__name__)
 DEFAULT_USER_AGENT = f"Mozilla/5.0 (compatible; Convos/{__version__}; +https://convos.chat)"
 ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# Embeds of one user that wait for one of their CONVOS_EMBEDS_PER_USER slots; more answer 429.
+EMBED_QUEUE = 16
+# Threads that parse fetched pages, shared by everyone (each parse is bounded in time).
+PARSE_THREADS = 2
 # Bodies we read (the start of); images, video and the rest are described from their headers alone.
 _READ_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
 
@@ -155,23 +162,39 @@ class Embedder:
         limits: Limits | None = None,
         allowed: AddressCheck | None = None,
         lookup: Callable[[], AbstractResolver] = ThreadedResolver,
+        per_user: int = 4,
     ) -> None:
         self.allowed = allowed or (any_address if allow_private else is_public_address)
         self.cache = LinkCache(cache_size)
         self.limits = limits or Limits()
         self._lookup = lookup
+        # Embeds in progress per user (CONVOS_EMBEDS_PER_USER), more waiting, then 429.
+        self.slots = UserSlots(per_user, EMBED_QUEUE)
+        self._parsers: ThreadPoolExecutor | None = None
 
     @classmethod
     def from_config(cls, config: Config) -> Embedder:
-        return cls(allow_private=config.embed_allow_private, cache_size=config.max_link_cache_size)
+        return cls(allow_private=config.embed_allow_private, cache_size=config.max_link_cache_size,
+                   per_user=config.embeds_per_user)
 
-    async def describe(self, raw_url: str, user_agent: str | None = None) -> tuple[dict[str, Any], bool]:
-        """(oEmbed-like document, came from the cache). Raises InvalidInput, UpstreamError, UpstreamTimeout."""
+    async def describe(self, raw_url: str, user_agent: str | None = None, owner: str = ""
+                       ) -> tuple[dict[str, Any], bool]:
+        """(oEmbed-like document, came from the cache). Raises InvalidInput, UpstreamError, UpstreamTimeout,
+        and TooManyRequests when `owner` has too many in progress."""
         url = check_url(raw_url)
         key = str(url)
         cached = self.cache.get(key)
         if cached is not None:
             return cached, True
+        async with self.slots.hold(owner):
+            cached = self.cache.get(key)  # described while this one waited its turn
+            if cached is not None:
+                return cached, True
+            doc = await self._fetch_and_describe(url, user_agent)
+        self.cache.put(key, doc)
+        return doc, False
+
+    async def _fetch_and_describe(self, url: URL, user_agent: str | None) -> dict[str, Any]:
         try:
             async with asyncio.timeout(self.limits.total), self._session(user_agent) as session:
                 doc = await self._describe(session, url)
@@ -187,8 +210,7 @@ class Embedder:
             raise UpstreamError(f"Could not connect to {err.host}: {err.strerror or 'refused'}.", "/url") from None
         except (aiohttp.ClientError, UnicodeError, ValueError) as err:
             raise UpstreamError(f"Could not fetch {url.host}: {type(err).__name__}.", "/url") from None
-        self.cache.put(key, doc)
-        return doc, False
+        return doc
 
     def _session(self, user_agent: str | None) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
@@ -207,8 +229,7 @@ class Embedder:
         got = await self.fetch(session, url, self.limits.max_bytes)
         link = page.new_link(got.url)
         if got.content_type in ("text/html", "application/xhtml+xml"):
-            # Up to 1 MiB of tag soup takes html.parser most of a second: not on the event loop.
-            parsed = await asyncio.to_thread(_parse_html, got.body, got.charset)
+            parsed = await self._parse(got.body, got.charset)
             oembed = await self._oembed(session, parsed.oembed_href, got.url)
             page.describe_page(link, parsed, oembed)
         elif got.content_type.startswith(("image/", "video/", "audio/")):
@@ -258,8 +279,25 @@ class Embedder:
         raise UpstreamError(f"More than {self.limits.max_redirects} redirects.", "/url")
 
 
-def _parse_html(body: bytes, charset: str | None) -> page.PageParser:
-    return page.parse_page(page.decode(body, charset))
+    async def _parse(self, body: bytes, charset: str | None) -> page.PageParser:
+        """Up to 1 MiB of tag soup takes html.parser seconds: in a thread of our own, never on the loop,
+        and stopped when the request gives up (the 504 of the total limit), not left running."""
+        if self._parsers is None:
+            self._parsers = ThreadPoolExecutor(max_workers=PARSE_THREADS, thread_name_prefix="convos-embed")
+        cancel = threading.Event()
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                self._parsers, _parse_html, body, charset, cancel)
+        except asyncio.CancelledError:
+            cancel.set()
+            raise
+
+
+def _parse_html(body: bytes, charset: str | None, cancel: threading.Event | None = None) -> page.PageParser:
+    try:
+        return page.parse_page(page.decode(body, charset), cancel)
+    except page.Cancelled:
+        return page.PageParser()  # nobody waits for it any more
 
 
 def _redirect_target(res: aiohttp.ClientResponse) -> URL:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import codecs
 import html
 import re
+import threading
+import time
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
@@ -19,6 +21,10 @@ MAX_DESCRIPTION = 1000
 MAX_URL = 2048
 # How much of a text/plain document is shown as a paste.
 MAX_PASTE_CHARS = 64 * 1024
+# Characters the HTML parser takes at a time; a cancelled parse stops after the piece it is in.
+PARSE_PIECE = 16 * 1024
+# Longest a page's head is parsed (html.parser needs seconds for a megabyte of tag soup).
+PARSE_SECONDS = 2.0
 
 _CONTROL = re.compile(r"[\x00-\x20\x7f]")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
@@ -85,6 +91,7 @@ class PageParser(HTMLParser):
         self.meta: dict[str, str] = {}
         self.oembed_href: str | None = None
         self._title: list[str] = []
+        self._title_length = 0
         self._in_title = False
         self._title_done = False
 
@@ -115,14 +122,27 @@ class PageParser(HTMLParser):
             raise _Stop
 
     def handle_data(self, data: str) -> None:
-        if self._in_title and sum(map(len, self._title)) < 4 * MAX_TITLE:
+        if self._in_title and self._title_length < 4 * MAX_TITLE:
             self._title.append(data)
+            self._title_length += len(data)
 
 
-def parse_page(text: str) -> PageParser:
+class Cancelled(Exception):
+    """The caller stopped waiting for the parse."""
+
+
+def parse_page(text: str, cancel: threading.Event | None = None, seconds: float = PARSE_SECONDS) -> PageParser:
+    """Parse the page's head, a piece at a time: `cancel` stops it between two pieces (Cancelled),
+    and after `seconds` what was found so far is the answer."""
     parser = PageParser()
+    deadline = time.monotonic() + seconds
     try:
-        parser.feed(text)
+        for start in range(0, len(text), PARSE_PIECE):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled
+            if time.monotonic() > deadline:
+                return parser
+            parser.feed(text[start : start + PARSE_PIECE])
         parser.close()
     except _Stop:
         pass

@@ -20,8 +20,9 @@ _HTML_CSP = (
 @operation("embed")
 async def embed(request: web.Request, inp: Input) -> web.StreamResponse:
     # A missing url is a 400 from validation, before this login check (spec §4.9).
-    await require_login(request)
-    doc, cached = await embedder_for(request.app).describe(inp["url"], request.headers.get("User-Agent"))
+    user = await require_login(request)
+    doc, cached = await embedder_for(request.app).describe(inp["url"], request.headers.get("User-Agent"),
+                                                           owner=user.email)
     headers = {"Cache-Control": f"max-age={MAX_AGE}"}
     if cached:
         headers["X-Cached"] = "1"
