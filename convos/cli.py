@@ -17,6 +17,7 @@ from .config import Config
 from .core.connection import Connection
 from .core.core import Core
 from .store.file import FileStore
+from .store.jsonfile import remove_temp_files
 
 log = logging.getLogger("convos")
 
@@ -92,6 +93,10 @@ async def run_daemon(config: Config) -> int:
         loop.add_signal_handler(sig, stop.set)
     core = build_core(config)
     log.info("CONVOS_HOME is %s", config.home)
+    # Before anything is read or written: temp files of saves (and uploads) a killed daemon left.
+    removed = await asyncio.to_thread(remove_temp_files, config.home)
+    if removed:
+        log.info("Removed %d temp files left by an earlier crash.", len(removed))
     try:
         await core.load_settings()
     except (ValueError, OSError) as err:

@@ -70,6 +70,43 @@ def atomic_write(path: Path, payload: bytes, mode: int = FILE_MODE) -> None:
         os.close(dir_fd)
 
 
+def _is_temp_file(name: str) -> bool:
+    """What `atomic_write` (`.<name>.<random>.swap`) and an upload (`.upload-<random>.part`) leave
+    behind when the process dies half way."""
+    return name.startswith(".") and (name.endswith(".swap") or (name.startswith(".upload-") and name.endswith(".part")))
+
+
+def remove_temp_files(home: Path) -> list[Path]:
+    """Remove the temp files a killed daemon left where JSON files and uploads are written:
+    `home`, `home/settings/connections`, each user's directory and the directories in it (its
+    connections and `upload`); log directories are not walked. Only while no daemon runs."""
+    dirs = [home]
+    for user in _subdirs(home):  # `settings` among them, for settings/connections
+        dirs.append(user)
+        dirs.extend(_subdirs(user))
+    removed = []
+    for directory in dirs:
+        try:
+            entries = list(os.scandir(directory))
+        except (FileNotFoundError, NotADirectoryError, PermissionError):
+            continue
+        for entry in entries:
+            if _is_temp_file(entry.name) and entry.is_file(follow_symlinks=False):
+                try:
+                    os.unlink(entry.path)
+                    removed.append(Path(entry.path))
+                except FileNotFoundError:
+                    pass
+    return removed
+
+
+def _subdirs(path: Path) -> list[Path]:
+    try:
+        return [Path(e.path) for e in os.scandir(path) if e.is_dir(follow_symlinks=False) and not e.name.startswith(".")]
+    except (FileNotFoundError, NotADirectoryError, PermissionError):
+        return []
+
+
 @dataclass(slots=True)
 class _PathState:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
