@@ -240,7 +240,9 @@ def escape_conversation_id(conversation_id: str) -> str:
     """File name part of a conversation (docs/layout.md): `/` is escaped as `%2F`; a name with NUL
     or longer than MAX_NAME_BYTES becomes its first bytes, `~` and 16 hex digits of its SHA-256."""
     name = conversation_id.replace("/", "%2F")
-    if "\0" not in name and len(name.encode("utf-8", "surrogateescape")) <= MAX_NAME_BYTES:
+    # (4 bytes at most per character: short names need no encoding to tell; this runs per line)
+    if "\0" not in name and (len(name) <= MAX_NAME_BYTES // 4
+                              or len(name.encode("utf-8", "surrogateescape")) <= MAX_NAME_BYTES):
         return name
     digest = hashlib.sha256(conversation_id.encode("utf-8", "surrogateescape")).hexdigest()[:16]
     prefix = name.replace("\0", "%00").encode("utf-8", "surrogateescape")[:NAME_PREFIX_BYTES]
