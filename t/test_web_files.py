@@ -32,6 +32,14 @@ from convos.web.routes.files import content_disposition
 BOUNDARY = "convos-test-boundary"
 SUPERMAN = "superman@example.com"
 
+def paste(text: str) -> str:
+    """The viewer's markup for a text: one numbered line each (the last line feed ends a line)."""
+    lines = text.split("\n")
+    if len(lines) > 1 and lines[-1] == "":
+        lines.pop()
+    spans = "".join(f'<span id="L{n}">{html.escape(line)}</span>' for n, line in enumerate(lines, 1))
+    return f'<pre class="paste">{spans}</pre>'
+
 
 def multipart(*parts: tuple[str, str | None, bytes]) -> bytes:
     """A multipart/form-data body with a known layout: (name, filename or None, content) per part."""
@@ -146,12 +154,16 @@ async def test_upload_text_file(client, home):
     page = await res.text()
     assert "<h1>web-files.t</h1>" in page
     escaped = html.escape(content.decode())
-    assert f'<div class="le-paste is-expanded without-frame"><pre class="paste">{escaped}</pre></div>' in page
+    assert ('<div class="le-paste is-expanded without-frame"><pre class="paste">'
+            '<span id="L1"># A test file</span>'
+            '<span id="L2">use strict; &lt;b&gt;bold&lt;/b&gt; &amp; æøå</span></pre></div>') in page
+    assert escaped.splitlines()[1] in page
     assert "<b>bold</b>" not in page
     assert '<meta property="og:description" content="web-files.t">' in page
     day = time.strptime(f["saved"], "%Y-%m-%dT%H:%M:%SZ")
-    assert f">{day.tm_mday}. {time.strftime('%B', day)}, {day.tm_year}</a>" in page
-    assert f'<a class="cms-meta__raw" href="{f["url"]}.t">Raw</a>' in page
+    assert (f'<time datetime="{f["saved"]}">{day.tm_mday} {time.strftime("%B", day)} {day.tm_year}, '
+            f'{time.strftime("%H:%M", day)} UTC</time>') in page
+    assert f'<a class="btn btn--small btn--quiet cms-meta__raw" href="{f["url"]}.t">Raw</a>' in page
 
     # Raw: the bytes, as text/plain (unknown extension, text content), inline.
     res = await client.get(f"/file/1/{f['id']}.t")
@@ -196,7 +208,7 @@ async def test_iphone_image_name_and_image_page(client):
     page = await (await client.get(f"/file/1/{f['id']}")).text()
     raw = f"{f['url']}.jpg"
     assert f'<meta property="og:image" content="{raw}">' in page
-    assert f'<a href="{raw}"><img src="{raw}" alt="{f["filename"]}"></a>' in page
+    assert f'<a class="file-page__image" href="{raw}"><img src="{raw}" alt="{f["filename"]}"></a>' in page
     res = await client.get(f"/file/1/{f['id']}.jpg")
     assert res.headers["Content-Type"] == "image/jpeg"
     assert "Content-Disposition" not in res.headers
@@ -234,7 +246,7 @@ async def test_active_content_is_an_attachment(client, filename, content, mime):
         if mime == "image/svg+xml":
             assert b'<img src="' in text  # an SVG in <img> runs no script
         else:
-            assert b'<pre class="paste">' + html.escape(content.decode()).encode() + b"</pre>" in text
+            assert paste(content.decode()).encode() in text
 
 
 async def test_write_only_and_explicit_id(client, home):
@@ -373,6 +385,9 @@ async def test_text_viewer_is_capped(make_client):
     page = await (await client.get(f"/file/1/{f['id']}")).text()
     assert "Only the beginning is shown" in page
     assert len(page) < 1_100_000
+    # At most 10,000 numbered lines: the page stays light however short the lines are.
+    assert '<span id="L10000">line of text</span></pre>' in page
+    assert 'id="L10001"' not in page
     assert await (await client.get(f"/file/1/{f['id']}.txt")).read() == text
 
 
@@ -393,8 +408,8 @@ async def test_uploads_of_the_8_07_home(make_client, perl_home, anon):
     assert await res.read() == pixel
     page = await (await client.get("/file/1/5ab6PRU4un60r3zH")).text()
     assert "<h1>notes.txt</h1>" in page
-    assert '<pre class="paste">Fixture notes\nLine two: æøå\n</pre>' in page
-    assert ">26. November, 2026</a>" in page
+    assert paste("Fixture notes\nLine two: æøå\n") in page
+    assert re.search(r'<time datetime="2026-11-26T\d\d:\d\d:\d\dZ">26 November 2026, \d\d:\d\d UTC</time>', page)
     page = await (await client.get("/file/1/Pw3Y1adQsuv8Pzfb")).text()
     assert re.search(r'<meta property="og:image" content="http://[^"]+/file/1/Pw3Y1adQsuv8Pzfb\.png">', page)
     assert (await client.get("/file/2/5ab6PRU4un60r3zH")).status == 404
@@ -425,8 +440,8 @@ async def test_legacy_paste_is_migrated(make_client, perl_home):
     client = await make_client(home_dir=perl_home)
     page = await (await client.get("/file/1/149207640230660")).text()
     assert "<h1>paste.txt</h1>" in page
-    assert '<pre class="paste">old paste\nwith lines</pre>' in page
-    assert re.search(r'class="cms-meta__raw" href="http://[^"]+/file/1/149207640230660\.txt"', page)
+    assert paste("old paste\nwith lines") in page
+    assert re.search(r'cms-meta__raw" href="http://[^"]+/file/1/149207640230660\.txt"', page)
     assert not legacy.exists()
     meta = decode(legacy.with_name("149207640230660.json").read_bytes())
     assert meta == {"author": SUPERMAN, "ext": "txt", "filename": "paste.txt", "id": "149207640230660",
@@ -568,7 +583,7 @@ async def test_paste_over_irc(convos_irc, irc_client, home):
     res = await client.get("/file/1/uL1Qca5fcqt7S1aU.txt")
     assert await res.read() == b"a\nb\nc\nd\ne\nf\ng"
     page = await (await client.get("/file/1/uL1Qca5fcqt7S1aU")).text()
-    assert "<h1>paste.txt</h1>" in page and '<pre class="paste">a\nb\nc\nd\ne\nf\ng</pre>' in page
+    assert "<h1>paste.txt</h1>" in page and paste("a\nb\nc\nd\ne\nf\ng") in page
 
     # Fact 66: the long test message, and the trailing newline is not part of the paste.
     long_message = "".join(chr(c) for c in range(126, 19, -1)) * 25

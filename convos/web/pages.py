@@ -104,10 +104,17 @@ async def public_file(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(path, headers=headers)
 
 
-def render_error(request: web.Request, status: int, message: str) -> web.Response:
+def render_error(request: web.Request, status: int, message: str, *, heading: str = "",
+                 link_text: str = "Try again") -> web.Response:
     href = html.escape(request.get("base_path", "") + "/", quote=True)
-    return _render(request, status=status, heading=message, message=message, start_app="",
-                   actions=f'<a class="btn" href="{href}">Try again</a>')
+    return _render(request, status=status, heading=heading or message, message=message, start_app="",
+                   actions=f'<a class="btn" href="{href}">{html.escape(link_text)}</a>')
+
+
+def not_found_page(request: web.Request) -> web.Response:
+    """An address nothing answers to (outside /api): a page like the app's, not aiohttp's plain text."""
+    return render_error(request, 404, "There is nothing at this address.", heading="Page not found",
+                        link_text="Go to Convos")
 
 
 async def app_shell(request: web.Request) -> web.Response:

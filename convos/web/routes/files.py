@@ -12,17 +12,20 @@ from urllib.parse import quote
 from aiohttp import BodyPartReader, MultipartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from ... import __version__
 from ...core.files import upload_filename
 from ...errors import InvalidInput, NotFound, PayloadTooLarge
 from ...store.base import UploadRecord, UploadSink
+from ..i18n import COOKIE_NAME, cookie_scheme
 from ..keys import CONFIG, CORE
 from ..session import require_login
 from . import Input, operation
 
 CHUNK = 64 * 1024
 MAX_FIELD = 1024
-# The viewer page shows at most this much text; the Raw link has the rest.
+# The viewer page shows at most this much text, in at most this many lines; the Raw link has the rest.
 VIEW_LIMIT = 1024 * 1024
+VIEW_LINES = 10_000
 CACHE_CONTROL = "max-age=86400"
 # Shown in the HTML viewer; everything else is served as it is.
 EMBEDDABLE = re.compile(r"^(?:application/javascript|application/(?:json|xhtml|xml)|image/|text/)")
@@ -206,11 +209,28 @@ def _raw(record: UploadRecord, kind: str) -> web.FileResponse:
 
 
 def _date(saved: str) -> str:
+    """`3 December 2026, 14:05 UTC` (the page has no script to show the reader's own time zone)."""
     try:
         dt = datetime.strptime(saved[:19], "%Y-%m-%dT%H:%M:%S")
     except ValueError:
         return saved
-    return f"{dt.day}. {MONTHS[dt.month - 1]}, {dt.year}"
+    return f"{dt.day} {MONTHS[dt.month - 1]} {dt.year}, {dt:%H:%M} UTC"
+
+
+def paste_lines(lines: list[str]) -> str:
+    """Numbered lines (the numbers are CSS counters), each one a #L<n> anchor."""
+    digits = max(3, len(str(len(lines))))
+    cls = "paste" + (f" paste--d{digits}" if digits > 3 else "")
+    body = "".join(f'<span id="L{n}">{html.escape(line.removesuffix(chr(13)))}</span>' for n, line in enumerate(lines, 1))
+    return f'<pre class="{cls}">{body}</pre>'
+
+
+def text_lines(text: str, limit: int) -> tuple[list[str], bool]:
+    """At most `limit` lines of `text`, and whether there were more."""
+    lines = text.split("\n", limit)
+    # The line feed that ends the last line starts no new one.
+    rest = lines.pop() if len(lines) > limit or (len(lines) > 1 and lines[-1] == "") else ""
+    return lines, rest != ""
 
 
 def _load_template() -> Template:
@@ -229,24 +249,29 @@ async def _viewer(request: web.Request, record: UploadRecord, kind: str) -> web.
     e = html.escape
     if kind.startswith("image/"):
         og_image = f'  <meta property="og:image" content="{e(raw_url)}">'
-        content = f'    <a href="{e(raw_url)}"><img src="{e(raw_url)}" alt="{e(record.filename)}"></a>'
+        content = (f'    <a class="file-page__image" href="{e(raw_url)}"><img src="{e(raw_url)}" '
+                   f'alt="{e(record.filename)}"></a>')
     else:
         og_image = ""
         head = await core.file_head(record, VIEW_LIMIT + 1)
-        text = head[:VIEW_LIMIT].decode("utf-8", "replace")
+        lines, more = text_lines(head[:VIEW_LIMIT].decode("utf-8", "replace"), VIEW_LINES)
         note = ""
-        if len(head) > VIEW_LIMIT:
-            note = f'\n    <p class="cms-meta__truncated">Only the beginning is shown: see <a href="{e(raw_url)}">Raw</a>.</p>'
-        content = (f'    <div class="le-paste is-expanded without-frame"><pre class="paste">{e(text)}</pre></div>'
-                   + note)
+        if more or len(head) > VIEW_LIMIT:
+            note = (f'\n    <p class="file-page__note cms-meta__truncated">Only the beginning is shown: see '
+                    f'<a href="{e(raw_url)}">Raw</a>.</p>')
+        content = f'    <div class="le-paste is-expanded without-frame">{paste_lines(lines)}</div>' + note
     name = core.settings.organization_name
+    # The scheme chosen in the app, as on the app's pages (only two fixed values reach the markup).
+    scheme = cookie_scheme(request.cookies.get(COOKIE_NAME))
     values = {
         "filename": e(record.filename or record.id), "site": e("Convos" if name == "Convos" else f"Convos for {name}"),
-        "page_url": e(page_url), "raw_url": e(raw_url), "date": e(_date(record.saved)), "og_image": og_image,
-        "content": content,
+        "page_url": e(page_url), "raw_url": e(raw_url), "date": e(_date(record.saved)), "saved": e(record.saved),
+        "og_image": og_image, "content": content, "base_url": e(request["base_url"]), "version": e(__version__),
+        "theme_attr": f' data-theme="{scheme}"' if scheme else "",
     }
     body = _load_template().substitute(values)
-    headers = {"Cache-Control": CACHE_CONTROL, "Content-Security-Policy": VIEWER_CSP}
+    # Vary: the page follows the theme cookie, so a cached copy must not outlive a change of theme.
+    headers = {"Cache-Control": CACHE_CONTROL, "Content-Security-Policy": VIEWER_CSP, "Vary": "Cookie"}
     return web.Response(text=body, content_type="text/html", charset="utf-8", headers=headers)
 
 
