@@ -95,6 +95,9 @@ class Config:
     scan_threads: int = 4
     scans_per_user: int = 2
     embeds_per_user: int = 4
+    login_failures_per_address: int = 10
+    login_failures_per_account: int = 20
+    login_failure_interval: float = 60.0
     webirc_passwords: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -148,6 +151,9 @@ class Config:
             scan_threads=max(1, int(_number(env, "CONVOS_SCAN_THREADS", 4))),
             scans_per_user=max(1, int(_number(env, "CONVOS_SCANS_PER_USER", 2))),
             embeds_per_user=max(1, int(_number(env, "CONVOS_EMBEDS_PER_USER", 4))),
+            login_failures_per_address=int(_number(env, "CONVOS_LOGIN_FAILURES_PER_ADDRESS", 10)),
+            login_failures_per_account=int(_number(env, "CONVOS_LOGIN_FAILURES_PER_ACCOUNT", 20)),
+            login_failure_interval=_number(env, "CONVOS_LOGIN_FAILURE_INTERVAL", 60),
             webirc_passwords=webirc,
         )
         values.update(overrides)
@@ -196,5 +202,8 @@ ENV_VARS = (
     "CONVOS_SCAN_THREADS",
     "CONVOS_SCANS_PER_USER",
     "CONVOS_EMBEDS_PER_USER",
+    "CONVOS_LOGIN_FAILURES_PER_ADDRESS",
+    "CONVOS_LOGIN_FAILURES_PER_ACCOUNT",
+    "CONVOS_LOGIN_FAILURE_INTERVAL",
     "CONVOS_WEBIRC_PASSWORD_<NAME>",
 )

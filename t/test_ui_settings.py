@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from browser import contrast_failures
 from playwright.async_api import expect
+from test_ui_admin import second_browser
 from test_ui_chat import EMAIL, PASSWORD, register_first_user, sidebar
 
 
@@ -40,16 +41,27 @@ async def test_password_and_keywords(ui_daemon: Any, page: Any) -> None:
 
     # Mistakes are caught before asking the server, next to the field.
     form = page.locator("form").filter(has=page.get_by_label("New password"))
+    await form.get_by_label("Current password").fill("not-my-password")
     await form.get_by_label("New password").fill("new-secret-123")
     await form.get_by_label("Repeat password").fill("something else")
     await form.get_by_role("button", name="Change password").click()
     await expect(form.get_by_text("Passwords do not match.")).to_be_visible()
     await expect(form.get_by_label("Repeat password")).to_have_attribute("aria-invalid", "true")
 
+    # The current password is needed, and a wrong one is shown next to its field.
     await form.get_by_label("Repeat password").fill("new-secret-123")
+    await form.get_by_role("button", name="Change password").click()
+    await expect(form.get_by_text("Invalid current password.")).to_be_visible()
+    await expect(form.get_by_label("Current password")).to_have_attribute("aria-invalid", "true")
+    await form.get_by_label("Current password").fill(PASSWORD)
     await form.get_by_role("button", name="Change password").click()
     await expect(form.get_by_role("status")).to_have_text("Your password was changed.")
     await expect(form.get_by_label("New password")).to_have_value("")
+    await expect(form.get_by_label("Current password")).to_have_value("")
+    # This session got a new cookie and is still logged in; its websocket stayed open.
+    user = await page.evaluate("fetch('/api/user').then((r) => r.status)")
+    assert user == 200
+    await expect(page.get_by_text("You are logged out.")).to_be_hidden()
 
     # Highlight keywords are saved on the server.
     keywords = page.get_by_role("textbox", name="Highlight keywords")
@@ -72,6 +84,30 @@ async def test_password_and_keywords(ui_daemon: Any, page: Any) -> None:
     await expect(page).to_have_url(re.compile(r"/chat/"))
     await page.goto(d.url + "/settings/account")
     await expect(page.get_by_role("textbox", name="Highlight keywords")).to_have_value("kryptonite, daily planet")
+
+
+async def test_log_out_everywhere(ui_daemon: Any, page: Any) -> None:
+    d = await ui_daemon()
+    await register(page, d.url)
+    async with second_browser() as other:
+        await other.goto(d.url + "/login")
+        await other.get_by_label("Email").fill(EMAIL)
+        await other.get_by_label("Password").fill(PASSWORD)
+        await other.get_by_role("button", name="Log in").click()
+        await expect(other).to_have_url(re.compile(r"/chat/"))
+
+        await page.goto(d.url + "/settings/account")
+        await page.get_by_role("button", name="Log out everywhere").click()
+        dialog = page.get_by_role("alertdialog")
+        await expect(dialog).to_contain_text("this one included")
+        await dialog.get_by_role("button", name="Log out everywhere").click()
+        await expect(page).to_have_url(d.url + "/login")
+        await page.goto(d.url + "/settings/account")
+        await expect(page).to_have_url(d.url + "/login")
+        # The other browser's websocket was closed: it says so and offers to log in again.
+        await expect(other.get_by_text("You are logged out.")).to_be_visible()
+        status = await other.evaluate("fetch('/api/user').then((r) => r.status)")
+        assert status == 401
 
 
 async def test_theme_and_language(ui_daemon: Any, page: Any) -> None:

@@ -10,7 +10,7 @@ from convos.web.app import create_app
 
 OPERATIONS = {
     "checkForUpdates", "connectionMessages", "conversationMessages", "createConnection", "deleteFiles",
-    "deleteUser", "embed", "getDictionary", "getFile", "getFiles", "getSettings", "getUser", "getUsers",
+    "deleteSessions", "deleteUser", "embed", "getDictionary", "getFile", "getFiles", "getSettings", "getUser", "getUsers",
     "inviteUser", "listConnectionProfiles", "listConnections", "listConversations", "loginUser",
     "logoutUser", "markConnectionAsRead", "markConversationAsRead", "markNotificationsAsRead",
     "notificationMessages", "registerUser", "removeConnection", "removeConnectionProfile",

@@ -22,6 +22,7 @@ SEED = [
     ("conversationMessages", "GET", "/connection/{connection_id}/conversation/{conversation_id}/messages"),
     ("createConnection", "POST", "/connections"),
     ("deleteFiles", "DELETE", "/files/{uid}/{fid}"),
+    ("deleteSessions", "DELETE", "/user/sessions"),
     ("deleteUser", "DELETE", "/user/{email}"),
     ("embed", "GET", "/embed"),
     ("getDictionary", "GET", "/i18n/{lang}"),
@@ -95,7 +96,7 @@ CONV = {"connection_id": "irc-libera", "conversation_id": "#convos"}
 
 
 def test_doc_has_exactly_the_seed_operations(spec: ApiSpec) -> None:
-    assert len(SEED) == 33
+    assert len(SEED) == 34
     assert sorted(op.operation_id for op in spec.operations) == sorted(o for o, _, _ in SEED)
     assert {(op.operation_id, op.method, op.path) for op in spec.operations} == set(SEED)
 

@@ -241,7 +241,8 @@ async def test_update_user(client, home, anon):
     assert stored["highlight_keywords"] == ["foo"]
     res = await client.post("/api/user/superman@example.com", json={})
     assert res.status == 200
-    res = await client.post("/api/user/superman@example.com", json={"password": "“12345678”xx"})
+    res = await client.post("/api/user/superman@example.com",
+                            json={"password": "“12345678”xx", "current_password": "longenough"})
     assert res.status == 200
     other = await anon(client)
     res = await other.post("/api/user/login", json={"email": "superman@example.com", "password": "“12345678”xx"})

@@ -22,6 +22,7 @@ from .highlight import Highlights
 from .history import SCAN_QUEUE
 from .passwords import hash_password_async, verify_password_async
 from .profiles import Profile
+from .sessions import new_id as new_session_id
 from .settings import Settings, random_secret
 from .slots import UserSlots
 from .user import User, normalize_email, normalize_keywords
@@ -254,6 +255,7 @@ class Core(ConnectionsMixin, ChatMixin, FilesMixin):
                 [] if any("bot" not in u.roles for u in self._users.values()) else ["admin"],
             )
             user.password = await hash_password_async(password)
+            user.sessions.renew()
             self._users[email] = user
             try:
                 await self.save_user(user)
@@ -282,7 +284,14 @@ class Core(ConnectionsMixin, ChatMixin, FilesMixin):
             self.change_state(conn, "disconnected")
 
     async def set_password(self, user: User, password: str) -> None:
+        """A new password ends every session of the user (the caller saves the user)."""
         user.password = await hash_password_async(password)
+        user.sessions.renew()
+
+    async def check_password(self, user: User, password: str) -> bool:
+        """Whether `password` is the user's (an account without a password costs the same)."""
+        ok, _rehash = await verify_password_async(user.password, password)
+        return ok
 
     def set_highlight_keywords(self, user: User, words: list[str]) -> None:
         user.highlight_keywords = normalize_keywords(words)
@@ -290,18 +299,41 @@ class Core(ConnectionsMixin, ChatMixin, FilesMixin):
     async def authenticate(self, email: str, password: str) -> User | None:
         """Check a login; a legacy bcrypt hash is re-hashed with Argon2id on success."""
         user = self.get_user(email)
+        # An unknown email is checked against a dummy hash: it costs what a wrong password costs.
+        ok, rehash = await verify_password_async(user.password if user else "", password)
         if user is None:
             log.info("Login FAIL for %s: Invalid email", normalize_email(email))
             return None
-        ok, rehash = await verify_password_async(user.password, password)
         if not ok:
             log.info("Login FAIL for %s: Invalid password", user.email)
             return None
-        if rehash:
-            await self.set_password(user, password)
+        if rehash:  # the same password in a new hash: the sessions go on
+            user.password = await hash_password_async(password)
             await self.save_user(user)
         log.info("Login SUCCESS for %s", user.email)
         return user
+
+    # --- sessions (core/sessions.py) ---------------------------------------
+
+    async def start_session(self, user: User) -> tuple[str, str]:
+        """(generation, session id) for a new session cookie of the user."""
+        changed = user.sessions.prune(time.time())
+        if not user.sessions.generation:  # first login since 8.07 (or this key was added)
+            user.sessions.renew()
+            changed = True
+        if changed:
+            await self.save_user(user)
+        return user.sessions.generation, new_session_id()
+
+    async def end_session(self, user: User, session_id: str) -> None:
+        """Logout: this session id is refused until every copy of its cookie has expired."""
+        now = time.time()
+        user.sessions.revoke(session_id, int(now + self.config.session_max_age) + 1, now)
+        await self.save_user(user)
+
+    async def end_all_sessions(self, user: User) -> None:
+        user.sessions.renew()
+        await self.save_user(user)
 
     # --- invites -----------------------------------------------------------
 

@@ -13,6 +13,12 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 _hasher = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=1, hash_len=32, salt_len=16)
 
 
+# Checked instead when there is no hash to check (an unknown email, an account without a password),
+# so a refused login costs the same whether the account exists or not. Same parameters as
+# _hasher; the password behind it was random and is not kept anywhere.
+DUMMY_HASH = "$argon2id$v=19$m=65536,t=3,p=1$/hVzn7eGXDPIPQQUQOvQ9A$MFb9TJ/7YahVDPA5vdwAiAkHorqOM9Pp5g3pea9b/gI"
+
+
 def hash_password(plain: str) -> str:
     return _hasher.hash(plain)
 
@@ -53,5 +59,9 @@ async def hash_password_async(plain: str) -> str:
 
 
 async def verify_password_async(stored: str, plain: str) -> tuple[bool, bool]:
+    """Like verify_password, and as slow without a stored hash as with one (DUMMY_HASH)."""
     async with _slots():
+        if not stored:
+            await asyncio.to_thread(verify_password, DUMMY_HASH, plain)
+            return False, False
         return await asyncio.to_thread(verify_password, stored, plain)

@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .connection import Connection
+from .sessions import SessionState
 
 _WORD = re.compile(r"\w")
-KNOWN_KEYS = ("email", "highlight_keywords", "password", "registered", "remote_address", "roles", "uid", "unread")
+KNOWN_KEYS = ("email", "highlight_keywords", "password", "registered", "remote_address", "roles", "sessions", "uid",
+              "unread")
 
 
 def normalize_email(email: str) -> str:
@@ -40,6 +42,8 @@ class User:
     roles: list[str] = field(default_factory=list)
     uid: str = ""
     unread: int = 0
+    # Not in 8.07's user.json: written once the user has logged in here (see core/sessions.py).
+    sessions: SessionState = field(default_factory=SessionState)
     # Keys we do not know are kept so a round trip never loses data.
     extra: dict[str, Any] = field(default_factory=dict)
     removed: bool = False
@@ -58,6 +62,7 @@ class User:
             roles=[str(r) for r in roles] if isinstance(roles, list) else [],
             uid=str(data.get("uid") or ""),
             unread=unread if isinstance(unread, int) and not isinstance(unread, bool) else 0,
+            sessions=SessionState.from_dict(data.get("sessions")),
             extra={k: v for k, v in data.items() if k not in KNOWN_KEYS},
         )
 
@@ -74,6 +79,8 @@ class User:
             uid=self.uid,
             unread=self.unread,
         )
+        if self.sessions.generation:
+            data["sessions"] = self.sessions.to_dict()
         return data
 
     def api_dict(self) -> dict[str, Any]:

@@ -13,12 +13,19 @@ from aiohttp_session import session_middleware
 
 from ..config import Config
 from ..core.core import Core
-from ..errors import NotImplementedYet, PayloadTooLarge
+from ..errors import NotImplementedYet, PayloadTooLarge, UnsupportedMediaType
 from ..paths import share_dir
 from . import pages
 from .events import setup_events
-from .keys import CONFIG, CORE, SPEC
-from .middlewares import base_url_middleware, error_middleware, json_response, ready_middleware
+from .keys import CONFIG, CORE, LOGIN_LIMITS, SPEC
+from .loginlimit import LoginLimits
+from .middlewares import (
+    base_url_middleware,
+    error_middleware,
+    json_response,
+    origin_middleware,
+    ready_middleware,
+)
 from .openapi import ApiSpec, Operation
 from .routes import HANDLERS, RAW_BODY, Handler, load_all
 from .routes.files import add_file_routes
@@ -73,6 +80,10 @@ def _endpoint(spec: ApiSpec, op: Operation, impl: Handler, config: Config) -> An
         body: bytes | None = None
         if wants_body and not (multipart and request.content_type.startswith("multipart/")):
             body = await read_body(request, limit)
+        if op.body_schema is not None and body and not body.isspace() and request.content_type != "application/json":
+            # JSON bodies only as JSON: a form or text/plain body is what a page on another site
+            # can send without the browser asking first (CORS preflight).
+            raise UnsupportedMediaType("Expected Content-Type: application/json.", "/Content-Type")
         params = dict(request.match_info)
         inp = spec.validate(op, params, request.query, body, request.content_type)
         if "conversation_id" in params:
@@ -145,11 +156,14 @@ def create_app(core: Core, config: Config) -> web.Application:
         client_max_size=config.max_upload_size,
         # Long search strings fit in the URL; the default 8 KiB line limit would cut them off.
         handler_args={"max_line_size": 32768, "max_field_size": 32768},
-        middlewares=[error_middleware, base_url_middleware, session_middleware(storage), ready_middleware],
+        middlewares=[error_middleware, base_url_middleware, origin_middleware, session_middleware(storage),
+                     ready_middleware],
     )
     app[CORE] = core
     app[CONFIG] = config
     app[SPEC] = spec
+    app[LOGIN_LIMITS] = LoginLimits(config.login_failures_per_address, config.login_failures_per_account,
+                                    config.login_failure_interval)
 
     router = app.router
     router.add_get("/api", api_spec)

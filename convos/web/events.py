@@ -9,19 +9,19 @@ from collections import deque
 from collections.abc import Coroutine
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp_session import get_session
 
 from ..core.connection import Connection
 from ..core.events import Subscription
 from ..core.user import User
 from ..errors import ConvosError, Forbidden, InvalidInput
 from .keys import CONFIG, CORE, EVENT_SOCKETS
-from .middlewares import error_response
+from .middlewares import error_response, origin_allowed
 from .routes.users import user_payload
-from .session import current_user
+from .session import current_user, session_ids
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,6 @@ MAX_FRAME_SIZE = 1 << 20
 # `send` commands in flight per socket; each may wait up to 60 s for an IRC reply.
 MAX_PENDING_SENDS = 100
 
-DEFAULT_PORTS = {"http": 80, "https": 443}
 HANDSHAKE_ERROR = {"errors": [{"message": "Need to log in first."}], "event": "handshake"}
 
 
@@ -85,42 +84,6 @@ def dumps(frame: dict[str, Any]) -> str:
     return orjson.dumps(frame, default=_json_default, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
-def _origin_key(url: str, *, with_path: bool = False) -> tuple[str, str, int] | None:
-    try:
-        parts = urlsplit(url.strip())
-        host, port = parts.hostname, parts.port
-    except ValueError:
-        return None
-    scheme = parts.scheme.lower()
-    if scheme not in DEFAULT_PORTS or not host or (parts.path not in ("", "/") and not with_path):
-        return None
-    return scheme, host.lower(), port or DEFAULT_PORTS[scheme]
-
-
-def origin_allowed(request: web.Request) -> bool:
-    """No Origin (not a browser), or the origin the app is served from.
-
-    Allowed: the scheme, host and port of the public base URL, and the Host header of the
-    request with the base URL's scheme (or, without a reverse proxy, the request's own scheme).
-    Behind a proxy the request's scheme is the proxy's, so plain http is not trusted there.
-    """
-    origin = request.headers.get("Origin")
-    if origin is None:
-        return True
-    got = _origin_key(origin)
-    if got is None:
-        return False
-    base = request.get("base_url", "")
-    allowed = {_origin_key(base, with_path=True)}
-    host = request.headers.get("Host")
-    if host:
-        schemes = {urlsplit(base).scheme}
-        if not request.app[CONFIG].reverse_proxy:
-            schemes.add(request.scheme)
-        allowed.update(_origin_key(f"{scheme}://{host}") for scheme in schemes)
-    return got in allowed
-
-
 def _flag(value: Any) -> bool:
     return value is True or value in (1, "1", "true")
 
@@ -128,10 +91,13 @@ def _flag(value: Any) -> bool:
 class EventSocket:
     """One open /events websocket of a logged-in user, and every task it owns."""
 
-    def __init__(self, request: web.Request, ws: web.WebSocketResponse, user: User) -> None:
+    def __init__(self, request: web.Request, ws: web.WebSocketResponse, user: User,
+                 session: tuple[str, str] = ("", "")) -> None:
         self.request = request
         self.ws = ws
         self.user = user
+        # The session it was opened with; session.close_sockets closes it when that one ends.
+        self.session_generation, self.session_id = session
         self.core = request.app[CORE]
         self.inactive_timeout = request.app[CONFIG].inactive_timeout
         self.tasks: set[asyncio.Task[None]] = set()
@@ -225,6 +191,10 @@ class EventSocket:
             self.stop(WSCloseCode.OK, "")
 
     async def _handle(self, text: str) -> None:
+        if self.user.removed or not self.user.sessions.valid(self.session_generation, self.session_id):
+            # Ended elsewhere (a password set by the bot config, ...) without closing this socket.
+            self.stop(WSCloseCode.POLICY_VIOLATION, "Session ended.")
+            return
         try:
             data = orjson.loads(text)
         except orjson.JSONDecodeError:
@@ -395,7 +365,7 @@ async def events(request: web.Request) -> web.StreamResponse:
     if user is None:
         await _refuse(ws, request)
         return ws
-    sock = EventSocket(request, ws, user)
+    sock = EventSocket(request, ws, user, session_ids(await get_session(request)))
     sockets = request.app[EVENT_SOCKETS]
     sockets.add(sock)
     try:

@@ -1,4 +1,4 @@
-"""Request base URL, readiness, and the one place errors become HTTP answers."""
+"""Request base URL, readiness, the Origin check, and the one place errors become HTTP answers."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import orjson
 from aiohttp import web
 
-from ..errors import ConvosError, ErrorItem, InvalidInput, NotReady
+from ..errors import ConvosError, ErrorItem, Forbidden, InvalidInput, NotReady
 from .keys import CONFIG, CORE
 
 log = logging.getLogger(__name__)
@@ -27,11 +27,15 @@ def error_response(err: ConvosError) -> web.Response:
     return json_response(err.to_dict(), status=err.status, headers=err.headers or None)
 
 
-def is_api(request: web.Request) -> bool:
+def own_path(request: web.Request) -> str:
+    """The request's path without the base path."""
     base = request.get("base_path", "")
     path = request.path
-    if base and path.startswith(base):
-        path = path[len(base) :]
+    return path[len(base) :] if base and path.startswith(base) else path
+
+
+def is_api(request: web.Request) -> bool:
+    path = own_path(request)
     return path == "/api" or path.startswith(("/api/", "/api."))
 
 
@@ -62,10 +66,6 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
             return error_response(err)
         return html_error(request, err.status, err.errors[0].message if err.errors else "Error")
     except web.HTTPException as exc:
-        if exc.status == 404 and not is_api(request):
-            from .pages import not_found_page  # pages import middlewares for json_response
-
-            return not_found_page(request)
         if exc.status < 400 or not is_api(request):
             raise
         message = _HTTP_MESSAGES.get(exc.status, exc.reason + ".")
@@ -111,6 +111,71 @@ async def base_url_middleware(request: web.Request, handler: Handler) -> web.Str
     base_path = parts.path.rstrip("/")
     request["base_path"] = base_path
     request["base_url"] = f"{parts.scheme}://{parts.netloc}{base_path}/"
+    return await handler(request)
+
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin_key(url: str, *, with_path: bool = False) -> tuple[str, str, int] | None:
+    try:
+        parts = urlsplit(url.strip())
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS or not host or (parts.path not in ("", "/") and not with_path):
+        return None
+    return scheme, host.lower(), port or DEFAULT_PORTS[scheme]
+
+
+def origin_allowed(request: web.Request) -> bool:
+    """No Origin and no Referer (not a browser), or the origin the app is served from.
+
+    The `Origin` header decides; without it, the scheme, host and port of the `Referer`.
+    Allowed: the scheme, host and port of the public base URL, and the Host header of the
+    request with the base URL's scheme (or, without a reverse proxy, the request's own scheme).
+    Behind a proxy the request's scheme is the proxy's, so plain http is not trusted there.
+    """
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        got = _origin_key(origin)
+    else:
+        referer = request.headers.get("Referer", "").strip()
+        if not referer:
+            return True
+        got = _origin_key(referer, with_path=True)
+    if got is None:
+        return False
+    base = request.get("base_url", "")
+    allowed = {_origin_key(base, with_path=True)}
+    host = request.headers.get("Host")
+    if host:
+        schemes = {urlsplit(base).scheme}
+        if not request.app[CONFIG].reverse_proxy:
+            schemes.add(request.scheme)
+        allowed.update(_origin_key(f"{scheme}://{host}") for scheme in schemes)
+    return got in allowed
+
+
+STATE_CHANGING = frozenset({"POST", "PUT", "DELETE", "PATCH"})
+# GET routes that change state: logout (it also needs the session's csrf token).
+_LOGOUT_PATHS = frozenset({"/logout", "/api/user/logout", "/api/user/logout.json", "/api/user/logout.html"})
+
+
+@web.middleware
+async def origin_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse state changes a page on another site asks for (CSRF, login CSRF).
+
+    Webhooks are exempt: they come from GitHub or Gitea, and check their own senders.
+    """
+    path = own_path(request)
+    changes = request.method in STATE_CHANGING or (request.method == "GET" and path in _LOGOUT_PATHS)
+    if changes and not path.startswith("/api/webhook/") and not origin_allowed(request):
+        log.info("Refused %s %s from %s: Origin %r, Referer %r (serving %s).", request.method, path,
+                 request.remote, request.headers.get("Origin"), request.headers.get("Referer"),
+                 request.get("base_url"))
+        raise Forbidden("Invalid Origin.", "/Origin")
     return await handler(request)
 
 

@@ -9,14 +9,14 @@ import logging
 import secrets
 import time
 
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 from aiohttp_session import Session, get_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from cryptography.fernet import Fernet, MultiFernet
 
 from ..core.user import User
 from ..errors import Forbidden, InvalidInput, Unauthorized
-from .keys import CONFIG, CORE
+from .keys import CONFIG, CORE, EVENT_SOCKETS
 from .middlewares import remember_base_url
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,13 @@ async def current_user(request: web.Request) -> User | None:
         return request["user"]
     core = request.app[CORE]
     session = await session_of(request)
-    user = core.get_user(session["email"]) if isinstance(session.get("email"), str) else None
+    email = session.get("email")
+    user = core.get_user(email) if isinstance(email, str) else None
+    if email is not None and (user is None or not user.sessions.valid(session.get("gen"), session.get("sid"))):
+        # An ended session (logout, new password, log out everywhere, deleted user): the
+        # cookie is forgotten and the request is anonymous.
+        _forget(session)
+        user = None
     if user is not None:
         now = int(time.time())
         if now - int(session.get("ts", 0)) > REFRESH_AFTER:
@@ -93,21 +99,74 @@ async def current_user(request: web.Request) -> User | None:
     return user
 
 
-async def login(request: web.Request, user: User) -> None:
-    session = await session_of(request)
+def _forget(session: Session) -> None:
     csrf = session.get("csrf")
     session.invalidate()
-    new = await session_of(request)
-    new["email"] = user.email
-    new["csrf"] = csrf or secrets.token_urlsafe(24)
-    new["ts"] = int(time.time())
+    session["csrf"] = csrf or secrets.token_urlsafe(24)
+
+
+async def login(request: web.Request, user: User) -> None:
+    """A new session for `user`: its own id, and the user's session generation."""
+    generation, session_id = await request.app[CORE].start_session(user)
+    session = await session_of(request)
+    _forget(session)
+    session["email"] = user.email
+    session["gen"] = generation
+    session["sid"] = session_id
+    session["ts"] = int(time.time())
     request["user"] = user
 
 
 async def logout(request: web.Request) -> None:
+    """End this session: a copy of its cookie is refused from now on; its websockets close."""
+    user = await current_user(request)
+    session = await get_session(request)
+    if user is not None:
+        session_id = session["sid"]
+        await request.app[CORE].end_session(user, session_id)
+        close_sockets(request.app, user.email, session_id)
+    await drop_cookie(request)
+
+
+async def drop_cookie(request: web.Request) -> None:
+    """This request's cookie no longer names a user (its session ended some other way)."""
     session = await get_session(request)
     session.invalidate()
     request["user"] = None
+
+
+async def sessions_renewed(request: web.Request, user: User, *, keep_this: bool) -> None:
+    """After user.sessions.renew(): close every websocket of the user. With `keep_this`, the
+    session of this request (if it is the user's) logs in again and keeps its websockets."""
+    session = await get_session(request)
+    own = session.get("sid") if keep_this and request.get("user") is user else None
+    if own is None:
+        close_sockets(request.app, user.email)
+        return
+    await login(request, user)
+    close_sockets(request.app, user.email, rebind=(own, user.sessions.generation, session["sid"]))
+
+
+def close_sockets(app: web.Application, email: str, session_id: str | None = None,
+                  rebind: tuple[str, str, str] | None = None) -> None:
+    """Close the /events websockets of the user's ended sessions (all, or the one `session_id`).
+
+    `rebind` = (old id, generation, new id): those sockets belong to a session that logged in
+    again, and stay open.
+    """
+    sockets = app[EVENT_SOCKETS]
+    for sock in list(sockets):
+        if sock.user.email != email:
+            continue
+        if rebind and sock.session_id == rebind[0]:
+            sock.session_generation, sock.session_id = rebind[1], rebind[2]
+        elif session_id is None or sock.session_id == session_id:
+            sock.stop(WSCloseCode.POLICY_VIOLATION, "Session ended.")
+
+
+def session_ids(session: Session) -> tuple[str, str]:
+    """(generation, session id) of a logged-in session."""
+    return str(session.get("gen", "")), str(session.get("sid", ""))
 
 
 async def require_login(request: web.Request) -> User:

@@ -9,16 +9,19 @@ from aiohttp import web
 
 from ...core.user import User, normalize_email
 from ...errors import ErrorItem, Forbidden, InvalidInput, NotFound, Unauthorized, ValidationFailed
-from ..keys import CORE
+from ..keys import CORE, LOGIN_LIMITS
 from ..session import (
     admin_check,
     check_csrf,
+    close_sockets,
     current_user,
+    drop_cookie,
     local_admin,
     login,
     logout,
     remote_address,
     require_login,
+    sessions_renewed,
 )
 from . import Input, operation
 from .connections import connections_json, conversations_json
@@ -70,9 +73,10 @@ async def register_user(request: web.Request, inp: Input) -> dict[str, Any]:
             raise Unauthorized("Invalid token. You have to ask your Convos admin for a new link.")
         existing = core.get_user(email)
         if token and existing is not None:
-            # A recovery link: reset the password and log in.
+            # A recovery link: reset the password (which ends every session) and log in.
             await core.set_password(existing, password)
             await core.save_user(existing)
+            await sessions_renewed(request, existing, keep_this=False)
             await login(request, existing)
             return user_json(request, existing)
 
@@ -86,7 +90,15 @@ async def register_user(request: web.Request, inp: Input) -> dict[str, Any]:
 async def login_user(request: web.Request, inp: Input) -> dict[str, Any]:
     core = request.app[CORE]
     body = inp["body"]
-    user = await core.authenticate(_text(body, "email"), _text(body, "password"))
+    email = _text(body, "email")
+    address = remote_address(request)
+    known = core.get_user(email)
+    # Failures elsewhere do not lock the owner out of the address the account used last.
+    exempt = bool(address) and known is not None and known.remote_address == address
+    with request.app[LOGIN_LIMITS].attempt(address, email, account_exempt=exempt) as attempt:
+        user = await core.authenticate(email, _text(body, "password"))
+        if user is not None:
+            attempt.succeeded()
     if user is None:
         err = InvalidInput("Invalid email or password.")
         err.status_in_body = True
@@ -136,13 +148,30 @@ async def _target(request: web.Request, email: str, action: str) -> tuple[User |
     return caller, core.get_user(email)
 
 
+async def _check_current_password(request: web.Request, user: User, body: dict[str, Any]) -> None:
+    """Changing one's own password needs the current one; a wrong one counts as a failed login."""
+    current = _text(body, "current_password")
+    if not current:
+        raise ValidationFailed(errors=[ErrorItem("Missing property.", "/body/current_password")])
+    address = remote_address(request)
+    with request.app[LOGIN_LIMITS].attempt(address, user.email, account_exempt=False) as attempt:
+        if not await request.app[CORE].check_password(user, current):
+            raise InvalidInput("Invalid current password.", "/body/current_password")
+        attempt.succeeded()
+
+
 @operation("updateUser")
 async def update_user(request: web.Request, inp: Input) -> dict[str, Any]:
     core = request.app[CORE]
-    _caller, target = await _target(request, inp["email"], "update")
+    caller, target = await _target(request, inp["email"], "update")
     if target is None:
         raise NotFound("No such user.")
     body = inp.get("body") or {}
+    new_password = _password(body) if body.get("password") is not None else None
+    # An admin (or the local admin) sets another user's password without knowing it.
+    own = caller is target
+    if new_password is not None and own:
+        await _check_current_password(request, target, body)
     changed = False
     if "highlight_keywords" in body and body["highlight_keywords"] is not None:
         core.set_highlight_keywords(target, body["highlight_keywords"])
@@ -152,11 +181,14 @@ async def update_user(request: web.Request, inp: Input) -> dict[str, Any]:
         if is_admin:  # silently ignored for everyone else, as in the original
             target.roles = sorted({str(r).strip() for r in body["roles"] if str(r).strip()})
             changed = True
-    if body.get("password") is not None:
-        await core.set_password(target, _password(body))
+    if new_password is not None:
+        await core.set_password(target, new_password)
         changed = True
     if changed:
         await core.save_user(target)
+    if new_password is not None:
+        # Every session of the user ends; the one that changed its own password gets a new cookie.
+        await sessions_renewed(request, target, keep_this=own)
     return user_json(request, target)
 
 
@@ -167,9 +199,20 @@ async def delete_user(request: web.Request, inp: Input) -> dict[str, Any]:
     if target is None:
         raise NotFound("No such user.")
     await core.remove_user(target)
+    close_sockets(request.app, target.email)
     if caller is not None and caller.email == target.email:
         await logout(request)
     return {"message": "Deleted."}
+
+
+@operation("deleteSessions")
+async def delete_sessions(request: web.Request, inp: Input) -> dict[str, Any]:
+    """Log out everywhere: every session of the logged-in user ends, this one included."""
+    user = await require_login(request)
+    await request.app[CORE].end_all_sessions(user)
+    await sessions_renewed(request, user, keep_this=False)
+    await drop_cookie(request)
+    return {"message": "Logged out everywhere."}
 
 
 @operation("getUsers")

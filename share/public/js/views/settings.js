@@ -11,7 +11,7 @@ import {stateLabel} from "./conversation.js";
 import {addConversationDialog, field} from "./dialogs.js";
 import {PlaceholderView} from "./placeholder.js";
 import {ConnectionEditorView} from "./settings-connection.js";
-import {SettingsPage, isAdmin, section, settingsForm} from "./settings-common.js";
+import {SettingsPage, confirmDialog, isAdmin, section, settingsForm} from "./settings-common.js";
 
 const MIN_PASSWORD = 10;
 
@@ -42,6 +42,7 @@ export class AccountSettingsView extends SettingsPage {
           h("dt", {}, t("Email")), h("dd", {}, user.email || ""),
           isAdmin(app) ? [h("dt", {}, t("Role")), h("dd", {}, t("Admin"))] : null)),
       section(t("Change password"), this.passwordForm()),
+      section(t("Sessions"), this.sessionsField()),
       section(t("Highlight keywords"), this.keywordsForm()),
       section(t("Appearance"), this.themeField(), this.languageField()),
       section(t("Notifications"), this.notificationsField()),
@@ -52,25 +53,57 @@ export class AccountSettingsView extends SettingsPage {
   }
 
   passwordForm() {
+    const current = h("input", {name: "current_password", type: "password", autocomplete: "current-password",
+      required: true});
     const password = h("input", {name: "password", type: "password", autocomplete: "new-password", required: true,
       minlength: String(MIN_PASSWORD)});
     const repeat = h("input", {name: "password_repeat", type: "password", autocomplete: "new-password", required: true});
     const email = h("input", {type: "email", name: "email", autocomplete: "username", value: this.app.user.email,
       hidden: true, readonly: true});
     return settingsForm({
-      fields: [email, field(t("New password"), password, t("At least 10 characters.")), field(t("Repeat password"), repeat)],
+      fields: [email, field(t("Current password"), current),
+        field(t("New password"), password, t("At least 10 characters.")), field(t("Repeat password"), repeat)],
       submitLabel: t("Change password"),
       onSubmit: async (form) => {
         if (password.value.length < MIN_PASSWORD) {
           throw Object.assign(new Error(t("The password must be at least %1 characters long.", MIN_PASSWORD)), {path: "/password"});
         }
         if (password.value !== repeat.value) throw Object.assign(new Error(t("Passwords do not match.")), {path: "/password_repeat"});
-        await this.app.api.call("updateUser", {email: this.app.user.email, body: {password: password.value}});
+        // The server ends every other session; this one gets a new cookie and stays logged in.
+        await this.app.api.call("updateUser", {email: this.app.user.email,
+          body: {password: password.value, current_password: current.value}});
         form.reset();
         email.value = this.app.user.email;
         return t("Your password was changed.");
       },
     });
+  }
+
+  /** "Log out everywhere": ends every session of the account, this one included. */
+  sessionsField() {
+    const hintId = uid("hint");
+    const error = h("p", {class: "form__error", role: "alert", hidden: true});
+    const button = h("button", {type: "button", class: "btn btn--destructive", "aria-describedby": hintId,
+      onclick: async () => {
+        const ok = await confirmDialog({title: t("Log out everywhere?"),
+          text: t("Ends every session of your account, on every device, this one included."),
+          confirmLabel: t("Log out everywhere")});
+        if (!ok) return;
+        error.hidden = true;
+        try {
+          await this.app.api.call("deleteSessions");
+        } catch (err) {
+          if (err.status !== 401) {
+            error.textContent = err.message;
+            error.hidden = false;
+            return;
+          }
+        }
+        location.assign(this.app.url("/login"));
+      }}, t("Log out everywhere"));
+    return h("div", {},
+      h("p", {class: "form__hint", id: hintId}, t("Ends every session of your account, on every device, this one included.")),
+      error, h("div", {class: "form__actions form__actions--start"}, button));
   }
 
   keywordsForm() {
