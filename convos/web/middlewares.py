@@ -66,6 +66,10 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
             return error_response(err)
         return html_error(request, err.status, err.errors[0].message if err.errors else "Error")
     except web.HTTPException as exc:
+        if exc.status == 404 and not is_api(request):
+            from .pages import not_found_page  # pages import middlewares for json_response
+
+            return not_found_page(request)
         if exc.status < 400 or not is_api(request):
             raise
         message = _HTTP_MESSAGES.get(exc.status, exc.reason + ".")
