@@ -138,7 +138,7 @@ async def test_a_flood_from_one_address_does_not_hold_up_a_real_login(make_clien
         await asyncio.gather(*flood, return_exceptions=True)
     assert res.status == 200
     # 8.07 and the old code: 100 queued Argon2 runs ahead of it (~10 s here, 27.7 s for 300).
-    assert took < 5.0, took
+    assert took < 8.0, took
     assert 429 in seen
 
 
