@@ -36,6 +36,9 @@ CLOSE_TIMEOUT = 2.0
 MAX_FRAME_SIZE = 1 << 20
 # `send` commands in flight per socket; each may wait up to 60 s for an IRC reply.
 MAX_PENDING_SENDS = 100
+# Seconds of one loop iteration that websocket writes of several sockets may take together;
+# then they wait for the next iteration, so that everything else gets its turn (see _Turns).
+FANOUT_BUDGET = 0.02
 
 HANDSHAKE_ERROR = {"errors": [{"message": "Need to log in first."}], "event": "handshake"}
 
@@ -82,6 +85,61 @@ def _json_default(obj: Any) -> Any:
 
 def dumps(frame: dict[str, Any]) -> str:
     return orjson.dumps(frame, default=_json_default, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+class _EventTexts:
+    """The JSON text of recent events by identity: an event published to one user's 200 open
+    browsers is serialized once, not 200 times. Holds the events, so an id is never reused
+    while it is here."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: dict[int, tuple[dict[str, Any], str]] = {}
+
+    def text(self, event: dict[str, Any]) -> str:
+        hit = self._items.get(id(event))
+        if hit is not None and hit[0] is event:
+            return hit[1]
+        text = dumps(event_frame(event))
+        if len(self._items) >= self.size:
+            del self._items[next(iter(self._items))]
+        self._items[id(event)] = (event, text)
+        return text
+
+
+_event_texts = _EventTexts(4 * QUEUE_SIZE)
+
+
+class _Turns:
+    """The share of one loop iteration that event writes of all sockets have used.
+
+    A burst of events for a user with 200 open browsers is 200 batches of frames, all ready at
+    once: written in one go, they held the loop (and every other user's requests) for seconds.
+    Instead, once several sockets have written for FANOUT_BUDGET in an iteration, each waits for
+    the next one, and the loop polls for other I/O in between. A socket that writes alone is
+    never held back: that is one browser's batch, as before, and a flood does not starve it."""
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._start = 0.0
+        self._first: object = None
+        self._shared = False
+
+    def spent(self, writer: object) -> bool:
+        now = time.perf_counter()
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # the first write of this iteration: the clock starts
+            self._loop, self._start, self._first, self._shared = loop, now, writer, False
+            loop.call_soon(self._next)  # runs before the writers that wait for the next iteration
+        elif writer is not self._first:
+            self._shared = True
+        return self._shared and now - self._start > FANOUT_BUDGET
+
+    def _next(self) -> None:
+        self._loop = self._first = None
+
+
+_turns = _Turns()
 
 
 def _flag(value: Any) -> bool:
@@ -280,22 +338,47 @@ class EventSocket:
                 await self._write(frame)
 
     async def _flush(self) -> bool:
-        """Write the events received so far, in order. Call with the write lock held."""
-        events, ended = self.sub.drain()
-        self._held.extend(events)
-        if ended:  # the bus closed the subscription
-            self._subscription_ended()
-            return False
-        # One timer for the whole batch (at most QUEUE_SIZE frames), not one per frame.
-        try:
-            async with asyncio.timeout(SEND_TIMEOUT):
-                for _ in range(len(self._held)):
-                    if not await self._write(event_frame(self._held.popleft()), timeout=False):
+        """Write the events received so far, in order. Call with the write lock held.
+
+        The writes of all sockets share the loop's time (_Turns): when a writer waits for its
+        next turn, events that came meanwhile join the ones it holds; more than twice
+        QUEUE_SIZE of them (a full batch and a full queue, as before) close the socket."""
+        while True:
+            events, ended = self.sub.drain()
+            self._held.extend(events)
+            if ended:  # the bus closed the subscription
+                self._subscription_ended()
+                return False
+            if len(self._held) > 2 * QUEUE_SIZE:
+                log.info("Closing a websocket of %s: more than %d events waiting.", self.user.email, QUEUE_SIZE)
+                self.stop(WSCloseCode.TRY_AGAIN_LATER, "Too many events waiting.")
+                return False
+            if not self._held:
+                return True
+            # One timer for the frames of one turn, not one per frame.
+            try:
+                async with asyncio.timeout(SEND_TIMEOUT):
+                    if not await self._write_held():
                         return False
-        except TimeoutError:
-            log.info("Closing a websocket of %s: a frame took more than %ss.", self.user.email, SEND_TIMEOUT)
-            self.stop(WSCloseCode.TRY_AGAIN_LATER, "Too slow.", abort=True)
-            return False
+            except TimeoutError:
+                log.info("Closing a websocket of %s: a frame took more than %ss.", self.user.email, SEND_TIMEOUT)
+                self.stop(WSCloseCode.TRY_AGAIN_LATER, "Too slow.", abort=True)
+                return False
+
+    async def _write_held(self) -> bool:
+        """Write held events until there are none or this loop iteration's share is spent."""
+        while self._held:
+            if _turns.spent(self):
+                await asyncio.sleep(0)  # the next iteration: other sockets and requests go first
+                return True
+            event = self._held.popleft()
+            try:
+                text = _event_texts.text(event)
+            except TypeError:
+                log.exception("Cannot send %s event to %s", event.get("event"), self.user.email)
+                continue
+            if not await self._write(text, timeout=False):
+                return False
         return True
 
     def _subscription_ended(self) -> None:
@@ -305,11 +388,11 @@ class EventSocket:
         else:
             self.stop(WSCloseCode.GOING_AWAY, "Going away.")
 
-    async def _write(self, frame: dict[str, Any], timeout: bool = True) -> bool:
+    async def _write(self, frame: dict[str, Any] | str, timeout: bool = True) -> bool:
         if self.ws.closed:
             return False
         try:
-            text = dumps(frame)
+            text = frame if isinstance(frame, str) else dumps(frame)
         except TypeError:
             log.exception("Cannot send %s event to %s", frame.get("event"), self.user.email)
             return True
