@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import string
 import time
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from aiohttp.http_exceptions import BadHttpMessage
 from aiohttp.test_utils import TestClient
 from argon2 import PasswordHasher
 from conftest import core_of, register
@@ -20,6 +22,7 @@ from convos.core import passwords
 from convos.core.highlight import Matcher
 from convos.paths import share_dir
 from convos.web.openapi import ApiSpec
+from convos.web.serverlog import ServerLog
 
 T = 10
 SERVER = "irc.example.com"
@@ -258,3 +261,40 @@ async def test_settings_are_forbidden_to_non_admins(client: TestClient, anon: An
         assert (res.status, await res.json()) == (403, {"errors": [
             {"message": "Only admins can change server settings." if method == "POST"
              else "Only admins can see server settings.", "path": "/"}]}), method
+
+
+# --- malformed HTTP requests (issue 10, Low) ----------------------------------------------------
+
+
+async def test_malformed_requests_log_one_line_each_and_few_of_them(
+        client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+    """Each malformed request logged a full traceback; now one line, and a flood only a few."""
+    port = client.server.port
+    assert port is not None
+    caplog.set_level(logging.DEBUG)
+    for i in range(20):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /api/user HTTP/1.1\r\nHost: x\r\nNo colon in header " + str(i).encode() + b"\r\n\r\n")
+        answer = await asyncio.wait_for(reader.read(), T)
+        writer.close()
+        assert answer.startswith((b"HTTP/1.0 400", b"HTTP/1.1 400")), answer[:100]
+    res = await client.get("/api/user")  # the server is fine
+    assert res.status == 401
+    about = [r for r in caplog.records if r.levelno >= logging.INFO and "request" in r.getMessage().lower()]
+    assert [r for r in caplog.records if r.exc_info or r.exc_text] == []
+    assert 1 <= len(about) <= 6, [r.getMessage() for r in about]
+    assert all("\n" not in r.getMessage() for r in about)
+    assert "Malformed HTTP request from 127.0.0.1" in about[0].getMessage()
+
+
+def test_server_log_counts_what_it_left_out(caplog: pytest.LogCaptureFixture) -> None:
+    now = [0.0]
+    server_log = ServerLog(burst=2, interval=60, clock=lambda: now[0])
+    bad = BadHttpMessage("Invalid header\nline")
+    for _ in range(5):
+        server_log.exception("Error handling request from %s", "192.0.2.1", exc_info=bad)
+    now[0] = 61
+    server_log.exception("Error handling request from %s", "192.0.2.1", exc_info=bad)
+    lines = [r.getMessage() for r in caplog.records if r.name == "convos.web.serverlog"]
+    assert lines == ["Malformed HTTP request from 192.0.2.1: 'Invalid header line'"] * 2 + [
+        "Malformed HTTP request from 192.0.2.1: 'Invalid header line' (3 more not logged)"]

@@ -29,6 +29,7 @@ from .middlewares import (
 from .openapi import ApiSpec, Operation
 from .routes import HANDLERS, RAW_BODY, Handler, load_all
 from .routes.files import add_file_routes
+from .serverlog import ServerLog
 from .session import SessionStorage, current_user, require_login
 
 log = logging.getLogger(__name__)
@@ -155,7 +156,8 @@ def create_app(core: Core, config: Config) -> web.Application:
     app = web.Application(
         client_max_size=config.max_upload_size,
         # Long search strings fit in the URL; the default 8 KiB line limit would cut them off.
-        handler_args={"max_line_size": 32768, "max_field_size": 32768},
+        # A malformed request is one line in the log, and a flood of them a few (serverlog.py).
+        handler_args={"max_line_size": 32768, "max_field_size": 32768, "logger": ServerLog()},
         middlewares=[error_middleware, base_url_middleware, origin_middleware, session_middleware(storage),
                      ready_middleware],
     )
