@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import os
 from dataclasses import dataclass
@@ -40,8 +41,17 @@ class MessagePos:
 
     @property
     def id(self) -> str:
-        n = (self.epoch << (_OFFSET_BITS + _TAG_BITS)) | (self.offset << _TAG_BITS) | self.tag
-        return base64.urlsafe_b64encode(n.to_bytes(12, "big")).decode("ascii")
+        return message_id(self.epoch, self.offset, self.tag)
+
+
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
+def message_id(epoch: int, offset: int, tag: int) -> str:
+    """`MessagePos(epoch, offset, tag).id`, without building the position (once per line read
+    or written: base64.urlsafe_b64encode and the frozen dataclass cost more than the rest)."""
+    n = (epoch << (_OFFSET_BITS + _TAG_BITS)) | (offset << _TAG_BITS) | tag
+    return binascii.b2a_base64(n.to_bytes(12, "big"), newline=False).translate(_URLSAFE).decode("ascii")
 
 
 def parse_message_id(text: object) -> MessagePos | None:
@@ -62,7 +72,11 @@ def parse_message_id(text: object) -> MessagePos | None:
 
 def conversation_tag(conn_dir: object, conversation_id: str) -> int:
     """The tag of a conversation: its connection directory's name and its id, hashed."""
-    name = os.path.basename(os.fspath(conn_dir).rstrip("/"))  # type: ignore[call-overload]
+    return _tag(os.path.basename(os.fspath(conn_dir).rstrip("/")), conversation_id)  # type: ignore[call-overload]
+
+
+@functools.lru_cache(maxsize=4096)
+def _tag(name: str, conversation_id: str) -> int:
     digest = hashlib.blake2s(f"{name}\0{conversation_id}".encode(), digest_size=3).digest()
     return int.from_bytes(digest, "big")
 
@@ -82,4 +96,6 @@ def key_offset(key: bytes) -> int:
 
 
 def key_id(key: bytes, tag: int) -> str:
-    return MessagePos(key_epoch(key), key_offset(key), tag).id
+    # message_id(key_epoch(key), key_offset(key), tag), inlined: once per message of a page
+    n = (key_epoch(key) << (_OFFSET_BITS + _TAG_BITS)) | (int.from_bytes(key[19:], "big") << _TAG_BITS) | tag
+    return binascii.b2a_base64(n.to_bytes(12, "big"), newline=False).translate(_URLSAFE).decode("ascii")

@@ -274,16 +274,27 @@ def count_messages(
     return count
 
 
-def find_message_id(conn_dir: Path, conversation_id: str, ts: str, body: str) -> str | None:
+def find_message_id(
+    conn_dir: Path, conversation_id: str, ts: str, body: str, files: dict[str, LogFile | None] | None = None
+) -> str | None:
     """The id of the line with this timestamp and body in a conversation's log (the first one,
-    if the same line was logged twice in that second), or None."""
+    if the same line was logged twice in that second), or None.
+
+    `files`: month files already open (path -> LogFile, or None when missing), for several
+    lookups in a row; the caller closes them. Without it the file is opened and closed here."""
     try:
         when = datetime.strptime(ts.upper(), "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
     except ValueError:
         return None
     epoch = int(when.timestamp())
     key = epoch_key(epoch)
-    lf = LogFile.open(conversation_log_path(conn_dir, conversation_id, when.year, when.month))
+    path = str(conversation_log_path(conn_dir, conversation_id, when.year, when.month))
+    if files is None:
+        lf = LogFile.open(path)
+    elif path in files:
+        lf = files[path]
+    else:
+        lf = files[path] = LogFile.open(path)
     if lf is None:
         return None
     try:
@@ -301,7 +312,8 @@ def find_message_id(conn_dir: Path, conversation_id: str, ts: str, body: str) ->
                         return MessagePos(epoch, base + pos, conversation_tag(conn_dir, conversation_id)).id
                 pos += len(line) + 1
     finally:
-        lf.close()
+        if files is None:
+            lf.close()
     return None
 
 
@@ -311,10 +323,16 @@ def read_notifications(path: Path, limit: int = 40, user_dir: Path | None = None
     With `user_dir`, each notification gets the id of its message in the conversation's log."""
     found = _read_notifications(path, limit)
     if user_dir is not None:
-        for n in found:
-            if n.connection_id.startswith(".") or "/" in n.connection_id or "\0" in n.connection_id:
-                continue
-            n.id = find_message_id(Path(user_dir) / n.connection_id, n.conversation_id, n.ts, n.body)
+        files: dict[str, LogFile | None] = {}  # each month file opened once for all the lookups
+        try:
+            for n in found:
+                if n.connection_id.startswith(".") or "/" in n.connection_id or "\0" in n.connection_id:
+                    continue
+                n.id = find_message_id(Path(user_dir) / n.connection_id, n.conversation_id, n.ts, n.body, files)
+        finally:
+            for lf in files.values():
+                if lf is not None:
+                    lf.close()
     return found
 
 
