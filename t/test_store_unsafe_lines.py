@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from convos.store.file import FileStore
 from convos.store.logfile import LogWriter, delete_conversation_logs, list_log_months, read_messages
-from convos.store.logformat import MAX_NAME_BYTES, escape_conversation_id, month_relpath
+from convos.store.logformat import MAX_NAME_BYTES, escape_conversation_id, log_relpath, month_relpath
 
 NOW = datetime(2024, 3, 21, 12, 0, 0, tzinfo=UTC)
 
@@ -47,3 +48,15 @@ def test_long_names_and_nul_are_logged_and_read_back(tmp_path) -> None:
     assert b"\0" not in raw  # grep and friends see text
     assert delete_conversation_logs(conn, long_name) == 1
     assert read_messages(conn, long_name, now=NOW).messages == []
+
+
+async def test_a_line_that_cannot_be_written_says_why(tmp_path) -> None:
+    store = FileStore(tmp_path)
+    conn_dir = store.connection_dir("a@example.com", "irc-x")
+    (conn_dir / log_relpath(NOW, "#broken")).mkdir(parents=True)  # where the file should be
+    lost = store.log_message("a@example.com", "irc-x", "#broken", NOW.timestamp(), "private", "bob", "lost?")
+    kept = store.log_message("a@example.com", "irc-x", "#fine", NOW.timestamp(), "private", "bob", "kept")
+    await store.flush_logs()
+    assert (lost.id, lost.error) == (None, "Is a directory")  # no path: the user sees it
+    assert kept.id is not None and kept.error == ""
+    await store.close()

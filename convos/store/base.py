@@ -22,9 +22,10 @@ class QueryError(ValueError):
 @dataclass(slots=True)
 class LogRef:
     """A chat line queued for the log: `id` is its message id once it is written (None if it
-    is not logged, or could not be written)."""
+    is not logged, or could not be written: then `error` says why)."""
 
     id: str | None = None
+    error: str = ""
 
 
 @dataclass(slots=True)

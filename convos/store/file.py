@@ -61,9 +61,17 @@ def _write_message(
     logs: logfile.LogWriter, ref: LogRef, conn_dir: Path, conversation_id: str, ts: float, type: str, from_: str,
     message: str, highlight: bool, is_channel: bool,
 ) -> None:
-    """In the log thread: write a line queued by `FileStore.log_message`, and give `ref` its id."""
-    written = logs.write_message(conn_dir, conversation_id, ts, type, from_, message, highlight=highlight,
-                                 is_channel=is_channel)
+    """In the log thread: write a line queued by `FileStore.log_message`, and give `ref` its id
+    (or the reason it could not be written, without the path, for the user to see)."""
+    try:
+        written = logs.write_message(conn_dir, conversation_id, ts, type, from_, message, highlight=highlight,
+                                     is_channel=is_channel)
+    except OSError as err:
+        ref.error = err.strerror or err.__class__.__name__
+        raise
+    except ValueError as err:
+        ref.error = str(err)
+        raise
     if written is not None:
         ref.id = logid.message_id(int(ts // 1), written[1], logid.conversation_tag(conn_dir, conversation_id))
 
