@@ -91,6 +91,8 @@ async def test_own_nick_change_and_topic_author(convos, irc_client):  # noqa: F8
     assert change["old_nick"] == "superman"
     info = [f for f in events.seen if f.get("type") == "info" and f["info"].get("nick") == "superduper"]
     assert info and events.seen.index(info[0]) < events.seen.index(change), "info comes first"
+    # The server tab keeps it in its log.
+    await events.wait(is_message(conversation_id="", message="You are now known as superduper."))
 
 
 async def test_quit_reasons_as_written(convos, irc_client):  # noqa: F811

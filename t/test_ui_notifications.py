@@ -91,7 +91,7 @@ async def test_mentions_and_mark_all_read_in_two_tabs(ui_daemon: Any, page: Any,
     await page.get_by_role("button", name="Mark all as read").click()
     await expect(mentions_badge(page)).to_have_count(0)
     await expect(mentions_badge(other)).to_have_count(0)
-    await expect(page.get_by_text("No unread mentions.")).to_be_visible()
+    await expect(page.get_by_text("All mentions are read.")).to_be_visible()
     await expect(mentions(page)).to_have_count(2)
     await page.reload()
     await expect(mentions(page)).to_have_count(2)
@@ -122,10 +122,12 @@ async def test_desktop_notifications(ui_daemon: Any, chromium: Any, irc_client: 
     allow = page.get_by_role("button", name="Allow desktop notifications")
     await expect(allow).to_be_visible()
     assert await page.evaluate("window.__asked") == 0
+    # The switch is on when notifications will show: not before the browser allows them.
     switch = page.get_by_role("checkbox", name=re.compile("Show a desktop notification"))
-    await expect(switch).to_be_checked()
+    await expect(switch).not_to_be_checked()
     await allow.click()
     await expect(allow).to_be_hidden()
+    await expect(switch).to_be_checked()
     await expect(page.get_by_text("Your browser allows notifications from Convos.")).to_be_visible()
     assert await page.evaluate("window.__asked") == 1
 

@@ -418,6 +418,8 @@ class ConvosClient(IrcClient):
         # Also for our own nick (8.07 only sends `info`): the browser shows it and keeps our old
         # lines styled as ours. `info` comes first, so the new nick is known by then.
         conn.hub.emit_state(conn, "nick_change", old_nick=old, new_nick=new)
+        if self.is_me(new):
+            await conn.server_message(f"You are now known as {new}.")  # kept in the server tab's log
 
     async def on_raw_mode(self, message: Any) -> None:
         conn = self.conn

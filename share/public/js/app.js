@@ -63,10 +63,12 @@ async function fetchUser() {
   }
 }
 
-/** After logging in or registering: load everything and open the chat. */
+/** After logging in or registering: load everything and open the chat. The page replaces
+ * /login or /register in the history, so Back does not return to it and an invite token does
+ * not stay in the history. */
 app.loggedIn = async () => {
   app.user = await fetchUser();
-  await app.router.go("/chat");
+  await app.router.go("/chat", {replace: true});
 };
 
 function route({segments, query}) {

@@ -65,10 +65,18 @@ export function atBottom(el, slack = 40) {
 
 export function debounce(fn, ms) {
   let timer = null;
+  let last = [];
   const wrapped = (...args) => {
     clearTimeout(timer);
+    last = args;
     timer = setTimeout(() => { timer = null; fn(...args); }, ms);
   };
-  wrapped.cancel = () => clearTimeout(timer);
+  wrapped.cancel = () => { clearTimeout(timer); timer = null; };
+  /** Run a pending call now (and only then). */
+  wrapped.flush = () => {
+    if (timer === null) return;
+    wrapped.cancel();
+    fn(...last);
+  };
   return wrapped;
 }

@@ -34,6 +34,16 @@ export const desktopNotifications = {
     return this.enabled && this.permission === "granted";
   },
 
+  /**
+   * The switch on the notifications page and in the settings: on when notifications will
+   * show. Turning it on asks the browser first when it has not allowed them (from a click).
+   */
+  async turn(on) {
+    if (on && this.permission !== "granted") return this.requestPermission();
+    this.enabled = on;
+    return this.permission;
+  },
+
   /** Ask the browser for permission; call it from a click. Resolves with the permission. */
   async requestPermission() {
     if (!this.supported) return "unsupported";

@@ -23,6 +23,9 @@ export function isChannel(name) {
 }
 
 const MODE_RANK = {q: 0, a: 1, o: 2, h: 3, v: 4, "": 5};
+const FORMER_NICKS_KEY = "convos.formerNicks"; // localStorage: nicks this user had, per connection
+const MAX_FORMER_NICKS = 20;
+const KEPT_ERRORS = 20; // per conversation: errors are not logged, so they are kept here for when it opens
 export const MODE_PREFIX = {q: "~", a: "&", o: "@", h: "%", v: "+", "": ""};
 
 export class ChatStore extends EventTarget {
@@ -33,6 +36,8 @@ export class ChatStore extends EventTarget {
     this.conversations = new Map(); // key -> conversation (server tabs have conversation_id "")
     this.participants = new Map(); // key -> Map(lc nick -> {nick, mode})
     this.activeKey = null;
+    this.errors = new Map(); // key -> the latest error lines (message events that are never logged)
+    this.formerNicks = loadFormerNicks(); // connection id -> [{nick (lower case), until (ms)}]
   }
 
   emit(type, detail = {}) {
@@ -46,7 +51,7 @@ export class ChatStore extends EventTarget {
     this.connections = new Map();
     this.conversations = new Map();
     for (const c of user.connections || []) {
-      this.connections.set(c.connection_id, {...c});
+      this.connections.set(c.connection_id, {...c, reconnect_at: reconnectAt(c)});
       const key = convKey(c.connection_id, "");
       const old = previous.get(key);
       this.conversations.set(key, {
@@ -65,6 +70,27 @@ export class ChatStore extends EventTarget {
 
   connection(connectionId) {
     return this.connections.get(connectionId) || null;
+  }
+
+  /** Was `from` this user when `ts` was written? The current nick, or one it had until later. */
+  isOwn(connectionId, from, ts) {
+    const lc = String(from || "").toLowerCase();
+    if (!lc) return false;
+    if (lc === this.myNick(connectionId).toLowerCase()) return true;
+    const ms = Date.parse(ts);
+    return (this.formerNicks[connectionId] || []).some((f) => f.nick === lc && !(ms > f.until));
+  }
+
+  rememberFormerNick(connectionId, nick, until) {
+    const list = (this.formerNicks[connectionId] || []).filter((f) => f.nick !== nick.toLowerCase());
+    list.push({nick: nick.toLowerCase(), until});
+    this.formerNicks[connectionId] = list.slice(-MAX_FORMER_NICKS);
+    try { localStorage.setItem(FORMER_NICKS_KEY, JSON.stringify(this.formerNicks)); } catch { /* private mode */ }
+  }
+
+  /** The latest error lines of a conversation (401 after a message...), which the history has not. */
+  recentErrors(key) {
+    return this.errors.get(key) || [];
   }
 
   myNick(connectionId) {
@@ -138,13 +164,16 @@ export class ChatStore extends EventTarget {
   removeConversation(key) {
     if (!this.conversations.delete(key)) return;
     this.participants.delete(key);
+    this.errors.delete(key);
     this.emit("removed", {key});
     this.emit("sidebar");
   }
 
   upsertConnection(data) {
     const old = this.connections.get(data.connection_id);
-    this.connections.set(data.connection_id, {...old, ...data});
+    const merged = {...old, ...data};
+    if ("state" in data) merged.reconnect_at = reconnectAt(data);
+    this.connections.set(data.connection_id, merged);
     const key = convKey(data.connection_id, "");
     if (!this.conversations.has(key)) {
       this.conversations.set(key, {connection_id: data.connection_id, conversation_id: "", name: data.name,
@@ -159,6 +188,7 @@ export class ChatStore extends EventTarget {
     const rest = {...data};
     delete rest.state;
     delete rest.info;
+    delete rest.reconnect_in;
     return this.upsertConnection(rest);
   }
 
@@ -208,6 +238,7 @@ export class ChatStore extends EventTarget {
       key = this.upsertConversation({connection_id: cid, conversation_id: convId, name: frame.name || convId});
     }
     const conv = this.conversations.get(key);
+    if (frame.type === "error" && convId) this.keepError(key, frame);
     const own = frame.from && frame.from.toLowerCase() === this.myNick(cid).toLowerCase();
     const visible = key === this.activeKey && document.visibilityState === "visible";
     if (!own && !visible && this.countsAsUnread(frame, convId)) {
@@ -217,6 +248,12 @@ export class ChatStore extends EventTarget {
       this.emit("sidebar");
     }
     this.emit("message", {key, msg: frame});
+  }
+
+  keepError(key, frame) {
+    const list = this.errors.get(key) || [];
+    list.push(frame);
+    this.errors.set(key, list.slice(-KEPT_ERRORS));
   }
 
   countsAsUnread(frame, convId) {
@@ -243,6 +280,7 @@ export class ChatStore extends EventTarget {
         break;
       case "connection":
         conn.state = frame.state;
+        conn.reconnect_at = reconnectAt(frame);
         this.emit("sidebar");
         this.emit("conversation", {key: convKey(cid, "")});
         break;
@@ -253,9 +291,13 @@ export class ChatStore extends EventTarget {
       case "frozen": {
         const before = this.get(key);
         const data = frameWithout(frame);
+        const by = data.topic_by;
+        delete data.topic_by;
         this.upsertConversation(data);
         if (before && before.topic !== data.topic && data.topic !== undefined && before.frozen === data.frozen) {
-          this.status(key, "topic", data.topic ? t("Topic is now: %1", data.topic) : t("The topic was removed."), frame.ts);
+          const text = by ? (data.topic ? t("%1 changed the topic to: %2", by, data.topic) : t("%1 removed the topic.", by))
+            : (data.topic ? t("Topic is now: %1", data.topic) : t("The topic was removed."));
+          this.status(key, "topic", text, frame.ts, by ? {from: by} : {});
         }
         break;
       }
@@ -289,6 +331,10 @@ export class ChatStore extends EventTarget {
         }
         break;
       case "nick_change":
+        if (this.isMyNickChange(cid, frame)) {
+          this.myNickChanged(cid, frame);
+          break;
+        }
         for (const k of this.keysWithNick(cid, frame.old_nick)) {
           const map = this.participants.get(k);
           const p = map.get(frame.old_nick.toLowerCase());
@@ -314,6 +360,33 @@ export class ChatStore extends EventTarget {
     }
   }
 
+  /** `info` with the new nick comes first (docs/websocket.md); the old nick may still be known. */
+  isMyNickChange(connectionId, frame) {
+    const me = this.myNick(connectionId).toLowerCase();
+    return [frame.new_nick, frame.old_nick].some((n) => String(n || "").toLowerCase() === me);
+  }
+
+  /** Our own /nick: said in every conversation of the connection (the server tab logs it itself);
+   * lines under the old nick stay ours. */
+  myNickChanged(connectionId, frame) {
+    const conn = this.connections.get(connectionId);
+    if (conn && conn.info) conn.info = {...conn.info, nick: frame.new_nick};
+    this.rememberFormerNick(connectionId, frame.old_nick, Date.parse(frame.ts) || Date.now());
+    const text = t("You are now known as %1.", frame.new_nick);
+    for (const conv of this.conversationsOf(connectionId)) {
+      const key = convKey(connectionId, conv.conversation_id);
+      const map = this.participants.get(key);
+      const p = map && map.get(frame.old_nick.toLowerCase());
+      if (p) {
+        map.delete(frame.old_nick.toLowerCase());
+        map.set(frame.new_nick.toLowerCase(), {nick: frame.new_nick, mode: p.mode});
+        this.emit("participants", {key});
+      }
+      this.status(key, "nick", text, frame.ts, {from: frame.new_nick});
+    }
+    this.emit("sidebar");
+  }
+
   keysWithNick(connectionId, nick) {
     const lc = String(nick || "").toLowerCase();
     const keys = [];
@@ -321,6 +394,21 @@ export class ChatStore extends EventTarget {
       if (splitKey(key)[0] === connectionId && map.has(lc)) keys.push(key);
     }
     return keys;
+  }
+}
+
+/** When a lost connection tries again (ms), from `reconnect_in` of an event or API answer; 0 if it does not wait. */
+export function reconnectAt(data) {
+  const seconds = Number(data && data.reconnect_in);
+  return seconds > 0 ? Date.now() + seconds * 1000 : 0;
+}
+
+function loadFormerNicks() {
+  try {
+    const data = JSON.parse(localStorage.getItem(FORMER_NICKS_KEY) || "{}");
+    return data && typeof data === "object" && !Array.isArray(data) ? data : {};
+  } catch {
+    return {};
   }
 }
 

@@ -13,8 +13,10 @@ export const EMOJI = {
   "warning": "⚠️", "wave": "👋", "wink": "😉", "x": "❌", "yum": "😋", "zzz": "💤",
 };
 
-/** Shortcodes starting with `prefix`, as [code, emoji]. */
+/** Shortcodes starting with `prefix`, as [code, emoji]: the shortest first (the closest to what
+ * was typed, so `:thu` offers 👍 before 👎), then in alphabetical order. */
 export function matchEmoji(prefix) {
   const p = prefix.toLowerCase();
-  return Object.entries(EMOJI).filter(([code]) => code.startsWith(p)).sort(([a], [b]) => a.localeCompare(b));
+  return Object.entries(EMOJI).filter(([code]) => code.startsWith(p))
+    .sort(([a], [b]) => a.length - b.length || a.localeCompare(b));
 }

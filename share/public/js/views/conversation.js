@@ -33,6 +33,7 @@ export class ConversationView {
       label: t("Messages in %1", this.displayName()),
       fetchPage: (params) => this.fetchPage(params),
       myNick: () => app.store.myNick(this.connectionId),
+      isOwn: (msg) => app.store.isOwn(this.connectionId, msg.from, msg.ts),
       onLiveEdge: () => this.markReadSoon(),
     });
     this.composer = new Composer({
@@ -92,7 +93,8 @@ export class ConversationView {
   mount() {
     const conv = this.app.store.get(this.key);
     const target = this.aroundId || this.around;
-    this.log.open({aroundId: this.aroundId, around: this.around, unread: target ? 0 : (conv ? conv.unread || 0 : 0)});
+    const opened = this.log.open({aroundId: this.aroundId, around: this.around, unread: target ? 0 : (conv ? conv.unread || 0 : 0)});
+    this.replayErrors(opened);
     this.lastFrozen = conv ? conv.frozen : "";
     if (this.isChannel) this.loadNames();
     else if (!this.isServer) this.loadWhois();
@@ -101,8 +103,10 @@ export class ConversationView {
 
   destroy() {
     for (const off of this.listeners) off();
-    this.markReadSoon.cancel();
+    // Leaving right after a message came: it was read all the same, so tell the server now.
+    this.markReadSoon.flush();
     this.refreshNames.cancel();
+    clearInterval(this.ticker);
     this.log.destroy();
     this.composer.destroy();
     if (this.participants) this.participants.destroy();
@@ -126,9 +130,15 @@ export class ConversationView {
     if (!conv || !conn) return;
     this.title.textContent = this.displayName();
     if (this.isServer) {
-      const state = conn.state || "disconnected";
-      this.topic.replaceChildren(h("span", {class: `state state--${state}`}, stateLabel(state)), " · ", hostOf(conn.url));
-      this.closeLabel.textContent = state === "connected" || state === "connecting" ? t("Disconnect") : t("Connect");
+      const state = displayState(conn);
+      // A lost connection that tries again by itself: say when, counting down.
+      const left = state === "reconnecting" ? Math.ceil((conn.reconnect_at - Date.now()) / 1000) : 0;
+      const label = left > 0 ? t("Reconnecting in %1 s", left) : stateLabel(state);
+      this.topic.replaceChildren(h("span", {class: `state state--${state}`}, label), " · ", hostOf(conn.url));
+      this.closeLabel.textContent = state === "reconnecting" ? t("Reconnect now")
+        : state === "connected" || state === "connecting" ? t("Disconnect") : t("Connect");
+      if (state === "reconnecting" && !this.ticker) this.ticker = setInterval(() => this.renderHeader(), 1000);
+      else if (state !== "reconnecting" && this.ticker) this.ticker = clearInterval(this.ticker);
     } else {
       this.topic.replaceChildren(formatMessage(conv.topic || ""));
     }
@@ -142,6 +152,19 @@ export class ConversationView {
     // Joined (again): the participants may have changed meanwhile.
     if (this.isChannel && this.lastFrozen && !conv.frozen) this.loadNames();
     this.lastFrozen = conv.frozen;
+  }
+
+  /** Errors are not logged (a 401 after a message): show the latest ones the store kept, after
+   * the page, unless newer messages came since (they would be out of place). */
+  async replayErrors(opened) {
+    const errors = this.app.store.recentErrors(this.key);
+    if (!errors.length) return;
+    await opened;
+    const last = this.log.items.filter((i) => !i.msg.status).pop();
+    const shown = new Set(this.log.items.map((i) => i.msg));
+    for (const msg of errors) {
+      if (!shown.has(msg) && (!last || Date.parse(msg.ts) >= last.ms)) this.log.addLive(msg);
+    }
   }
 
   toggleParticipants() {
@@ -318,8 +341,14 @@ function whoisText(w) {
 export function stateLabel(state) {
   return {
     connected: t("Connected"), connecting: t("Connecting"), disconnected: t("Disconnected"),
-    disconnecting: t("Disconnecting"), queued: t("Queued"),
+    disconnecting: t("Disconnecting"), queued: t("Queued"), reconnecting: t("Reconnecting"),
   }[state] || state;
+}
+
+/** The state to show: "reconnecting" for a lost connection that waits to try again by itself. */
+export function displayState(conn) {
+  const state = (conn && conn.state) || "disconnected";
+  return state === "disconnected" && conn.reconnect_at ? "reconnecting" : state;
 }
 
 function hostOf(url) {

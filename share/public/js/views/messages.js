@@ -17,11 +17,13 @@ export class MessageLog {
   /**
    * fetchPage(params) -> Promise<{messages, before_id?, after_id?}>
    * myNick() -> the user's nick on this connection (own messages are styled apart)
+   * isOwn(msg) -> whether the user wrote it (also under an earlier nick); by default from myNick()
    * onLiveEdge() -> called when the newest messages are in view (to mark the conversation read)
    */
-  constructor({fetchPage, myNick, onLiveEdge, label}) {
+  constructor({fetchPage, myNick, isOwn, onLiveEdge, label}) {
     this.fetchPage = fetchPage;
     this.myNick = myNick;
+    this.isOwn = isOwn || ((m) => Boolean(m.from) && m.from.toLowerCase() === String(this.myNick() || "").toLowerCase());
     this.onLiveEdge = onLiveEdge || (() => {});
     this.items = [];
     this.hasOlder = false;
@@ -317,7 +319,7 @@ export class MessageLog {
   render(item, prev) {
     const {msg} = item;
     const type = msg.status ? msg.type : (msg.type || "private");
-    const own = !msg.status && msg.from && msg.from.toLowerCase() === String(this.myNick() || "").toLowerCase();
+    const own = !msg.status && this.isOwn(msg);
     const el = h("div", {class: ["msg", `msg--${type}`, msg.status && "msg--status", own && "msg--own",
       msg.highlight && "msg--highlight"], dataset: msg.id ? {ts: item.sec, id: msg.id} : {ts: item.sec}});
     const time = h("time", {class: "msg__time", datetime: new Date(item.ms).toISOString(), title: fullTime(item.ms)},
@@ -344,12 +346,13 @@ export class MessageLog {
     const has = el.firstElementChild && el.firstElementChild.classList.contains("msg__day");
     if (want && !has) el.prepend(h("div", {class: "msg__day", role: "separator"}, h("span", {}, dayLabel(item.ms))));
     else if (!want && has) el.firstElementChild.remove();
+    if (want !== Boolean(has) && this.marker && this.marker.item === item && item.el === el) this.setMarker(item);
   }
 
   /** Only other people's logged messages count as unread on the server. */
   countsAsUnread(item) {
     const m = item.msg;
-    return !m.status && (m.from || "").toLowerCase() !== String(this.myNick() || "").toLowerCase();
+    return !m.status && !this.isOwn(m);
   }
 
   placeUnreadMarker(unread) {
@@ -368,7 +371,15 @@ export class MessageLog {
 
   setMarker(item) {
     if (this.marker) this.marker.el.remove();
-    const el = h("div", {class: "unread-marker", role: "separator"}, h("span", {}, t("New messages")));
+    const line = h("span", {}, t("New messages"));
+    // On the first message of a day the day's line comes first: the message's own is hidden
+    // while the marker is right above it (CSS), and a copy goes above "New messages".
+    const day = item.el.firstElementChild && item.el.firstElementChild.classList.contains("msg__day")
+      ? item.el.firstElementChild : null;
+    const el = day
+      ? h("div", {class: "unread-marker unread-marker--day"}, day.cloneNode(true),
+        h("div", {class: "unread-marker__line", role: "separator"}, line))
+      : h("div", {class: "unread-marker", role: "separator"}, line);
     item.el.before(el);
     this.marker = {el, item};
   }

@@ -22,7 +22,7 @@ export class NotificationsView {
 
     const checkId = uid("desktop");
     this.enabledBox = h("input", {id: checkId, type: "checkbox", onchange: () => {
-      desktopNotifications.enabled = this.enabledBox.checked;
+      desktopNotifications.turn(this.enabledBox.checked).then(() => this.renderDesktop());
     }});
     this.allowButton = h("button", {type: "button", class: "btn btn--small btn--quiet",
       onclick: () => desktopNotifications.requestPermission()}, t("Allow desktop notifications"));
@@ -94,6 +94,7 @@ export class NotificationsView {
 
   renderEmpty() {
     this.status.textContent = this.list.children.length ? "" : t("Nobody has mentioned you yet.");
+    this.renderCount();
   }
 
   /** A mention arriving while the page is open goes on top. */
@@ -108,7 +109,9 @@ export class NotificationsView {
 
   renderCount() {
     const n = this.app.store.notificationCount();
-    this.count.textContent = n === 0 ? t("No unread mentions.") : n === 1 ? t("1 unread mention.") : t("%1 unread mentions.", n);
+    // The list holds read mentions too: with none unread, say so about the list, not "no mentions".
+    this.count.textContent = n > 1 ? t("%1 unread mentions.", n) : n === 1 ? t("1 unread mention.")
+      : this.list.children.length ? t("All mentions are read.") : "";
   }
 
   async markAllRead() {
@@ -126,8 +129,9 @@ export class NotificationsView {
   renderDesktop() {
     const dn = desktopNotifications;
     const permission = dn.permission;
-    this.enabledBox.checked = dn.enabled;
-    this.enabledBox.disabled = permission === "unsupported";
+    // The same switch as in the settings: on when notifications will show.
+    this.enabledBox.checked = dn.active;
+    this.enabledBox.disabled = permission === "unsupported" || permission === "denied";
     this.allowButton.hidden = permission !== "default";
     this.desktopStatus.textContent = {
       unsupported: t("This browser cannot show desktop notifications."),

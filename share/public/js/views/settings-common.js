@@ -166,7 +166,7 @@ export function copyField(label, value, hint = null) {
     onfocus: (e) => e.target.select()});
   const hintEl = hint ? h("p", {class: "form__hint", id: `${id}-hint`}, hint) : null;
   if (hintEl) input.setAttribute("aria-describedby", hintEl.id);
-  return h("div", {class: "form__field"}, h("label", {for: id}, label),
+  return h("div", {class: "form__field copy-field"}, h("label", {for: id}, label),
     h("div", {class: "copy__row"}, input, copyButton(input)), hintEl);
 }
 

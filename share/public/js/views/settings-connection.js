@@ -5,7 +5,7 @@
 import {h} from "../dom.js";
 import {t} from "../i18n.js";
 import {convKey, pathFor} from "../store.js";
-import {stateLabel} from "./conversation.js";
+import {displayState, stateLabel} from "./conversation.js";
 import {field} from "./dialogs.js";
 import {SettingsPage, confirmDialog, copyField, section, settingsForm} from "./settings-common.js";
 
@@ -227,7 +227,7 @@ export class ConnectionEditorView extends SettingsPage {
     const conn = this.app.store.connection(this.connectionId);
     if (!conn) return;
     this.conn = conn;
-    const state = conn.state || "disconnected";
+    const state = displayState(conn);
     const nick = conn.info && conn.info.nick;
     this.state.replaceChildren(h("span", {class: `state-dot state-dot--${state}`, "aria-hidden": "true"}), " ",
       stateLabel(state), nick ? ` · ${t("Nick")}: ${nick}` : "");

@@ -7,7 +7,7 @@ import {convKey, pathFor} from "../store.js";
 import {readCookie, setThemePreference, themePreference, writeCookie} from "../theme.js";
 import {AdminOnlyView, UsersView} from "./admin.js";
 import {ProfilesView, ServerSettingsView} from "./admin-server.js";
-import {stateLabel} from "./conversation.js";
+import {displayState, stateLabel} from "./conversation.js";
 import {addConversationDialog, field} from "./dialogs.js";
 import {PlaceholderView} from "./placeholder.js";
 import {ConnectionEditorView} from "./settings-connection.js";
@@ -44,7 +44,8 @@ export class AccountSettingsView extends SettingsPage {
       section(t("Change password"), this.passwordForm()),
       section(t("Sessions"), this.sessionsField()),
       section(t("Highlight keywords"), this.keywordsForm()),
-      section(t("Appearance"), this.themeField(), this.languageField()),
+      // Not a form to submit, but laid out like one: as wide as the other fields.
+      section(t("Appearance"), h("div", {class: "form settings-form"}, this.themeField(), this.languageField())),
       section(t("Notifications"), this.notificationsField()),
       section(t("Connections"), this.connectionList,
         h("p", {}, h("a", {class: "btn btn--small", href: app.url("/settings/connection/add")}, t("Add connection")))));
@@ -166,15 +167,14 @@ export class AccountSettingsView extends SettingsPage {
     const box = h("input", {type: "checkbox", name: "desktop_notifications"});
     const note = h("p", {class: "form__hint", role: "status"});
     const render = () => {
-      box.checked = n.enabled && n.permission === "granted";
+      box.checked = n.active; // the same switch as on the notifications page
       box.disabled = !n.supported || n.permission === "denied";
       note.textContent = !n.supported ? t("This browser cannot show desktop notifications.")
         : n.permission === "denied" ? t("Notifications are blocked by the browser.")
           : t("Mentions and private messages, while Convos is in the background.");
     };
     box.addEventListener("change", async () => {
-      if (box.checked && n.permission !== "granted") await n.requestPermission();
-      else n.enabled = box.checked;
+      await n.turn(box.checked);
       render();
     });
     this.on(window, "convos:desktop-notifications", render);
@@ -185,9 +185,9 @@ export class AccountSettingsView extends SettingsPage {
   renderConnections() {
     const {store} = this.app;
     const items = store.sortedConnections().map((conn) => h("li", {class: "settings-list__item"},
-      h("span", {class: `state-dot state-dot--${conn.state || "disconnected"}`, "aria-hidden": "true"}),
+      h("span", {class: `state-dot state-dot--${displayState(conn)}`, "aria-hidden": "true"}),
       h("span", {class: "settings-list__name"}, conn.name),
-      h("span", {class: "settings-list__meta"}, stateLabel(conn.state || "disconnected")),
+      h("span", {class: "settings-list__meta"}, stateLabel(displayState(conn))),
       h("a", {class: "btn btn--small btn--quiet", href: this.app.url(`/settings/connection?connection_id=${encodeURIComponent(conn.connection_id)}`),
         "aria-label": t("Edit connection %1", conn.name)}, t("Edit"))));
     this.connectionList.replaceChildren(...(items.length ? items : [h("li", {}, t("No connections yet."))]));

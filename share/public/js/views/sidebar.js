@@ -3,7 +3,7 @@
 import {h} from "../dom.js";
 import {t} from "../i18n.js";
 import {convKey, isChannel, pathFor} from "../store.js";
-import {stateLabel} from "./conversation.js";
+import {displayState, stateLabel} from "./conversation.js";
 
 export class Sidebar {
   constructor(app) {
@@ -46,7 +46,7 @@ export class Sidebar {
     const focused = this.list.contains(document.activeElement) ? document.activeElement.dataset.key : null;
     const sections = store.sortedConnections().map((conn) => {
       const serverKey = convKey(conn.connection_id, "");
-      const state = conn.state || "disconnected";
+      const state = displayState(conn);
       const items = store.conversationsOf(conn.connection_id).map((conv) => h("li", {},
         this.link(convKey(conv.connection_id, conv.conversation_id), conv, conv.name)));
       return h("section", {class: ["conn", `conn--${state}`]},
@@ -80,7 +80,7 @@ export class Sidebar {
       item("/search", t("Search")),
       item("/chat/notifications", t("Notifications"), mentions > 0
         ? h("span", {class: "badge badge--mention"}, String(mentions > 999 ? "999+" : mentions),
-          h("span", {class: "sr-only"}, " ", t("unread mentions")))
+          h("span", {class: "sr-only"}, " ", mentions === 1 ? t("unread mention") : t("unread mentions")))
         : null),
       item("/settings/files", t("Files")),
       item("/settings/account", t("Settings")));
@@ -100,7 +100,8 @@ export class Sidebar {
     const badge = unread > 0
       ? h("span", {class: ["badge", (mentions > 0 || privateConv) && "badge--mention"]},
         String(unread > 999 ? "999+" : unread),
-        h("span", {class: "sr-only"}, " ", mentions > 0 ? t("unread, %1 mentions", mentions) : t("unread")))
+        h("span", {class: "sr-only"}, " ", mentions > 1 ? t("unread, %1 mentions", mentions)
+          : mentions === 1 ? t("unread, 1 mention") : t("unread")))
       : null;
     return h("a", {
       href: this.app.url(pathFor(key)), class: ["nav-item", active && "nav-item--active", unread > 0 && "nav-item--unread",
