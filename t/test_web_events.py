@@ -300,6 +300,46 @@ async def test_events_of_a_send_come_before_its_reply(client):
                               "id": "42", "message": "/kick superduper", "method": "send"}
 
 
+async def test_a_load_reply_is_never_older_than_the_events_before_it(client):
+    """The browser replaces its model with a `load` reply, so no event written before the reply
+    may be newer than it. A load asked while the socket's writer is stuck (the browser reads
+    slowly) used to be built at once and written after the events that came meanwhile."""
+    email = "superman@example.com"
+    await register(client, email)
+    core = core_of(client)
+    user = core.get_user(email)
+    ws = await connect(client)
+    (sock,) = client.server.app[EVENT_SOCKETS]
+    # Nobody reads: big events fill the TCP buffers until the writer waits for them to drain.
+    payload = "x" * 256 * 1024
+    for n in range(60):
+        core.events.publish(email, {"event": "message", "message": payload, "n": n})
+    async with asyncio.timeout(10):
+        while sock.request.transport.get_write_buffer_size() == 0:
+            await asyncio.sleep(0.01)
+
+    async def change_the_user() -> None:
+        # Each change is published as an event, as a real change would be.
+        for n in range(1, 41):
+            user.highlight_keywords = [f"k{n}"]
+            core.events.publish(email, {"event": "state", "type": "test", "n": n})
+            await asyncio.sleep(0.01)  # over 0.4 s, while the load waits for the writer
+
+    changing = asyncio.create_task(change_the_user())
+    await ws.send_json({"method": "load", "id": "L"})
+    await changing
+    last_before = 0
+    async with asyncio.timeout(20):
+        while True:
+            frame = await recv(ws)
+            if frame.get("type") == "test":
+                last_before = frame["n"]
+            elif frame.get("event") == "load":
+                break
+    assert last_before > 0  # the test did race the load
+    assert int(frame["user"]["highlight_keywords"][0][1:]) >= last_before
+
+
 async def test_a_long_send_does_not_hold_up_pings_and_is_cancelled_on_close(client):
     await register(client, "superman@example.com")
     conn = add_scripted(client, "superman@example.com")

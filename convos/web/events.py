@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
@@ -269,7 +269,8 @@ class EventSocket:
         elif method == "ping":
             await self._reply({"event": "pong", "id": data["id"], "ts": time.time()})
         elif method == "load":
-            await self._reply(self._load(data))
+            # Built once the events before it are written, so none of them is newer than it.
+            await self._reply(lambda: self._load(data))
         elif method == "send":
             await self._send(data)
         else:
@@ -330,12 +331,12 @@ class EventSocket:
                 if not await self._flush():
                     return
 
-    async def _reply(self, frame: dict[str, Any]) -> None:
+    async def _reply(self, frame: dict[str, Any] | Callable[[], dict[str, Any]]) -> None:
         async with self._write_lock:
             # Events published before the reply was ready go first: a /kick's `part` event,
             # then its `sent` reply (spec §9 fact 86).
             if await self._flush():
-                await self._write(frame)
+                await self._write(frame() if callable(frame) else frame)
 
     async def _flush(self) -> bool:
         """Write the events received so far, in order. Call with the write lock held.
