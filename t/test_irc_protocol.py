@@ -519,6 +519,32 @@ async def test_private_conversation_unread_counts_only_the_other_party(start: St
         ("superwoman", "are you there?"), ("superman", "yes I am")]
 
 
+async def test_the_first_unread_message_is_known_by_id(start: Start) -> None:
+    """The conversation names its first unread message (the browser's "New messages" line),
+    exact however many came; marking it read forgets it, and it survives a restart."""
+    s = await registered(start)
+    assert (await s.conversations())["#convos"]["first_unread_id"] == ""
+    await s.send("mine, never unread")
+    await s.peer.send(*(f":alice!a@h PRIVMSG #convos :line {i}" for i in range(300)))
+    first = await s.wait(is_message(message="line 0"))
+    await s.wait(is_message(message="line 299"))
+    conv = (await s.conversations())["#convos"]
+    assert (conv["unread"], conv["first_unread_id"]) == (300, first["id"])
+    page = await s.logged("#convos", f"limit=2&around_id={first['id']}")
+    assert [m["message"] for m in page] == ["mine, never unread", "line 0", "line 1"]  # the log knows that id
+    res = await s.client.post(f"/api/connection/{CID}/conversation/%23convos/read")
+    assert res.status == 200
+    assert (await s.conversations())["#convos"]["first_unread_id"] == ""
+    await s.peer.send(":alice!a@h PRIVMSG #convos :after reading")
+    msg = await s.wait(is_message(message="after reading"))
+    assert (await s.conversations())["#convos"]["first_unread_id"] == msg["id"]
+    # Saved with the conversation (connection.json), so a restart keeps it.
+    await s.core.save_connection(s.core.get_user(s.email), s.conn)
+    saved = await s.core.store.load_connections(s.email)
+    (saved_conv,) = [c for c in saved[0]["conversations"] if c["conversation_id"] == "#convos"]
+    assert saved_conv["first_unread_id"] == msg["id"]
+
+
 async def test_highlights_and_notifications(start: Start) -> None:
     s = await registered(start)
     res = await s.client.post(f"/api/user/{s.email}", json={"highlight_keywords": ["normal", "Yikes", " "]})

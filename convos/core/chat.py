@@ -90,6 +90,8 @@ class ChatMixin:
                                         message)
         ref = self.store.log_message(conn.email, conn.connection_id, conv.conversation_id, ts, type, from_, message,
                                      highlight=highlight, is_channel=is_channel)
+        if not own:
+            conv.unread_logged(ref)
         self.emit(conn, {
             "event": "message", "conversation_id": conv.conversation_id, "name": conv.name, "from": from_,
             "highlight": highlight, "message": message, "type": type, "ts": ts, "id": ref,

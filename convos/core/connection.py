@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from ..errors import InvalidInput
+from ..store.base import LogRef
 
 
 class ProtocolNotSupported(InvalidInput):
@@ -16,8 +17,9 @@ class ProtocolNotSupported(InvalidInput):
         super().__init__(f"Convos::Core::Connection::{scheme} is not supported.")
 
 STATES = ("connected", "connecting", "disconnected", "disconnecting", "queued")
-CONVERSATION_KEYS = ("connection_id", "conversation_id", "frozen", "info", "name", "notifications",
-                     "password", "topic", "unread")
+CONVERSATION_KEYS = ("connection_id", "conversation_id", "first_unread_id", "frozen", "info", "name",
+                     "notifications", "password", "topic", "unread")
+_MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{16}")
 CONNECTION_KEYS = ("connection_id", "conversations", "dialogs", "info", "name", "on_connect_commands",
                    "service_accounts", "state", "url", "wanted_state")
 
@@ -47,6 +49,9 @@ class Conversation:
     password: str = ""
     topic: str = ""
     unread: int = 0
+    # The id of the first unread message, where the browser puts its "New messages" line: exact
+    # however many messages came, at the cost of one reference. A LogRef until the line is written.
+    first_unread: LogRef | str = ""
     # A legacy `last_read` from old files; unread is computed from the logs once, then dropped.
     last_read: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
@@ -67,6 +72,7 @@ class Conversation:
             password=str(data.get("password") or ""),
             topic=str(data.get("topic") or ""),
             unread=_int(data.get("unread")),
+            first_unread=_message_id(data.get("first_unread_id")),
             last_read=str(data.get("last_read") or ""),
             extra={k: v for k, v in data.items() if k not in CONVERSATION_KEYS and k not in ("last_read", "dialog_id")},
         )
@@ -74,6 +80,27 @@ class Conversation:
     @property
     def is_private(self) -> bool:
         return not is_channel_name(self.name)
+
+    def unread_logged(self, ref: LogRef) -> None:
+        """An unread message was logged as `ref` (after `unread` went up): the first one after a
+        read is remembered."""
+        if self.unread == 1:
+            self.first_unread = ref
+
+    def mark_read(self) -> None:
+        self.unread = 0
+        self.notifications = 0
+        self.first_unread = ""
+
+    @property
+    def first_unread_id(self) -> str:
+        """The id of the first unread message; "" when there is none, or it is not known (the
+        count came from an old file, or the line is not written yet)."""
+        if isinstance(self.first_unread, LogRef):
+            if self.first_unread.id is None:
+                return ""
+            self.first_unread = self.first_unread.id
+        return self.first_unread if self.unread else ""
 
     def to_dict(self) -> dict[str, Any]:
         data = dict(self.extra)
@@ -93,7 +120,12 @@ class Conversation:
             "notifications": self.notifications,
             "topic": self.topic,
             "unread": self.unread,
+            "first_unread_id": self.first_unread_id,
         }
+
+
+def _message_id(value: Any) -> str:
+    return value if isinstance(value, str) and _MESSAGE_ID.fullmatch(value) else ""
 
 
 @dataclass(slots=True, eq=False)

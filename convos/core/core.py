@@ -184,8 +184,7 @@ class Core(ConnectionsMixin, ChatMixin, FilesMixin):
         await self.store.save_connection(user.email, conn.connection_id, conn.to_dict())
 
     async def mark_read(self, user: User, conn: Connection, conv: Conversation) -> None:
-        conv.unread = 0
-        conv.notifications = 0
+        conv.mark_read()
         # Other tabs and devices of the user clear their badges too.
         self.emit_state(conn, "read", conversation_id=conv.conversation_id)
         await self.save_connection(user, conn)
