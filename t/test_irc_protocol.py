@@ -823,22 +823,20 @@ async def test_nick_command(start: Start) -> None:
 
 async def test_list_command(start: Start) -> None:
     s = await registered(start)
-    first = await s.send("/list", "")
-    assert first == {"n_conversations": 0, "conversations": [], "done": False}
+    # The answer waits for the list (323), so the first /list is not "0 channels, send again".
+    asked = asyncio.create_task(s.send("/list", ""))
     await s.peer.expect("^LIST$")
+    await s.synced("list-asked")  # a slow server: the answer has to wait for it
     await s.peer.send(f":{SERVER} 321 superman Channel :Users  Name",
                       f":{SERVER} 322 superman #Test123 1 :[+nt]",
                       f":{SERVER} 322 superman #convos 42 :[+nt] some cool topic",
-                      f":{SERVER} 322 superman #perl 7 :all about convos")
-    await s.synced("list-1")
-    listed = await s.send("/list", "")
-    assert listed == {"n_conversations": 3, "done": False, "conversations": [
+                      f":{SERVER} 322 superman #perl 7 :all about convos",
+                      f":{SERVER} 323 superman :End of /LIST")
+    assert await asked == {"n_conversations": 3, "done": True, "conversations": [
         {"conversation_id": "#convos", "name": "#convos", "n_users": 42, "topic": "some cool topic"},
         {"conversation_id": "#perl", "name": "#perl", "n_users": 7, "topic": "all about convos"},
         {"conversation_id": "#test123", "name": "#Test123", "n_users": 1, "topic": ""},
     ]}
-    await s.peer.send(f":{SERVER} 323 superman :End of /LIST")
-    await s.synced("list-2")
     filtered = await s.send("/list /convos/", "")
     assert filtered["done"] is True
     assert [c["name"] for c in filtered["conversations"]] == ["#convos", "#perl"]  # names first, then topics
@@ -846,9 +844,16 @@ async def test_list_command(start: Start) -> None:
     assert [c["name"] for c in (await s.send("/list /convos/t", ""))["conversations"]] == ["#perl"]
     # From the cache: no second LIST until asked to refresh.
     assert [line.raw for line in s.peer.received].count("LIST") == 1
-    refreshed = await s.send("/list refresh", "")
-    assert refreshed == {"n_conversations": 0, "conversations": [], "done": False}
+    # A list that takes longer than LIST_WAIT: the answer has what came so far, `done` false.
+    refreshed = asyncio.create_task(s.send("/list refresh", ""))
     await s.peer.expect("^LIST$")
+    await s.peer.send(f":{SERVER} 321 superman Channel :Users  Name", f":{SERVER} 322 superman #a 1 :")
+    assert await refreshed == {"n_conversations": 1, "done": False, "conversations": [
+        {"conversation_id": "#a", "name": "#a", "n_users": 1, "topic": ""}]}
+    again = asyncio.create_task(s.send("/list", ""))  # waits for the rest, without a new LIST
+    await s.peer.send(f":{SERVER} 322 superman #b 2 :", f":{SERVER} 323 superman :End of /LIST")
+    assert [c["name"] for c in (await again)["conversations"]] == ["#b", "#a"]
+    assert [line.raw for line in s.peer.received].count("LIST") == 2
 
 
 async def test_topic_and_kick_commands(start: Start) -> None:
