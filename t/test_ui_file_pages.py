@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
+from pathlib import Path
 from typing import Any
 
+import pytest
 from browser import contrast_failures
 from playwright.async_api import expect
 from test_ui_chat import register_first_user
@@ -140,3 +143,38 @@ async def test_unknown_address_is_a_page(ui_daemon: Any, page: Any) -> None:
     res = await page.goto(d.url + "/api/no/such/thing")
     assert res is not None and res.status == 404
     assert json.loads(await res.text()) == {"errors": [{"message": "Not Found.", "path": "/"}], "status": 404}
+
+
+SOURCE = """#!/usr/bin/env python3
+\"\"\"Print the Daily Planet's headlines, newest first.\"\"\"
+
+import json
+import sys
+
+
+def headlines(path: str) -> list[str]:
+    with open(path, encoding="utf-8") as f:
+        stories = json.load(f)
+    stories.sort(key=lambda s: s["published"], reverse=True)
+    return [f"{s['published'][:10]}  {s['title']}" for s in stories]
+
+
+if __name__ == "__main__":
+    for line in headlines(sys.argv[1] if len(sys.argv) > 1 else "stories.json"):
+        print(line)
+"""
+
+
+@pytest.mark.skipif(not os.environ.get("CONVOS_UI_SCREENSHOTS"), reason="set CONVOS_UI_SCREENSHOTS=1 to refresh docs/screenshots")
+async def test_paste_page_screenshot(ui_daemon: Any, page: Any) -> None:
+    out = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+    d = await ui_daemon()
+    await register_first_user(page, d.url)
+    await expect(page).to_have_url(re.compile(r"/chat/"))
+    paste = await page.evaluate(UPLOAD_JS, ["headlines.py", "text/plain", SOURCE])
+    await page.context.add_cookies([scheme_cookie(d.url, "dark")])
+    await page.set_viewport_size({"width": 900, "height": 560})
+    await page.goto(paste["url"] + "#L9")
+    await expect(page.locator(".paste > span")).to_have_count(17)
+    await page.evaluate("window.scrollTo(0, 0)")
+    await page.screenshot(path=str(out / "paste-dark.png"))
