@@ -99,6 +99,10 @@ async def test_nick_topic_and_quit_lines(ui_daemon: Any, page: Any, irc_client: 
     await expect(people.get_by_role("button", name=re.compile("^superman"))).to_have_count(0)
     await say(page, "#convos", "after the change")
     await expect(log.locator(".msg--own", has_text="after the change")).to_be_visible()
+
+    # A quit reason as alice wrote it (ngircd quotes it).
+    await alice.send("QUIT :https://convos.chat")
+    await expect(log.get_by_text("alice quit. (https://convos.chat)")).to_be_visible()
     # Drawn again (another conversation and back, then a reload): still ours.
     await sidebar(page).get_by_role("link", name=re.compile("^localhost")).click()
     await expect(log_of(page).get_by_text("You are now known as superduper.")).to_be_visible()
@@ -107,10 +111,6 @@ async def test_nick_topic_and_quit_lines(ui_daemon: Any, page: Any, irc_client: 
     await page.reload()
     await expect(log_of(page).locator(".msg--own", has_text="before the change")).to_be_visible()
     await expect(log_of(page).locator(".msg--own", has_text="after the change")).to_be_visible()
-
-    # A quit reason as alice wrote it (ngircd quotes it).
-    await alice.send("QUIT :https://convos.chat")
-    await expect(log_of(page).get_by_text("alice quit. (https://convos.chat)")).to_be_visible()
 
     # Our own disconnect: the server's goodbye is no error.
     await sidebar(page).get_by_role("link", name=re.compile("^localhost")).click()
