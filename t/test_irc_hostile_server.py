@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import test_irc_protocol
 from events_helper import is_message, is_state
-from test_irc_protocol import Start, registered
+from test_irc_protocol import CID, Start, registered
 
 from convos.errors import InvalidInput
+from convos.store.logformat import log_relpath
 
 CAP = {"CONVOS_MAX_CONVERSATIONS": "5"}
 start = test_irc_protocol.start  # the fixture: an app whose connection reaches the scripted peer
@@ -84,3 +87,16 @@ async def test_nul_and_over_long_names_are_logged(start: Start) -> None:
     await s.barrier("sent")
     assert [(m["from"], m["message"]) for m in await s.logged("a\0b")] == [("a\u2400b", "hi a\u2400b")]
     assert [m["message"] for m in await s.logged(long_name)] == ["a long one"]
+
+
+async def test_a_line_that_cannot_be_logged_says_so(start: Start) -> None:
+    """Nothing acknowledged is dropped silently: a failed write shows an error in the server tab."""
+    s = await registered(start)
+    conn_dir = s.core.store.connection_dir(s.email, CID)
+    # A directory where the log file should be: the write fails as a full or broken disk would.
+    (conn_dir / log_relpath(time.time(), "#broken")).mkdir(parents=True)
+    await s.peer.send(":bob!u@h PRIVMSG #broken :lost?")
+    message = await s.wait(is_message(conversation_id="#broken", message="lost?"))
+    assert "id" not in message  # shown, but not in the log
+    error = await s.wait(is_message(conversation_id="", type="error"))
+    assert error["message"].startswith("Could not log a message of #broken: ")

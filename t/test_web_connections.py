@@ -286,3 +286,16 @@ async def test_profile_url_must_be_irc(client):
     assert (await (await client.get("/api/user")).json())["default_connection"] == before
     res = await client.post("/api/connection-profiles", json={"url": "ircs://irc.example.com:6697"})
     assert res.status == 200
+
+
+async def test_after_a_restart_the_admin_still_sees_whose_host_it_is(client, anon, make_client):
+    await _admin(client)
+    core_of(client).settings.open_to_public = True
+    lois = await anon(client)
+    await register(lois, "lois@example.com")
+    await lois.post("/api/connections", json={"url": "irc://bnc.lois.example:7000", "wanted_state": "disconnected"})
+    again = await make_client()
+    res = await again.post("/api/user/login", json={"email": "superman@example.com", "password": "longenough"})
+    assert res.status == 200
+    profiles = {p["id"]: p for p in (await (await again.get("/api/connection-profiles")).json())["profiles"]}
+    assert (profiles["irc-bnc-lois"]["created_by"], profiles["irc-bnc-lois"]["shared"]) == ("lois@example.com", False)

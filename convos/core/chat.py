@@ -46,6 +46,14 @@ class ChatMixin:
                 else:
                     event["id"] = ref.id
             self.events.publish(conn.email, event)
+            if isinstance(ref, LogRef) and ref.error:
+                # Shown but not in the log: the user is told (in the server tab), never left to find out.
+                where = event.get("conversation_id") or conn.name
+                self.events.publish(conn.email, {
+                    "event": "message", "connection_id": conn.connection_id, "conversation_id": "",
+                    "name": conn.name, "from": conn.connection_id, "highlight": False, "type": "error",
+                    "message": f"Could not log a message of {where}: {ref.error}.", "ts": time.time(),
+                })
 
         self.store.after_logs(publish)
 

@@ -166,7 +166,7 @@ class Core(ConnectionsMixin, ChatMixin, FilesMixin):
             if not conn.connection_id:
                 continue
             user.connections[conn.connection_id] = conn
-            await self.profile_for(conn.url)
+            await self.profile_for(conn.url, user.email)
             legacy = [c for c in conn.conversations.values() if c.last_read]
             for conv in legacy:
                 # Old files kept `last_read`; count what came after it once, without a cap.
