@@ -298,4 +298,4 @@ async def test_after_a_restart_the_admin_still_sees_whose_host_it_is(client, ano
     res = await again.post("/api/user/login", json={"email": "superman@example.com", "password": "longenough"})
     assert res.status == 200
     profiles = {p["id"]: p for p in (await (await again.get("/api/connection-profiles")).json())["profiles"]}
-    assert (profiles["irc-bnc-lois"]["created_by"], profiles["irc-bnc-lois"]["shared"]) == ("lois@example.com", False)
+    assert (profiles["irc-bnc-lois-example"]["created_by"], profiles["irc-bnc-lois-example"]["shared"]) == ("lois@example.com", False)
