@@ -204,3 +204,19 @@ async def test_a_flood_in_one_second_scrolls_back_whole(daemon: Any, page: Any, 
     await expect(marked).to_have_count(1)
     await expect(marked).to_contain_text("line 405 of")
     await expect(marked).to_be_in_viewport()
+
+    # An old link (?around=<time>) gets a page widened to its whole second: a thousand more
+    # messages than asked for. The window keeps its bound, around the first line of that second.
+    await page.goto(d.url + f"/chat/irc-localhost/%23convos?around={stamp}")
+    await expect(marked).to_contain_text("line 5 of")
+    await expect(marked).to_be_in_viewport()
+    nodes, msgs = await page.evaluate(
+        "[document.querySelectorAll('*').length, document.querySelectorAll('[role=log] .msg').length]")
+    print(f"a page widened to one second: {msgs} messages rendered, {nodes} elements")
+    assert msgs <= MAX_MESSAGES
+    assert nodes < DOM_BOUND
+    # Scrolling down pages forward by id from the edge of the window: nothing is skipped.
+    last = log.locator(".msg").last
+    bottom = first_index(await last.text_content())
+    await log.evaluate("el => { el.scrollTop = el.scrollHeight }")
+    await expect(log.locator(".msg", has_text=f"line {bottom + 1} of")).to_have_count(1)

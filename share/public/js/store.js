@@ -131,6 +131,7 @@ export class ChatStore extends EventTarget {
     if (conv && (conv.unread || conv.notifications)) {
       conv.unread = 0;
       conv.notifications = 0;
+      conv.first_unread_id = "";
       this.emit("sidebar");
     }
   }
@@ -242,6 +243,8 @@ export class ChatStore extends EventTarget {
     const own = frame.from && frame.from.toLowerCase() === this.myNick(cid).toLowerCase();
     const visible = key === this.activeKey && document.visibilityState === "visible";
     if (!own && !visible && this.countsAsUnread(frame, convId)) {
+      // Like the server: the first unread message is where the "New messages" line goes.
+      if (!conv.unread) conv.first_unread_id = frame.id || "";
       conv.unread = (conv.unread || 0) + 1;
       // Like the server: mentions count in channels; private messages have their own badge.
       if (frame.highlight && isChannel(conv.name)) conv.notifications = (conv.notifications || 0) + 1;

@@ -28,9 +28,10 @@ export class ChatView {
       if (e.detail.key === store.activeKey) app.router.go("/chat", {replace: true});
     });
     this.on(socket, "frame", (e) => store.handleFrame(e.detail));
+    this.socketReady = false; // the socket is open and its `load` answered: no event is missed now
     this.on(socket, "open", (e) => this.onSocketOpen(e.detail));
     this.on(socket, "state", () => this.renderBanner());
-    this.on(socket, "close", () => this.renderBanner());
+    this.on(socket, "close", () => this.onSocketClose());
     this.on(socket, "login-required", () => this.renderBanner());
     this.on(document, "keydown", (e) => this.onKeyDown(e));
     this.on(NARROW, "change", () => this.setDrawer(false));
@@ -190,6 +191,11 @@ export class ChatView {
 
   // --- socket --------------------------------------------------------------------------
 
+  /**
+   * The socket (re)opened. Its `load` answer comes after every event the server had sent it, so
+   * the store is current from here on; the open conversation then fetches what was logged
+   * before the socket listened (after a page load: between its first page and now).
+   */
   async onSocketOpen({reconnected, lastCloseCode}) {
     this.renderBanner();
     let reply;
@@ -200,12 +206,21 @@ export class ChatView {
     }
     if (reply.errors || !reply.user) return;
     this.app.store.load(reply.user);
-    if (reconnected && this.view instanceof ConversationView) {
+    this.socketReady = true;
+    if (this.view instanceof ConversationView) {
       // 1013: the server dropped events for us; reload. Otherwise fetch what was missed.
-      if (lastCloseCode === 1013) this.view.log.open();
+      if (reconnected && lastCloseCode === 1013) this.view.log.open();
       else this.view.log.catchUp();
-      if (this.view.isChannel) this.view.loadNames();
+      if (reconnected && this.view.isChannel) this.view.loadNames();
+    } else if (this.view && this.view.socketReady) {
+      this.view.socketReady();
     }
+  }
+
+  onSocketClose() {
+    this.socketReady = false;
+    if (this.view instanceof ConversationView) this.view.log.socketLost();
+    this.renderBanner();
   }
 
   renderBanner() {

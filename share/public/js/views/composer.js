@@ -48,7 +48,7 @@ export class Composer {
       "aria-label": t("Upload a file"), onclick: () => this.fileInput.click()},
     h("span", {class: "icon icon--attach", "aria-hidden": "true"}));
     this.uploads = h("div", {class: "uploads", role: "status"});
-    this.el = h("form", {class: "composer", onsubmit: (e) => { e.preventDefault(); this.submit(); }},
+    this.el = h("form", {class: "composer", "aria-busy": "false", onsubmit: (e) => { e.preventDefault(); this.submit(); }},
       this.popover,
       this.uploads,
       h("label", {for: inputId, class: "sr-only"}, label),
@@ -92,18 +92,37 @@ export class Composer {
     this.focus();
   }
 
-  submit() {
+  /**
+   * Send the text. It stays in the box until the server has accepted it (onSend resolves to
+   * anything but false), so nothing typed is lost when it cannot be sent; meanwhile the form is
+   * busy and Enter does not send again.
+   */
+  async submit() {
     const text = this.textarea.value;
-    if (!text.trim()) return;
+    if (!text.trim() || this.sending) return;
     const list = histories.get(this.key) || [];
     if (list[list.length - 1] !== text) list.push(text);
     if (list.length > HISTORY_SIZE) list.shift();
     histories.set(this.key, list);
     this.historyPos = null;
-    this.textarea.value = "";
-    drafts.delete(this.key);
-    this.onInput();
-    this.onSend(text);
+    this.sending = true;
+    this.el.setAttribute("aria-busy", "true");
+    let accepted = false;
+    try {
+      accepted = (await this.onSend(text)) !== false;
+    } finally {
+      this.sending = false;
+      this.el.setAttribute("aria-busy", "false");
+    }
+    if (!accepted) return;
+    // Accepted: clear the box, unless it was edited meanwhile (then the edit is the user's).
+    if (this.destroyed) {
+      if (drafts.get(this.key) === text) drafts.delete(this.key);
+    } else if (this.textarea.value === text) {
+      this.textarea.value = "";
+      drafts.delete(this.key);
+      this.onInput();
+    }
   }
 
   onKeyDown(e) {

@@ -11,6 +11,8 @@ import {ParticipantsView} from "./participants.js";
 
 const NAMES_REFRESH_MS = 3000;
 const WHOIS_MAX_AGE_S = 300; // spec §5.2: no new /whois when the last one is younger
+const LIST_POLL_MS = 1000; // /list asks again at most this often while the list is coming
+const LIST_MAX_POLLS = 300; // and gives up after this many answers (the server waits for it too)
 
 export class ConversationView {
   /**
@@ -35,6 +37,7 @@ export class ConversationView {
       myNick: () => app.store.myNick(this.connectionId),
       isOwn: (msg) => app.store.isOwn(this.connectionId, msg.from, msg.ts),
       onLiveEdge: () => this.markReadSoon(),
+      subscribed: () => Boolean(app.chat && app.chat.socketReady),
     });
     this.composer = new Composer({
       key,
@@ -93,7 +96,8 @@ export class ConversationView {
   mount() {
     const conv = this.app.store.get(this.key);
     const target = this.aroundId || this.around;
-    const opened = this.log.open({aroundId: this.aroundId, around: this.around, unread: target ? 0 : (conv ? conv.unread || 0 : 0)});
+    const opened = this.log.open({aroundId: this.aroundId, around: this.around, unread: target ? 0 : (conv ? conv.unread || 0 : 0),
+      unreadId: conv ? conv.first_unread_id || null : null});
     this.replayErrors(opened);
     this.lastFrozen = conv ? conv.frozen : "";
     if (this.isChannel) this.loadNames();
@@ -102,6 +106,7 @@ export class ConversationView {
   }
 
   destroy() {
+    this.destroyed = true;
     for (const off of this.listeners) off();
     // Leaving right after a message came: it was read all the same, so tell the server now.
     this.markReadSoon.flush();
@@ -251,6 +256,7 @@ export class ConversationView {
     this.send("/close");
   }
 
+  /** Send a line or command; resolves to whether the server accepted it (the input box keeps it until then). */
   async send(text) {
     const conn = this.app.store.connection(this.connectionId);
     const message = rewrite(text, {isServerTab: this.isServer, serviceAccounts: conn ? conn.service_accounts || [] : []});
@@ -259,17 +265,52 @@ export class ConversationView {
     try {
       reply = await this.app.socket.send(this.connectionId, this.conversationId, message);
     } catch (err) {
-      this.log.addLocal("error", `${err.message} ${t("Not sent:")} ${text}`);
-      return;
+      this.log.addLocal("error", err.message);
+      return false;
     }
     if (reply.errors && reply.errors.length) {
       this.log.addLocal("error", reply.errors[0].message ? t(reply.errors[0].message) : t("Something went wrong."));
-      return;
+      return false;
     }
-    this.handleReply(command, reply);
+    this.handleReply(command, reply, message);
+    return true;
   }
 
-  handleReply(command, reply) {
+  /**
+   * /list: the server answers once the list has come, or after a moment with what it has so
+   * far (`done` false). Then one line shows the progress and /list is asked again (a cached
+   * list, not a new LIST to the IRC server) until the whole list is there.
+   */
+  async showList(reply, message) {
+    const again = message.replace(/\s+refresh\b/i, "");
+    let progress = null;
+    for (let polls = 0; reply.done === false && polls < LIST_MAX_POLLS; polls++) {
+      const text = t("Loading the channel list... %1 channels so far.", reply.n_conversations ?? 0);
+      if (progress) this.log.updateLocal(progress, text);
+      else progress = this.log.addLocal("notice", text);
+      const asked = Date.now();
+      try {
+        reply = await this.app.socket.send(this.connectionId, this.conversationId, again);
+      } catch (err) {
+        reply = {errors: [{message: err.message}]};
+      }
+      if (this.destroyed) return;
+      if (reply.errors && reply.errors.length) {
+        this.log.addLocal("error", t(reply.errors[0].message || "Something went wrong."));
+        return;
+      }
+      // A server that answers at once (not waiting for the list) is not asked more than once a second.
+      await pause(Math.max(0, LIST_POLL_MS - (Date.now() - asked)));
+      if (this.destroyed) return;
+    }
+    const n = reply.n_conversations ?? 0;
+    if (progress) this.log.updateLocal(progress, t("%1 channels.", n));
+    else this.log.addLocal("notice", t("%1 channels.", n));
+    for (const c of (reply.conversations || []).slice(0, 50)) this.log.addLocal("notice", `${c.name} (${c.n_users}) ${c.topic || ""}`);
+    if (reply.done === false) this.log.addLocal("notice", t("The list is still loading. Send /list again in a moment."));
+  }
+
+  handleReply(command, reply, message = "") {
     const {store, router} = this.app;
     const local = (text) => this.log.addLocal("notice", text);
     switch (command) {
@@ -296,9 +337,7 @@ export class ConversationView {
         }
         break;
       case "list":
-        local(t("%1 channels.", reply.n_conversations ?? 0));
-        for (const c of (reply.conversations || []).slice(0, 50)) local(`${c.name} (${c.n_users}) ${c.topic || ""}`);
-        if (reply.done === false) local(t("The list is still loading. Send /list again in a moment."));
+        this.showList(reply, message);
         break;
       case "mode":
         if (reply.banlist || reply.exceptlist || reply.invitelist) {
@@ -321,6 +360,11 @@ export class ConversationView {
         break;
     }
   }
+}
+
+/** Wait `ms` (between two questions for a channel list that is still coming). */
+function pause(ms) {
+  return new Promise((resolve) => { setTimeout(resolve, ms); });
 }
 
 function modeSymbol(mode) {

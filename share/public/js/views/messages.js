@@ -1,7 +1,7 @@
 // The message list of a conversation, with windowed rendering: at most MAX_MESSAGES message
-// elements exist at a time. Scrolling up pages back with `before_id`, scrolling down after a jump
-// pages forward with `after_id` (message ids: exact pages, however many messages share a second),
-// and the far side of the window is dropped as it grows.
+// elements exist at a time, whatever a page holds. Scrolling up pages back with `before_id`,
+// scrolling down after a jump pages forward with `after_id` (message ids: exact pages, however
+// many messages share a second), and the far side of the window is dropped as it grows.
 import {atBottom, h} from "../dom.js";
 import {attachEmbeds} from "../embeds.js";
 import {t} from "../i18n.js";
@@ -20,11 +20,15 @@ export class MessageLog {
    * isOwn(msg) -> whether the user wrote it (also under an earlier nick); by default from myNick()
    * onLiveEdge() -> called when the newest messages are in view (to mark the conversation read)
    */
-  constructor({fetchPage, myNick, isOwn, onLiveEdge, label}) {
+  constructor({fetchPage, myNick, isOwn, onLiveEdge, label, subscribed}) {
     this.fetchPage = fetchPage;
     this.myNick = myNick;
     this.isOwn = isOwn || ((m) => Boolean(m.from) && m.from.toLowerCase() === String(this.myNick() || "").toLowerCase());
     this.onLiveEdge = onLiveEdge || (() => {});
+    // Whether the websocket delivers this conversation's events now: a page fetched before that
+    // may miss what was logged until then, so catchUp() is needed (see `synced`).
+    this.subscribed = subscribed || (() => true);
+    this.synced = false; // no message can be missing after the newest one from a page
     this.items = [];
     this.hasOlder = false;
     this.hasNewer = false;
@@ -32,7 +36,10 @@ export class MessageLog {
     this.generation = 0;
     this.pendingLive = [];
     this.marker = null; // {el, item} the "New messages" line
-    this.unreadBeyond = 0; // unread messages older than the window
+    this.unreadCount = 0; // unread messages when the conversation was opened
+    this.unreadId = null; // the id of the first of them, from the server (exact, also after a flood)
+    this.unreadBeyond = 0; // unread messages older than the window (counted, without an id)
+    this.catchUpAfterOpen = false;
     this.newBelow = 0;
 
     this.list = h("div", {class: "log__list"});
@@ -58,26 +65,44 @@ export class MessageLog {
 
   /**
    * Open at the message `aroundId` (or the time `around`, from older links), else at the newest
-   * messages; `unread` places the marker.
+   * messages. `unread` messages are new, the first of them is `unreadId` (when the server knows
+   * it): the "New messages" line goes there and the log opens at it, around it when it is older
+   * than the newest page. `latest` opens at the newest messages all the same.
    */
-  async open({aroundId = null, around = null, unread = 0} = {}) {
+  async open({aroundId = null, around = null, unread = 0, unreadId = null, latest = false} = {}) {
     if (aroundId) around = null;
     const target = aroundId || around;
     const gen = ++this.generation;
     this.items = [];
     this.list.replaceChildren();
     this.marker = null;
+    this.unreadCount = target ? 0 : unread;
+    this.unreadId = this.unreadCount > 0 ? unreadId || null : null;
     this.unreadBeyond = 0;
     this.newBelow = 0;
     this.pendingLive = [];
+    this.catchUpAfterOpen = false;
+    const subscribed = this.subscribed();
     this.loading = "open";
     this.setBusy(true);
     this.topStatus.textContent = t("Loading...");
     let page;
+    let focusId = null; // opened around the first unread message
     try {
-      page = aroundId ? await this.fetchPage({around_id: aroundId, limit: PAGE_SIZE})
-        : around ? await this.fetchPage({around, limit: PAGE_SIZE})
-        : await this.fetchPage({limit: Math.min(200, Math.max(60, unread + 5))});
+      if (aroundId) page = await this.fetchPage({around_id: aroundId, limit: PAGE_SIZE});
+      else if (around) page = await this.fetchPage({around, limit: PAGE_SIZE});
+      else {
+        page = await this.fetchPage({limit: Math.min(200, Math.max(60, this.unreadCount + 5))});
+        const unreadId = this.unreadId;
+        if (!latest && unreadId && page.before_id && !page.messages.some((m) => m.id === unreadId)) {
+          // More unread messages than a page (a flood): open at the first of them instead.
+          const there = await this.fetchPage({around_id: unreadId, limit: PAGE_SIZE});
+          if (there.messages.some((m) => m.id === unreadId)) {
+            page = there;
+            focusId = unreadId;
+          }
+        }
+      }
     } catch (err) {
       if (gen !== this.generation) return;
       this.loading = null;
@@ -88,19 +113,43 @@ export class MessageLog {
     }
     if (gen !== this.generation) return;
     this.loading = null;
+    this.synced = subscribed;
     this.hasOlder = Boolean(page.before_id);
-    this.hasNewer = Boolean(target && page.after_id);
-    this.appendItems(page.messages.map((m) => this.item(m)));
+    this.hasNewer = Boolean((target || focusId) && page.after_id);
+    this.appendItems(this.windowOf(page.messages, aroundId || focusId, around && parseTs(around)));
+    // Before the live lines that came meanwhile: they are not in the count.
+    if (this.unreadCount > 0) this.placeUnreadMarker();
     if (!this.hasNewer) this.flushPending();
-    if (!target && unread > 0) this.placeUnreadMarker(unread);
     this.updateTop();
     this.setBusy(false);
     if (target) this.showTarget(aroundId, around && parseTs(around));
-    else if (this.marker) this.marker.el.scrollIntoView({block: "start"});
+    else if (this.marker && !latest) this.marker.el.scrollIntoView({block: "start"});
     else this.scrollToBottom();
-    // More unread messages than one page: page back to the first of them.
-    if (this.unreadBeyond > 0) await this.jumpToUnread();
+    // More unread messages than one page, and no id to open at: page back to the first of them.
+    if (this.unreadBeyond > 0 && !latest) await this.jumpToUnread();
     else this.afterChange();
+    if (this.catchUpAfterOpen && gen === this.generation) await this.catchUp();
+  }
+
+  /**
+   * The items of a page, at most MAX_MESSAGES of them (a page asked for with a timestamp is
+   * widened to whole seconds, up to a thousand more): the newest, or those around `id` (or the
+   * time `ms`). Dropping an end sets hasOlder or hasNewer, so it is fetched again by id.
+   */
+  windowOf(messages, id, ms) {
+    if (messages.length <= MAX_MESSAGES) return messages.map((m) => this.item(m));
+    let at = messages.length - 1;
+    if (id || ms != null) {
+      const i = messages.findIndex((m) => (id ? m.id === id : parseTs(m.ts) >= ms));
+      at = i < 0 ? messages.length - 1 : i;
+    }
+    const start = Math.max(0, Math.min(at - MAX_MESSAGES / 2, messages.length - MAX_MESSAGES));
+    if (start > 0) this.hasOlder = true;
+    if (start + MAX_MESSAGES < messages.length) {
+      this.hasNewer = true;
+      this.pendingLive = [];
+    }
+    return messages.slice(start, start + MAX_MESSAGES).map((m) => this.item(m));
   }
 
   /** Load the page before the window; while one loads, the same promise. */
@@ -121,7 +170,9 @@ export class MessageLog {
     this.setBusy(false);
     if (!page) return;
     this.hasOlder = Boolean(page.before_id);
-    const items = page.messages.map((m) => this.item(m));
+    // Never more than the window, whatever the page holds: the part next to it.
+    const items = page.messages.slice(-MAX_MESSAGES).map((m) => this.item(m));
+    if (items.length < page.messages.length) this.hasOlder = true;
     this.prependItems(items);
     for (let i = items.length - 1; i >= 0 && this.unreadBeyond > 0; i--) {
       if (!this.countsAsUnread(items[i])) continue;
@@ -144,44 +195,83 @@ export class MessageLog {
     this.setBusy(false);
     if (!page) return;
     this.hasNewer = Boolean(page.after_id);
-    this.appendItems(page.messages.map((m) => this.item(m)));
+    const items = page.messages.slice(0, MAX_MESSAGES).map((m) => this.item(m));
+    if (items.length < page.messages.length) this.hasNewer = true;
+    this.appendBounded(items);
     if (!this.hasNewer) {
       this.flushPending();
       this.newBelow = 0;
     }
-    if (this.items.length > MAX_MESSAGES) this.trimTop(this.items.length - MAX_MESSAGES);
     this.afterChange();
   }
 
-  /** After a websocket reconnect: fetch what was missed, or reopen if that is too much. */
+  /**
+   * The websocket delivers events now (it opened, or opened again): fetch what was logged after
+   * the newest message known to be complete, so nothing logged before the socket listened is
+   * missing, then the lines that came live after it. Reopens when that is more than a page.
+   */
   async catchUp() {
-    if (this.loading || this.hasNewer) return;
-    const after = this.edgeCursor(-1);
-    if (!after) return this.open();
-    const gen = this.generation;
-    let page;
-    try {
-      page = await this.fetchPage({after_id: after, limit: 200});
-    } catch {
+    if (this.loading === "open") {
+      this.catchUpAfterOpen = true;
       return;
     }
+    if (this.loading === "older") await this.inflight;
+    if (this.loading || this.hasNewer) return; // paging forward by id reaches the end anyway
+    let edge = -1; // the newest logged message from a page (or from the socket before it dropped)
+    for (let k = this.items.length - 1; k >= 0; k--) {
+      const item = this.items[k];
+      if (!item.live && !item.msg.status && item.msg.id) {
+        edge = k;
+        break;
+      }
+    }
+    if (edge < 0) return this.open({unread: this.unreadCount, unreadId: this.unreadId, latest: true});
+    const gen = this.generation;
+    this.loading = "catchup";
+    let page = null;
+    try {
+      page = await this.fetchPage({after_id: this.items[edge].msg.id, limit: 200});
+    } catch {
+      page = null;
+    }
     if (gen !== this.generation) return;
-    if (page.after_id) return this.open();
-    this.pendingLive.unshift(...page.messages);
+    this.loading = null;
+    if (page && page.after_id) return this.open();
     const stick = atBottom(this.scroller);
+    if (page) {
+      // The page holds the live lines after the edge too, in log order, with what came before them.
+      const tail = this.items.splice(edge + 1);
+      for (const item of tail) this.removeItem(item);
+      const ids = new Set(page.messages.map((m) => m.id));
+      const kept = tail.filter((i) => !i.msg.id || !ids.has(i.msg.id));
+      this.appendBounded([...page.messages.map((m) => this.item(m)), ...kept]);
+      this.synced = true;
+    }
     this.flushPending();
     if (stick) this.scrollToBottom();
     this.afterChange();
   }
 
+  /** The websocket closed: what the window shows is complete up to now; the gap comes after it. */
+  socketLost() {
+    if (!this.synced) return;
+    for (const item of this.items) item.live = false;
+    this.synced = false;
+  }
+
   async jumpToLatest() {
-    if (this.hasNewer) await this.open();
+    if (this.hasNewer) await this.open({unread: this.unreadCount, unreadId: this.unreadId, latest: true});
     else this.scrollToBottom();
     this.newBelow = 0;
     this.afterChange();
   }
 
   async jumpToUnread() {
+    if (!this.marker && this.unreadId) {
+      // The first unread message is not in the window: open there.
+      await this.open({unread: this.unreadCount, unreadId: this.unreadId});
+      return;
+    }
     const gen = this.generation;
     for (let i = 0; this.unreadBeyond > 0 && this.hasOlder && i < MAX_UNREAD_PAGES; i++) {
       await this.loadOlder();
@@ -197,7 +287,7 @@ export class MessageLog {
 
   /** A message from the websocket (or a live-only status line). */
   addLive(msg) {
-    if (this.loading === "open" || this.loading === "newer") {
+    if (this.loading === "open" || this.loading === "newer" || this.loading === "catchup") {
       this.pendingLive.push(msg);
       return;
     }
@@ -207,16 +297,25 @@ export class MessageLog {
       return;
     }
     const stick = atBottom(this.scroller);
-    this.appendItems([this.item(msg)]);
-    if (this.items.length > MAX_MESSAGES) this.trimTop(this.items.length - MAX_MESSAGES);
+    this.appendBounded([this.item(msg, true)]);
     if (stick) this.scrollToBottom();
     else this.newBelow += 1;
     this.afterChange();
   }
 
-  /** A line only this browser sees: command results and errors. */
+  /** A line only this browser sees: command results and errors. Returns it, for updateLocal(). */
   addLocal(type, text) {
-    this.addLive({status: true, local: true, type, message: text, from: "", ts: new Date().toISOString()});
+    const msg = {status: true, local: true, type, message: text, from: "", ts: new Date().toISOString()};
+    this.addLive(msg);
+    return msg;
+  }
+
+  /** Change the text of a line from addLocal() (a progress line), if it is still shown. */
+  updateLocal(msg, text) {
+    msg.message = text;
+    const item = this.items.find((i) => i.msg === msg);
+    const el = item && item.el.querySelector(".msg__text");
+    if (el) el.replaceChildren(formatMessage(text));
   }
 
   flushPending() {
@@ -224,10 +323,14 @@ export class MessageLog {
     this.pendingLive = [];
     if (!pending.length) return;
     // Live events that arrived while a page was loading may be in that page too.
-    const recent = new Set(this.items.slice(-PAGE_SIZE * 2).map((i) => i.dedupe));
-    const fresh = pending.map((m) => this.item(m)).filter((i) => i.msg.status || !recent.has(i.dedupe));
-    this.appendItems(fresh);
-    if (this.items.length > MAX_MESSAGES) this.trimTop(this.items.length - MAX_MESSAGES);
+    const seen = new Set(this.items.slice(-PAGE_SIZE * 2).map((i) => i.dedupe));
+    const fresh = [];
+    for (const item of pending.map((m) => this.item(m, true))) {
+      if (!item.msg.status && seen.has(item.dedupe)) continue;
+      seen.add(item.dedupe);
+      fresh.push(item);
+    }
+    this.appendBounded(fresh);
   }
 
   // --- window ------------------------------------------------------------------------
@@ -245,9 +348,30 @@ export class MessageLog {
     return null;
   }
 
-  item(msg) {
+  /** `live`: from the websocket, not from a page (see catchUp()). */
+  item(msg, live = false) {
     const ms = parseTs(msg.ts);
-    return {msg, ms, sec: cursor(ms), day: dayKey(ms), dedupe: msg.id || `${cursor(ms)}\n${msg.from}\n${msg.message}`, el: null};
+    return {msg, ms, sec: cursor(ms), day: dayKey(ms), dedupe: msg.id || `${cursor(ms)}\n${msg.from}\n${msg.message}`,
+      el: null, live};
+  }
+
+  /**
+   * Append, then drop the oldest items beyond MAX_MESSAGES. When the new items alone fill the
+   * window, only the newest of them are rendered (nothing is built just to be dropped).
+   */
+  appendBounded(items) {
+    if (items.length >= MAX_MESSAGES) {
+      for (const item of this.items) this.removeItem(item);
+      this.items = [];
+      this.list.replaceChildren();
+      if (items.length > MAX_MESSAGES) this.hasOlder = true;
+      items = items.slice(-MAX_MESSAGES);
+      this.appendItems(items);
+      this.updateTop();
+      return;
+    }
+    this.appendItems(items);
+    if (this.items.length > MAX_MESSAGES) this.trimTop(this.items.length - MAX_MESSAGES);
   }
 
   appendItems(items) {
@@ -355,8 +479,15 @@ export class MessageLog {
     return !m.status && !this.isOwn(m);
   }
 
-  placeUnreadMarker(unread) {
-    let left = unread;
+  placeUnreadMarker() {
+    if (this.unreadId) {
+      const first = this.items.find((i) => i.msg.id === this.unreadId);
+      if (first) return this.setMarker(first);
+      // Older than the window: "Jump to first unread" opens there. With the whole history in
+      // the window the id names nothing any more (history cleared): count instead.
+      if (this.hasOlder) return;
+    }
+    let left = this.unreadCount;
     for (let i = this.items.length - 1; i >= 0; i--) {
       if (!this.countsAsUnread(this.items[i])) continue;
       left -= 1;
@@ -428,7 +559,7 @@ export class MessageLog {
   updateButtons() {
     const s = this.scroller;
     const markerAbove = this.marker && this.marker.el.offsetTop < s.scrollTop;
-    this.unreadButton.hidden = !(markerAbove || this.unreadBeyond > 0);
+    this.unreadButton.hidden = !(markerAbove || this.unreadBeyond > 0 || (this.unreadId && !this.marker));
     const far = s.scrollHeight - s.scrollTop - s.clientHeight > s.clientHeight;
     this.latestButton.hidden = !(this.hasNewer || far || this.newBelow > 0);
     this.latestButton.textContent = this.newBelow > 0

@@ -62,6 +62,11 @@ export class NotificationsView {
     this.load();
   }
 
+  /** The websocket listens now: a mention from before that is in the list only after a reload. */
+  socketReady() {
+    this.load();
+  }
+
   destroy() {
     this.generation += 1;
     for (const off of this.listeners) off();
