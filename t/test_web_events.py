@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
 import time
 from typing import Any
 
@@ -13,7 +14,7 @@ import pytest
 from aiohttp import WSMsgType
 from conftest import core_of, register
 
-from convos.core.connection import Connection
+from convos.core.connection import Connection, Conversation
 from convos.errors import InvalidInput
 from convos.web import events
 from convos.web.keys import EVENT_SOCKETS
@@ -341,6 +342,41 @@ async def test_a_load_reply_is_never_older_than_the_events_before_it(client):
                 break
     assert last_before > 0  # the test did race the load
     assert int(frame["user"]["highlight_keywords"][0][1:]) >= last_before
+
+
+async def test_a_load_reply_never_counts_a_message_whose_event_is_still_to_come(client):
+    """A message raises the unread counter at once, but its event waits for its log line. A load
+    answered in that gap would already count it, and the browser would count it again when the
+    event came: the load waits for the events emitted before it."""
+    email = "superman@example.com"
+    await register(client, email)
+    core = core_of(client)
+    conn = add_scripted(client, email)
+    conv = Conversation(conn.connection_id, "#convos", "#convos")
+    conn.conversations[conv.conversation_id] = conv
+    ws = await connect(client)
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:  # the log thread is busy (a slow disk)
+        held.set()
+        release.wait(10)
+
+    core.store._log_thread.submit(hold)
+    await asyncio.to_thread(held.wait, 10)
+    await core.chat(conn, conv, type="private", from_="jimmy", message="are you there?")
+    assert conv.unread == 1
+    await ws.send_json({"method": "load", "id": "L", "object": "user",
+                        "params": {"connections": True, "conversations": True}})
+    await asyncio.sleep(0)  # one turn of the loop: the server reads the request while the log is held
+    release.set()
+    frames = []
+    async with asyncio.timeout(10):
+        while not frames or frames[-1].get("event") != "load":
+            frames.append(await recv(ws))
+    kinds = [f.get("event") for f in frames]
+    assert kinds.index("message") < kinds.index("load"), kinds
+    convs = {c["conversation_id"]: c for c in frames[-1]["user"]["conversations"]}
+    assert convs["#convos"]["unread"] == 1
 
 
 async def test_a_long_send_does_not_hold_up_pings_and_is_cancelled_on_close(client):

@@ -57,6 +57,14 @@ class ChatMixin:
 
         self.store.after_logs(publish)
 
+    async def events_settled(self: Core) -> None:
+        """Wait until every event emitted so far is published: a snapshot of the state taken
+        after this (a websocket `load`) is never older than the events a subscriber still gets."""
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        self.store.after_logs(lambda: done.done() or done.set_result(None))
+        await done
+
     def emit_state(self: Core, conn: Connection, type_: str, **data: Any) -> None:
         self.emit(conn, {"event": "state", "type": type_, **data})
 

@@ -269,7 +269,9 @@ class EventSocket:
         elif method == "ping":
             await self._reply({"event": "pong", "id": data["id"], "ts": time.time()})
         elif method == "load":
-            # Built once the events before it are written, so none of them is newer than it.
+            # Built once the events emitted before it are published and written, so none of them
+            # is newer than it (an unread counter goes up before its message event goes out).
+            await self.core.events_settled()
             await self._reply(lambda: self._load(data))
         elif method == "send":
             await self._send(data)
