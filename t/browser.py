@@ -114,6 +114,18 @@ async def page(chromium: Any) -> AsyncIterator[Any]:
     assert csp == [], f"the app broke its own Content-Security-Policy: {csp}"
 
 
+async def until(page: Any, script: str, arg: Any = None, timeout: float = 30) -> None:
+    """Wait until `script`, an async function run in the page, returns true.
+
+    `page.wait_for_function` takes the promise an async function returns for a true value, so
+    it would not wait at all; this polls every 100 ms and fails after `timeout` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await page.evaluate(script, arg):
+        assert loop.time() < deadline, f"still false after {timeout} s: {script}"
+        await asyncio.sleep(0.1)
+
+
 def write_settings(home: Path, **settings: Any) -> None:
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = home / "settings.json"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from browser import until
 from playwright.async_api import expect
 
 EMAIL = "superman@example.com"
@@ -99,11 +100,11 @@ async def test_chat_end_to_end(ui_daemon: Any, page: Any, irc_client: Any) -> No
     await expect(log_of(page).locator(".unread-marker + .msg")).to_contain_text("while you were away")
     await expect(badge).to_have_count(0)
     # ...and tells the server (POST .../read), so the count is gone for other browsers too.
-    await page.wait_for_function("""async () => {
+    await until(page, """async () => {
         const res = await fetch("/api/conversations");
         const {conversations} = await res.json();
         return conversations.find((c) => c.conversation_id === "#convos").unread === 0;
-    }""", polling=100)
+    }""")
 
     # The daemon goes away: the page says so, and reconnects when it is back.
     await d.stop()

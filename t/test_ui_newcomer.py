@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import SubPathProxy, write_settings
+from browser import SubPathProxy, until, write_settings
 from playwright.async_api import expect
 from test_ui_chat import register_first_user, sidebar
 
@@ -69,19 +69,9 @@ async def texts_of(log: Any) -> list[str]:
     return [t.strip() for t in await log.locator(".msg .msg__text").all_text_contents()]
 
 
-async def poll(page: Any, script: str, arg: Any = None, timeout: float = 30) -> None:
-    """Wait until the async function `script` (run in the page) returns true. (page.wait_for_function
-    takes the promise an async function returns for a true value.)"""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await page.evaluate(script, arg):
-        assert loop.time() < deadline, f"timed out waiting for {script}"
-        await asyncio.sleep(0.1)
-
-
 async def unread_of(page: Any, conversation_id: str, count: int) -> None:
     """Wait until the server counts `count` unread messages in the conversation."""
-    await poll(page, """async ([id, count]) => {
+    await until(page, """async ([id, count]) => {
         const {conversations} = await window.convos.api.call("listConversations", {});
         return conversations.find((c) => c.conversation_id === id).unread === count;
     }""", [conversation_id, count])
@@ -129,7 +119,7 @@ async def server_tab_sees_everything(page: Any, peer: Any, proxy: SlowSocketProx
              "This server was created Thu Mar 21 2024 at 08:25:00 UTC"]
     await pc.send(f":{s} 001 {nick} :{first[0]}", f":{s} 002 {nick} :{first[1]}", f":{s} 003 {nick} :{first[2]}")
     # Logged (the API has them) while the page cannot hear about them yet.
-    await poll(page, """async () => {
+    await until(page, """async () => {
         const page = await window.convos.api.call("connectionMessages", {connection_id: "irc-localhost", limit: 50});
         return page.messages.some((m) => m.message.startsWith("This server was created"));
     }""")

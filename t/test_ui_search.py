@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from browser import write_settings
+from browser import until, write_settings
 from playwright.async_api import expect
 from test_ui_chat import EMAIL, PASSWORD, log_of, register_first_user, sidebar
 from test_ui_history import write_log
@@ -31,10 +31,10 @@ async def irc_peer_in_convos(irc_client: Any, nick: str = "alice") -> Any:
 
 async def wait_until_found(page: Any, words: str) -> None:
     """Log lines are written by a thread: wait until the search API sees them."""
-    await page.wait_for_function("""async (words) => {
+    await until(page, """async (words) => {
         const res = await fetch("/api/search?match=" + encodeURIComponent(words));
         return (await res.json()).messages.length > 0;
-    }""", arg=words, polling=100)
+    }""", words)
 
 
 def results(page: Any) -> Any:

@@ -9,10 +9,10 @@ Fixtures: `ui_daemon`, `page`, `chromium` (t/browser.py), `ircd`, `irc_client` (
 
 from __future__ import annotations
 
-import asyncio
 import re
 from typing import Any
 
+from browser import until
 from playwright.async_api import expect
 from test_ui_admin import second_browser
 from test_ui_chat import EMAIL, PASSWORD, log_of, register_first_user, sidebar
@@ -26,15 +26,6 @@ async def registered(ui_daemon: Any, page: Any, env: dict[str, str] | None = Non
     await expect(page).to_have_url(re.compile(r"/chat/irc-localhost/%23convos$"))
     await expect(sidebar(page).get_by_role("img", name="Connected")).to_be_visible()
     return d
-
-
-async def until(page: Any, js: str, timeout: float = 10) -> None:
-    """Poll `js` (an async function: wait_for_function would take its promise for true) until it is true."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await page.evaluate(js):
-        assert loop.time() < deadline, f"still false after {timeout}s: {js}"
-        await asyncio.sleep(0.1)
 
 
 async def say(page: Any, conversation: str, text: str) -> None:
