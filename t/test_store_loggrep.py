@@ -271,6 +271,8 @@ def test_grep_reports_each_file_and_offsets(tmp_path):
 
 
 async def test_a_cancelled_request_stops_its_scan():
+    from concurrent.futures import ThreadPoolExecutor
+
     from convos.store.file import _cancellable
 
     started, finished, seen = threading.Event(), threading.Event(), []
@@ -280,9 +282,13 @@ async def test_a_cancelled_request_stops_its_scan():
         seen.append(cancel.wait(10))
         finished.set()
 
-    task = asyncio.create_task(_cancellable(scan))
-    assert await asyncio.to_thread(started.wait, 10)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    assert await asyncio.to_thread(finished.wait, 10) and seen == [True]
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        task = asyncio.create_task(_cancellable(pool, scan))
+        assert await asyncio.to_thread(started.wait, 10)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert await asyncio.to_thread(finished.wait, 10) and seen == [True]
+    finally:
+        pool.shutdown(wait=True)
