@@ -61,8 +61,13 @@ class ChatMixin:
         """Wait until every event emitted so far is published: a snapshot of the state taken
         after this (a websocket `load`) is never older than the events a subscriber still gets."""
         loop = asyncio.get_running_loop()
-        done = loop.create_future()
-        self.store.after_logs(lambda: done.done() or done.set_result(None))
+        done: asyncio.Future[None] = loop.create_future()
+
+        def settle() -> None:
+            if not done.done():
+                done.set_result(None)
+
+        self.store.after_logs(settle)
         await done
 
     def emit_state(self: Core, conn: Connection, type_: str, **data: Any) -> None:
