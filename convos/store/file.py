@@ -62,7 +62,8 @@ def _write_message(
     message: str, highlight: bool, is_channel: bool,
 ) -> None:
     """In the log thread: write a line queued by `FileStore.log_message`, and give `ref` its id
-    (or the reason it could not be written, without the path, for the user to see)."""
+    (or the reason it could not be written, without the path, for the user to see).
+    `_run_batch` writes these lines per file instead (`_write_lines`), from the same arguments."""
     try:
         written = logs.write_message(conn_dir, conversation_id, ts, type, from_, message, highlight=highlight,
                                      is_channel=is_channel)
@@ -74,6 +75,28 @@ def _write_message(
         raise
     if written is not None:
         ref.id = logid.message_id(int(ts // 1), written[1], logid.conversation_tag(conn_dir, conversation_id))
+
+
+def _reason(err: Exception) -> str:
+    return (err.strerror or err.__class__.__name__) if isinstance(err, OSError) else str(err)
+
+
+def _write_lines(lines: dict[str, list[tuple[str, tuple[Any, ...]]]]) -> None:
+    """In the log thread: the message lines of a batch (`_write_message`'s arguments), per file
+    and in order, each file's in one write; every ref gets its line's id, or why not."""
+    for path, items in lines.items():
+        logs, _, conn_dir, conversation_id = items[0][1][:4]
+        tag = logid.conversation_tag(conn_dir, conversation_id)
+        try:
+            results: list[int | str] = logs.append_lines(path, [line for line, _ in items])
+        except Exception as err:  # not the OS's (append_lines says those per line): a bug
+            log.exception("Could not write %d log lines", len(items))
+            results = [_reason(err)] * len(items)
+        for (_, args), result in zip(items, results, strict=True):
+            if isinstance(result, int):
+                args[1].id = logid.message_id(int(args[4] // 1), result, tag)
+            else:
+                args[1].error = result
 
 
 def _message_pos(item: tuple[str, str, LogMessage]) -> logid.MessagePos:
@@ -314,13 +337,32 @@ class FileStore:
 
     @staticmethod
     def _run_batch(batch: list[Any]) -> None:
+        # Message lines are written per file, each file's lines in one os.write. A syscall per
+        # line let the loop thread, which holds the GIL, slow this thread down so much that a
+        # flood piled up in memory waiting to be written.
+        lines: dict[str, list[tuple[str, tuple[Any, ...]]]] = {}
         for fn, args, kwargs in batch:
             if fn is None:  # a callback for the loop, after the lines before it
                 continue
+            if fn is _write_message:
+                try:
+                    found = args[0].message_line(*args[2:8], highlight=args[8], is_channel=args[9])
+                except (OSError, ValueError) as err:
+                    args[1].error = _reason(err)
+                    log.error("Could not write a log line: %s", err)
+                    continue
+                if found is not None:
+                    lines.setdefault(found[0], []).append((found[1], args))
+                continue
+            if lines:  # anything else comes after the lines queued before it
+                _write_lines(lines)
+                lines = {}
             try:
                 fn(*args, **kwargs)
             except Exception as err:
                 log.error("Could not write a log line: %s", err)
+        if lines:
+            _write_lines(lines)
 
     def _written(self, fut: Future[Any], loop: asyncio.AbstractEventLoop, batch: list[Any]) -> None:
         """In the log thread: the batch is written; its callbacks run on the loop, in order."""

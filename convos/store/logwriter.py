@@ -1,4 +1,4 @@
-"""Appending chat log lines: crash-safe, one `os.write` per line, a capped cache of open files.
+"""Appending chat log lines: crash-safe, whole lines per `os.write`, a capped cache of open files.
 
 Synchronous and thread-safe; see docs/logs.md ("Writing", "A torn last line").
 """
@@ -71,6 +71,76 @@ class LogWriter:
                 raise OSError(f"Short write to {key}: {written} of {len(data)} bytes.")
         return end - written
 
+    def append_lines(self, path: Path | str, lines: list[str]) -> list[int | str]:
+        """Append complete lines (as `append`) with one `os.write`: for each line, the offset
+        where it starts, or why it was not written (the OS's reason, without the path).
+
+        After a short write the file is reopened, which cuts the torn line, and the lines from
+        that one on are written again."""
+        out: list[int | str] = []
+        datas: list[bytes] = []
+        todo: list[int] = []  # indexes in `out` of the lines in `datas`
+        for line in lines:
+            if not line.endswith("\n") or line.count("\n") != 1:
+                out.append("A log line must end with its only newline.")
+                continue
+            todo.append(len(out))
+            out.append("")
+            datas.append(line.encode("utf-8", "replace"))
+        key = os.fspath(path)
+        i = 0
+        with self._lock:
+            while i < len(datas):
+                data = b"".join(datas[i:])
+                try:
+                    fd = self._fd(key)
+                    fcntl.flock(fd, fcntl.LOCK_SH)  # excludes a concurrent torn-tail repair only
+                    try:
+                        written = os.write(fd, data)
+                        end = os.lseek(fd, 0, os.SEEK_CUR)  # O_APPEND: the end of what was written
+                    finally:
+                        fcntl.flock(fd, fcntl.LOCK_UN)
+                except OSError as err:
+                    self._drop(key)
+                    log.error("Could not write %d log lines to %s: %s", len(datas) - i, key, err)
+                    for j in todo[i:]:
+                        out[j] = err.strerror or err.__class__.__name__
+                    break
+                pos, first = end - written, i
+                while i < len(datas) and pos + len(datas[i]) <= end:
+                    out[todo[i]] = pos
+                    pos += len(datas[i])
+                    i += 1
+                if written != len(data):
+                    self._drop(key)  # reopening cuts the torn line
+                    log.error("Short write to %s: %d of %d bytes.", key, written, len(data))
+                    if i == first:  # not even one line: give up on the rest
+                        for j in todo[i:]:
+                            out[j] = "Short write"
+                        break
+        return out
+
+    def message_line(
+        self,
+        conn_dir: Path,
+        conversation_id: str,
+        ts: float | datetime,
+        type: str,
+        from_: str,
+        message: str,
+        *,
+        highlight: bool = False,
+        is_channel: bool = False,
+    ) -> tuple[str, str] | None:
+        """The file and the line for a message, or None when the type is not logged."""
+        line = format_line(ts, type, from_, message, highlight=highlight, is_channel=is_channel)
+        if line is None:
+            return None
+        # the line starts with its UTC timestamp, whose year and month name the file
+        # (plain strings: pathlib costs more than the write itself)
+        leaf = ".log" if conversation_id == "" else f"/{escape_conversation_id(conversation_id)}.log"
+        return f"{os.fspath(conn_dir)}/{line[0:4]}/{line[5:7]}{leaf}", line
+
     def log_message(
         self,
         conn_dir: Path,
@@ -101,13 +171,12 @@ class LogWriter:
         is_channel: bool = False,
     ) -> tuple[str, int] | None:
         """`log_message`, returning the line and its offset in its file."""
-        line = format_line(ts, type, from_, message, highlight=highlight, is_channel=is_channel)
-        if line is None:
+        found = self.message_line(conn_dir, conversation_id, ts, type, from_, message, highlight=highlight,
+                                  is_channel=is_channel)
+        if found is None:
             return None
-        # the line starts with its UTC timestamp, whose year and month name the file
-        # (plain strings: pathlib costs more than the write itself)
-        leaf = ".log" if conversation_id == "" else f"/{escape_conversation_id(conversation_id)}.log"
-        return line, self.append(f"{os.fspath(conn_dir)}/{line[0:4]}/{line[5:7]}{leaf}", line)
+        path, line = found
+        return line, self.append(path, line)
 
     def log_notification(
         self,
