@@ -10,9 +10,12 @@ the generated home is never written to. Logs in as the generated user, then, wit
 keep-alive client, times (median and p90 of N requests, wall clock at the client):
 
 - pages of #big: the newest, the newest of the big month, deep pages (`before` an hour and ten
-  days after the start of the big month), `around` its middle, `after` its start;
+  days after the start of the big month), `around` its middle, `after` its start; then pages by
+  message id next to those (`before_id`/`after_id` of those pages, `around_id` of a message in
+  the middle of the month);
 - `match` on #big with a rare and a common word (12 months: every #big file);
-- searches across the user (`/api/search?match=`, 12 months: every conversation's files);
+- searches across the user (`/api/search?match=`, 12 months: every conversation's files), and
+  their second pages by `before` and by `before_id`;
 - notifications.
 
 Every query alternates with its baseline, measured in the same run on the same files: `tail
@@ -267,6 +270,26 @@ async def main() -> None:
                    {"around": ts(month_start + timedelta(days=15, hours=7))}, tail60, "tail -n 60, big file")
         await page("after = month start (forwards)", {"after": ts(month_start)}, tail60, "tail -n 60, big file")
 
+        # By message id at the same depths: each cursor is the one the timestamp page hands out
+        # (its before_id/after_id), as a client paging from there sends it.
+        async def cursor(params: dict[str, Any]) -> dict[str, Any]:
+            body: dict[str, Any] = (await a.get(conv, params))[1]
+            return body
+
+        middle = month_start + timedelta(days=15, hours=7)
+        id_pages = [
+            ("before_id: page 2 (from the newest page)", {}, "before_id"),
+            ("before_id: page 2 of the big month", {"before": ts(month_end)}, "before_id"),
+            ("before_id: from month start + 10 d", {"before": ts(month_start + timedelta(days=10))}, "before_id"),
+            ("before_id: from month start + 1 h", {"before": ts(month_start + timedelta(hours=1))}, "before_id"),
+            ("around_id: a message in the middle of the month (60 + 60)", {"after": ts(middle)}, "around_id"),
+            ("after_id: page 2 from month start (forwards)", {"after": ts(month_start)}, "after_id"),
+        ]
+        for name, params, key in id_pages:
+            body = await cursor(params)
+            value = body["messages"][0]["id"] if key == "around_id" else body[key]
+            await page(name, {key: value}, tail60, "tail -n 60, big file")
+
         async def search(name: str, path: str, params: dict[str, Any], word: str, files: list[Path], n: int) -> None:
             grep = ["grep", "-c", "-F", word, *map(str, files)]
             mine, base, body = await alternate(n, lambda: a.get(path, params), grep)
@@ -288,6 +311,20 @@ async def main() -> None:
         rss_after = rss_mb(daemon.pid)
         await search(f"search {common!r}, all conversations", "/api/search", {"match": common, "after": ts(year_ago)},
                      common, conv_files, max(3, n // 3))
+        # Page 2 of searches, by the before_id of page 1: the common word from a deep cursor,
+        # and the rare word over what lies beyond its first page (grep: the files it covers).
+        first = (await a.get("/api/search", {"match": common, "after": ts(year_ago),
+                                             "before": ts(month_start + timedelta(days=10))}))[1]
+        await search(f"search {common!r}, all, before_id from month start + 10 d", "/api/search",
+                     {"match": common, "after": ts(year_ago), "before_id": first["before_id"]}, common, conv_files,
+                     max(3, n // 3))
+        first = (await a.get("/api/search", user_search))[1]
+        month_of_cursor = first["before"][:7].replace("-", "/")
+        older = [f for f in conv_files if f"{f.parent.parent.name}/{f.parent.name}" <= month_of_cursor]
+        await search(f"search {rare!r}, all, page 2 by before", "/api/search", {**user_search, "before": first["before"]},
+                     rare, older, n)
+        await search(f"search {rare!r}, all, page 2 by before_id", "/api/search",
+                     {**user_search, "before_id": first["before_id"]}, rare, older, n)
         mine, base, body = await alternate(args.repeat, lambda: a.get("/api/notifications"),
                                            ["tail", "-n", "40", str(notes)])
         rows.append(Row(f"notifications (40 of {notes.stat().st_size / 1e6:.0f} MB)", mine,
@@ -365,7 +402,11 @@ async def main() -> None:
     print()
     pages = [r for r in rows if r.kind == "page"]
     worst = max(pages, key=lambda r: r.median)
-    rare_rows = [r for r in rows if r.kind == "search" and repr(rare) in r.name]
+    for kind, prefix in (("timestamp", ("deep", "around =", "after =")), ("id", ("before_id", "after_id", "around_id"))):
+        slowest = max((r for r in pages if r.name.startswith(prefix)), key=lambda r: r.median)
+        print(f"slowest page by {kind} cursor: {slowest.median:.2f} ms = {slowest.median / rows[0].median:.1f}x the "
+              f"newest page, {slowest.median / rows[1].median:.1f}x the newest of the big month ({slowest.name})")
+    rare_rows = [r for r in rows if r.kind == "search" and repr(rare) in r.name and "page 2" not in r.name]
     worst_ratio = min(r.base_median / r.median for r in rare_rows)
     growth = max(during) - rss_before
     print(f"pages and notifications: slowest median {worst.median:.2f} ms ({worst.name}); "

@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Time the log store directly on a home made by bench/gen_home.py, next to tail and grep.
 
+Pages by timestamp cursor and by message id (`before_id`, `after_id`, `around_id`) at several
+depths of #big, and searches (the newest page, and pages by `before` and `before_id`).
+
     python bench/gen_home.py /tmp/bench-home
     python bench/bench_logstore.py /tmp/bench-home [--repeat 30] [--no-grep]
 
@@ -26,7 +29,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from convos.store import logfile, loggrep
-from convos.store.logformat import escape_conversation_id
+from convos.store.logformat import escape_conversation_id, split_line
+from convos.store.logreader import find_message_id
+from convos.store.logseek import LogFile
 
 
 def timed(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
@@ -93,6 +98,27 @@ def main() -> None:
     page("deep page: before = month start + 10d", before=month_start + timedelta(days=10))
     page("around = middle of the month", around=month_start + timedelta(days=15, hours=7))
     page("after = month start (forwards)", after=month_start)
+    first_month = min(datetime(int(p.parent.parent.name), int(p.parent.name), 1, tzinfo=UTC) for p in big_conv_files)
+    page(f"deep page: before = {first_month:%Y-%m} + 1d (oldest file)", before=first_month + timedelta(days=1))
+
+    # By message id, at the same depths: each cursor is one a client paging from there gets
+    # (the page's `before_id`/`after_id`), so the id pages are the pages right next to the ones above.
+    def cursor(**query: object) -> logfile.MessagePage:
+        return logfile.read_messages(conn, big, now=now, **query)
+
+    def by_id(name: str, **query: object) -> None:
+        page(name, **{k: logfile.parse_message_id(v) for k, v in query.items()})
+
+    by_id("before_id: page 2 (from the newest page)", before_id=cursor().before_id)
+    by_id("before_id: page 2 of the big month", before_id=cursor(before=month_end).before_id)
+    by_id("before_id: from month start + 10d", before_id=cursor(before=month_start + timedelta(days=10)).before_id)
+    by_id("before_id: from month start + 1h", before_id=cursor(before=month_start + timedelta(hours=1)).before_id)
+    by_id(f"before_id: from {first_month:%Y-%m} + 1d (oldest file)",
+          before_id=cursor(before=first_month + timedelta(days=1)).before_id)
+    middle = month_start + timedelta(days=15, hours=7)
+    by_id("around_id: a message in the middle of the month", around_id=cursor(after=middle).messages[0].id)
+    by_id("after_id: page 2 from month start (forwards)", after_id=cursor(after=month_start).after_id)
+    by_id("after_id: from the middle of the month", after_id=cursor(after=middle).after_id)
     ms_tail = run(["tail", "-n", "60", str(big_file)], r)  # the newest lines of the big month
     rows.append(("  baseline: tail -n 60 (process incl.)", ms_tail, ""))
 
@@ -128,10 +154,67 @@ def main() -> None:
     ratio_all = ms_grep_all / ms_all
     ms, res = timed(lambda: logfile.search_conversation(conn, big, match=common, limit=60), r)
     rows.append((f"search common word {common!r} in {big}", ms, f"{len(res.messages)} hits"))
+    deep = logfile.parse_message_id(cursor(before=month_start + timedelta(days=10)).before_id)
+    ms, res = timed(lambda: logfile.search_conversation(conn, big, match=common, limit=60, before_id=deep), r)
+    rows.append((f"search {common!r} in {big}, before_id = month start + 10d", ms, f"{len(res.messages)} hits"))
+
+    # Page 2 of the rare-word search of every conversation, by its timestamp and its id cursor
+    # (as FileStore.search_messages makes them): it reads what lies beyond page 1.
+    cids = info["conversations"]
+    found = logfile.search_conversations([(conn, cid) for cid in cids], match=rare, limit=60)
+    results = [([(cid, m) for m in f.messages], f.more, f.split) for cid, f in zip(cids, found, strict=True)]
+    _, last, _ = logfile.merge_exact(results, 60, lambda x: logfile.parse_message_id(x[1].id))
+    assert last is not None, "page 1 of the rare-word search should have a next page"
+    older_bytes = size([f for f in conv_files if f.parent.parent.name + f.parent.name
+                        <= f"{last[1].ts[:4]}{last[1].ts[5:7]}"])
+
+    def search_page2(**query: object) -> object:
+        found = logfile.search_conversations([(conn, cid) for cid in cids], match=rare, limit=60, **query)
+        results = [([(cid, m) for m in f.messages], f.more, f.split) for cid, f in zip(cids, found, strict=True)]
+        if "before_id" in query:
+            return logfile.merge_exact(results, 60, lambda x: logfile.parse_message_id(x[1].id))[0]
+        return logfile.merge_newest_first([r[:2] for r in results], 60, lambda x: x[1].ts)[0]
+
+    ms, res = timed(lambda: search_page2(before=datetime.fromisoformat(last[1].ts).replace(tzinfo=UTC)), few)
+    rows.append((f"search {rare!r}, all, page 2 by before (<= {older_bytes / 1e6:.0f} MB)", ms, f"{len(res)} hits"))
+    before_id = logfile.parse_message_id(last[1].id)
+    ms, res = timed(lambda: search_page2(before_id=before_id), few)
+    rows.append((f"search {rare!r}, all, page 2 by before_id", ms, f"{len(res)} hits"))
 
     notes = args.home / info["email"] / "notifications.log"
     ms, res = timed(lambda: logfile.read_notifications(notes, 40), r)
     rows.append((f"notifications (40 of {notes.stat().st_size / 1e6:.0f} MB)", ms, f"{len(res)} items"))
+    # As the daemon reads them: with the id of each one's line. The generated notifications
+    # name no logged line (their months have no files), so this is only the cost of looking.
+    user_dir = args.home / info["email"]
+    ms, res = timed(lambda: logfile.read_notifications(notes, 40, user_dir), r)
+    rows.append(("  the same, with message ids (as the daemon)", ms, f"{sum(n.id is not None for n in res)} ids"))
+    # What looking up a notification's line costs when it is there: 40 lines of the newest
+    # month of each conversation, found by time and text.
+    wanted = []
+    for cid in info["conversations"]:
+        newest_file = sorted(conn.glob(f"*/*/{escape_conversation_id(cid)}.log"))[-1]
+        with open(newest_file, "rb") as fh:  # 4 lines from the middle and the last quarter
+            for at in (0.5, 0.6, 0.75, 0.9):
+                fh.seek(int(newest_file.stat().st_size * at))
+                fh.readline()
+                parts = split_line(fh.readline().decode("utf-8", "replace"))
+                if parts is not None:
+                    wanted.append((cid, parts[0], parts[2]))
+    wanted = wanted[:40]
+
+    def lookup() -> list[str | None]:  # as read_notifications: each month file opened once
+        files: dict[str, LogFile | None] = {}
+        try:
+            return [find_message_id(conn, cid, t, body, files) for cid, t, body in wanted]
+        finally:
+            for lf in files.values():
+                if lf is not None:
+                    lf.close()
+
+    ms, res = timed(lookup, r)
+    rows.append((f"  ids of {len(wanted)} logged lines (find_message_id)", ms,
+                 f"{sum(x is not None for x in res)} found"))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     width = max(len(name) for name, _, _ in rows)
@@ -140,6 +223,11 @@ def main() -> None:
         print(f"{name:<{width}}  {ms:>10.2f}  {note}")
     print()
     print(f"newest page of the big month vs tail -n 60 on it: {rows[1][1] / ms_tail:.2f}x the time")
+    newest_ms = rows[0][1]
+    for kind, prefix in (("timestamp", ("deep", "around =", "after =")), ("id", ("before_id", "after_id", "around_id"))):
+        worst = max((row for row in rows if row[0].startswith(prefix)), key=lambda row: row[1])
+        print(f"slowest page by {kind} cursor: {worst[1]:.2f} ms = {worst[1] / newest_ms:.1f}x the newest page "
+              f"({worst[0]})")
     print(
         f"rare-word search throughput vs grep -c -F: {ratio_big:.0%} ({big}), {ratio_all:.0%} (all conversations)"
     )
