@@ -9,7 +9,10 @@ import os
 import signal
 import ssl
 import sys
+from collections.abc import AsyncIterator, Callable
 from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from . import __version__
@@ -18,6 +21,11 @@ from .core.connection import Connection
 from .core.core import Core
 from .store.file import FileStore
 from .store.jsonfile import remove_temp_files
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from .bot import Bot
 
 log = logging.getLogger("convos")
 
@@ -58,8 +66,35 @@ def connection_class(scheme: str) -> type[Connection]:
 
 
 def build_core(config: Config, *, readonly: bool = False) -> Core:
-    store = FileStore(config.home, scan_threads=config.scan_threads)
+    spool = Path(config.bot_spool_dir).expanduser() if config.bot_spool_dir else None
+    store = FileStore(config.home, scan_threads=config.scan_threads, spool_dir=spool)
     return Core(store, config, readonly=readonly, connection_class=connection_class)
+
+
+def build_app(core: Core, config: Config) -> web.Application:
+    """The web application, and the consumers of the core beside it: the bot (spec §7.2) when
+    CONVOS_BOT_EMAIL names its account. It starts with the application and stops before the core."""
+    from .web.app import create_app
+    from .web.keys import WEBHOOKS
+
+    app = create_app(core, config)
+    if config.bot_email:
+        from .bot import Bot
+
+        bot = Bot(core, core.store, config)
+        app[WEBHOOKS] = bot
+        # After create_app's own: cleanup runs in reverse order, so the bot stops before the core.
+        app.cleanup_ctx.append(_bot_lifecycle(bot))
+    return app
+
+
+def _bot_lifecycle(bot: Bot) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        bot.start()
+        yield
+        await bot.stop()
+
+    return lifecycle
 
 
 def parse_listen(url: str) -> tuple[str | None, int, ssl.SSLContext | None]:
@@ -85,8 +120,6 @@ def parse_listen(url: str) -> tuple[str | None, int, ssl.SSLContext | None]:
 async def run_daemon(config: Config) -> int:
     from aiohttp import web
 
-    from .web.app import create_app
-
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -103,7 +136,7 @@ async def run_daemon(config: Config) -> int:
         # Never overwrite a settings.json we cannot read: say what is wrong and stop.
         print(f"convos: cannot read {config.home}/settings.json: {err}", file=sys.stderr)
         return 1
-    app = create_app(core, config)
+    app = build_app(core, config)
     runner = web.AppRunner(app, handle_signals=False, access_log=logging.getLogger("aiohttp.access"))
     await runner.setup()
     try:
@@ -186,8 +219,6 @@ def main(argv: list[str] | None = None) -> int:
 
     overrides: dict[str, object] = {}
     if getattr(args, "home", None):
-        from pathlib import Path
-
         overrides["home"] = Path(args.home).expanduser()
     if getattr(args, "listen", None):
         overrides["listen"] = tuple(args.listen)

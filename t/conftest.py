@@ -16,10 +16,9 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 
-from convos.cli import build_core
+from convos.cli import build_app, build_core
 from convos.config import Config
-from convos.web.app import create_app
-from convos.web.keys import CORE
+from convos.web.keys import CORE, WEBHOOKS
 
 # IRC fixtures: ircd, ircd_factory, irc_client (t/ircd.py) and irc_peer (t/irc_peer.py).
 # irc_peer must come first: ircd imports it, and pytest must load it first to rewrite its asserts.
@@ -67,7 +66,7 @@ def make_client(aiohttp_client: Any, home: Path) -> MakeClient:
         config = Config.from_env(base_env, **overrides)
         core = build_core(config)
         await core.load_settings()
-        app = create_app(core, config)
+        app = build_app(core, config)  # as the daemon builds it: with the bot when CONVOS_BOT_EMAIL is set
         client = await aiohttp_client(app)
         await asyncio.wait_for(core.ready_event.wait(), 10)
         return client
@@ -98,6 +97,11 @@ async def anon() -> AsyncIterator[Callable[..., Awaitable[aiohttp.ClientSession]
 
 def core_of(client: TestClient) -> Any:
     return client.server.app[CORE]
+
+
+def bot_of(client: TestClient) -> Any:
+    """The bot cli.build_app wired beside the core (it takes the app's webhooks)."""
+    return client.server.app[WEBHOOKS]
 
 
 async def register(client: TestClient, email: str, password: str = "longenough", **extra: Any) -> dict[str, Any]:

@@ -8,12 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import core_of, register
+from conftest import bot_of, core_of, register
 
-from convos.core.bot.action import BotMessage
-from convos.core.bot.calc import CalcError, evaluate
-from convos.core.bot.config import BotConfig, action_key
-from convos.core.bot.github import message_for
+from convos.bot.action import BotMessage
+from convos.bot.calc import CalcError, evaluate
+from convos.bot.config import BotConfig, action_key
+from convos.bot.github import message_for
+from convos.store.base import StoreError
+from convos.store.file import FileStore
 from convos.store.jsonfile import atomic_write, encode
 
 BOT = "bot@example.com"
@@ -39,16 +41,61 @@ async def login(client: Any, email: str, password: str) -> int:
     return res.status
 
 
+# --- its files, through the store ---------------------------------------------------------------
+
+
+async def test_the_bot_files_come_from_the_store(home, tmp_path):
+    """bot.yaml and the spool by the bot's email and a file name: the bot never builds a path."""
+    store = FileStore(home)
+    try:
+        assert await store.bot_config_stamp(BOT) is None
+        path = bot_yaml(home, "")
+        assert await store.bot_config_stamp(BOT) is None  # empty: as good as none
+        path.write_text("generic: {}\n")
+        assert await store.bot_config_stamp(BOT) == (path.stat().st_mtime_ns, 12)
+        assert await store.load_bot_config(BOT, 100) == b"generic: {}\n"
+        with pytest.raises(StoreError, match="larger than 5 bytes"):
+            await store.load_bot_config(BOT, 5)
+        assert store.bot_file_location(BOT) == str(path)
+
+        spool = Path(await store.open_spool(BOT))
+        assert spool == home / BOT / "spool" and spool.stat().st_mode & 0o777 == 0o700
+        for name in ("b.yaml", "a.json", ".hidden", "c.tmp", "d.failed", "bad\nname"):
+            (spool / name).write_text("message: hi\n")
+        (spool / "e-dir").mkdir()
+        assert await store.list_spool(BOT, 10) == ["a.json", "b.yaml"]
+        assert await store.list_spool(BOT, 1) == ["a.json"]
+        assert await store.load_spool_file(BOT, "a.json", 100) == b"message: hi\n"
+        await store.set_aside_spool_file(BOT, "a.json")
+        await store.delete_spool_file(BOT, "b.yaml")
+        assert sorted(p.name for p in spool.iterdir() if p.name.endswith(("json", "yaml", "failed"))) == [
+            "a.json.failed", "d.failed"]
+        for bad in ("../bot.yaml", ".hidden"):
+            with pytest.raises(StoreError):
+                await store.load_spool_file(BOT, bad, 100)
+    finally:
+        await store.close()
+    # CONVOS_BOT_SPOOL_DIR: the composition root hands the store the directory.
+    elsewhere = FileStore(home, spool_dir=tmp_path / "spool")
+    try:
+        assert await elsewhere.open_spool(BOT) == str(tmp_path / "spool")
+        (tmp_path / "spool" / "x.yaml").write_text("message: hi\n")
+        assert await elsewhere.list_spool(BOT, 10) == ["x.yaml"]
+        assert elsewhere.bot_file_location(BOT, "x.yaml") == str(tmp_path / "spool" / "x.yaml")
+    finally:
+        await elsewhere.close()
+
+
 # --- the account --------------------------------------------------------------------------------
 
 
 async def test_waits_for_a_human_then_registers(make_client, caplog):
-    caplog.set_level(logging.INFO, logger="convos.core.bot")
+    caplog.set_level(logging.INFO, logger="convos.bot")
     client = await make_client({"CONVOS_BOT_EMAIL": BOT})
     core = core_of(client)
     assert core.get_user(BOT) is None  # no bot before a human, so it can never be the first (admin) user
     await register(client, "superman@example.com")
-    await core.bot.wait_for(lambda b: b.loads >= 1)
+    await bot_of(client).wait_for(lambda b: b.loads >= 1)
     bot = core.get_user(BOT)
     assert bot.roles == ["bot"]
     assert core.get_user("superman@example.com").roles == ["admin"]
@@ -56,14 +103,14 @@ async def test_waits_for_a_human_then_registers(make_client, caplog):
     password = re.search(r'password "([^"]+)"', logged[0]).group(1)
     assert await login(client, BOT, password) == 200
     # No config file: only the Core action runs.
-    assert [a.moniker for a in core.bot.enabled_actions()] == ["core"]
+    assert [a.moniker for a in bot_of(client).enabled_actions()] == ["core"]
 
 
 async def test_standalone_bot_is_never_admin(make_client, home):
     bot_yaml(home, "generic: {password: from-the-file}\n")
     client = await make_client({"CONVOS_BOT_EMAIL": BOT, "CONVOS_BOT_ALLOW_STANDALONE": "1"})
     core = core_of(client)
-    await core.bot.wait_for(lambda b: b.loads >= 1)
+    await bot_of(client).wait_for(lambda b: b.loads >= 1)
     assert core.get_user(BOT).roles == ["bot"]
     assert await login(client, BOT, "from-the-file") == 200
     # Registration is closed once any account exists; an invite makes the first human the admin.
@@ -80,7 +127,7 @@ async def test_config_reload(make_client, home):
     path = bot_yaml(home, "generic: {password: first-password}\nactions:\n- class: Convos::Plugin::Bot::Action::Core\n")
     client = await make_client({"CONVOS_BOT_EMAIL": BOT, "CONVOS_BOT_ALLOW_STANDALONE": "1",
                                 "CONVOS_BOT_LOAD_INTERVAL": "0.02"})
-    bot = core_of(client).bot
+    bot = bot_of(client)
     await bot.wait_for(lambda b: b.loads >= 1)
     assert await login(client, BOT, "first-password") == 200
     assert [a.moniker for a in bot.enabled_actions()] == ["core"]
@@ -131,7 +178,7 @@ async def bot(make_client, home):
     bot_yaml(home, "actions:\n- class: Convos::Plugin::Bot::Action::Core\n- class: Convos::Plugin::Bot::Action::Calc\n"
                    "- class: Convos::Plugin::Bot::Action::Github\n- {class: Spool, enabled: 0}\n")
     client = await make_client({"CONVOS_BOT_EMAIL": BOT, "CONVOS_BOT_ALLOW_STANDALONE": "1"})
-    the_bot = core_of(client).bot
+    the_bot = bot_of(client)
     await the_bot.wait_for(lambda b: b.loads >= 1)
     return the_bot
 
@@ -168,7 +215,7 @@ async def test_core_answers_only_in_private(bot):
 async def test_only_core_enabled(make_client, home):
     bot_yaml(home, "actions:\n- class: Core\n- class: Calc\n  enabled: false\n- class: Nope\n")
     client = await make_client({"CONVOS_BOT_EMAIL": BOT, "CONVOS_BOT_ALLOW_STANDALONE": "1"})
-    the_bot = core_of(client).bot
+    the_bot = bot_of(client)
     await the_bot.wait_for(lambda b: b.loads >= 1)
     assert the_bot.reply_for(msg("actions")) == "Only core action enabled."
 

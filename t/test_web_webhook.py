@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import core_of, register
+from conftest import bot_of, register
 
 from convos.store.jsonfile import atomic_write, encode
 
@@ -62,7 +62,7 @@ def start(make_client, home):
     async def make(env: dict[str, str] | None = None, **yaml: Any) -> Any:
         write_bot_yaml(home, **yaml)
         client = await make_client({"CONVOS_BOT_EMAIL": BOT, "CONVOS_BOT_ALLOW_STANDALONE": "1", **(env or {})})
-        await core_of(client).bot.wait_for(lambda b: b.loads >= 1)
+        await bot_of(client).wait_for(lambda b: b.loads >= 1)
         return client
 
     return make

@@ -12,11 +12,10 @@ from ..config import Config
 from ..errors import InvalidInput, NotFound, Unauthorized
 from ..store.base import DiskUsage, Store
 from . import invite
-from .bot import Bot
 from .chat import ChatMixin
 from .connection import Connection, Conversation
 from .connections import ConnectionClass, ConnectionsMixin
-from .events import EventBus
+from .events import USER_EVENT, EventBus
 from .files import FilesMixin
 from .highlight import Highlights
 from .history import SCAN_QUEUE
@@ -76,8 +75,6 @@ class Core(ConnectionsMixin, ChatMixin, FilesMixin):
         self.scan_slots = UserSlots(config.scans_per_user, SCAN_QUEUE)
         self._users: dict[str, User] = {}
         self._users_lock = asyncio.Lock()
-        # The bot (spec §7.2), when CONVOS_BOT_EMAIL names its account; never in a read-only core.
-        self.bot: Bot | None = Bot(self) if config.bot_email and not readonly else None
 
     # --- start-up ----------------------------------------------------------
 
@@ -132,14 +129,10 @@ class Core(ConnectionsMixin, ChatMixin, FilesMixin):
         self.ready = True
         self.ready_event.set()
         log.info("Core ready with %d users.", len(self._users))
-        if self.bot is not None:
-            self.bot.start()
 
     async def stop(self) -> None:
         """Disconnect everything, write what is pending, and stop background work."""
         self.ready = False
-        if self.bot is not None:
-            await self.bot.stop()
         # State changes asked for first: a connect finishing now would open a socket nobody closes.
         changes = list(self._state_changes.values())
         for task in changes:
@@ -262,8 +255,8 @@ class Core(ConnectionsMixin, ChatMixin, FilesMixin):
                 self._users.pop(email, None)
                 raise
         log.info("Created user %s (uid %s).", email, user.uid)
-        if self.bot is not None:
-            self.bot.user_added(user)
+        # For consumers that follow every account (the bot waits for the first human one).
+        self.events.publish(email, {"event": USER_EVENT, "type": "created", "email": email, "roles": list(user.roles)})
         return user
 
     async def remove_user(self, user: User) -> None:

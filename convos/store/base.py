@@ -98,7 +98,42 @@ class LoadReport:
     broken: dict[str, str] = field(default_factory=dict)
 
 
-class Store(Protocol):
+class BotFiles(Protocol):
+    """The bot's own files (docs/bot.md): its config and a spool of messages to send, by the bot's
+    email and a file name, never a path. Contents are bytes; the bot parses them."""
+
+    async def bot_config_stamp(self, email: str) -> tuple[int, int] | None:
+        """(modification time in ns, size) of the bot's non-empty config, or None without one."""
+        ...
+
+    async def load_bot_config(self, email: str, max_size: int) -> bytes:
+        """The config's bytes; StoreError when it cannot be read or is larger than `max_size`."""
+        ...
+
+    async def open_spool(self, email: str) -> str:
+        """Make the spool if missing; returns where it is, for the log."""
+        ...
+
+    async def list_spool(self, email: str, limit: int) -> list[str]:
+        """Names of the waiting spool files in name order: not dot files, `*.tmp` or `*.failed`."""
+        ...
+
+    async def load_spool_file(self, email: str, name: str, max_size: int) -> bytes:
+        """A spool file's bytes; StoreError when it cannot be read or is larger than `max_size`."""
+        ...
+
+    async def delete_spool_file(self, email: str, name: str) -> None: ...
+
+    async def set_aside_spool_file(self, email: str, name: str) -> None:
+        """Keep a bad file for the admin (as `<name>.failed`), out of the way of the next run."""
+        ...
+
+    def bot_file_location(self, email: str, name: str = "") -> str:
+        """Where the config (no name) or a spool file is, for log lines only."""
+        ...
+
+
+class Store(BotFiles, Protocol):
     async def load_settings(self) -> dict[str, Any] | None: ...
 
     async def save_settings(self, data: dict[str, Any]) -> None: ...

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from . import logfile, logid, uploads
+from . import botfiles, logfile, logid, uploads
 from .base import DiskUsage, LogRef, QueryError, StoreError, UploadRecord, UserRecord
 from .jsonfile import JsonWriter, decode, make_dirs
 from .logformat import LogMessage
@@ -33,6 +33,14 @@ def safe_segment(name: str) -> str:
     if not name or name in (".", "..") or name.startswith(".") or not _SAFE_SEGMENT.match(name):
         raise StoreError(f"Invalid name {name!r}.")
     return name
+
+
+def _is_safe_segment(name: str) -> bool:
+    try:
+        safe_segment(name)
+    except StoreError:
+        return False
+    return True
 
 
 # Threads for log scans (pages, search, notifications, counts): their own, so that however
@@ -116,8 +124,10 @@ def _parse_ids(query: dict[str, Any]) -> None:
 
 
 class FileStore:
-    def __init__(self, home: Path, *, scan_threads: int = SCAN_THREADS) -> None:
+    def __init__(self, home: Path, *, scan_threads: int = SCAN_THREADS, spool_dir: Path | None = None) -> None:
         self.home = Path(home)
+        # The bot's spool (CONVOS_BOT_SPOOL_DIR); None: `<home>/<bot email>/spool`.
+        self.spool_dir = spool_dir
         self._scans = ThreadPoolExecutor(max_workers=max(1, scan_threads), thread_name_prefix="convos-scan")
         self._writer = JsonWriter()
         self._broken: dict[str, str] = {}
@@ -507,6 +517,39 @@ class FileStore:
                 return fh.read(limit)
 
         return await asyncio.to_thread(read)
+
+    # --- the bot's files (formats and rules in botfiles.py) -------------------
+
+    def _spool(self, email: str) -> Path:
+        return self.spool_dir or self.user_dir(email) / botfiles.SPOOL_NAME
+
+    async def bot_config_stamp(self, email: str) -> tuple[int, int] | None:
+        return await asyncio.to_thread(botfiles.stamp, self.user_dir(email) / botfiles.CONFIG_NAME)
+
+    async def load_bot_config(self, email: str, max_size: int) -> bytes:
+        return await asyncio.to_thread(botfiles.read, self.user_dir(email) / botfiles.CONFIG_NAME, max_size)
+
+    async def open_spool(self, email: str) -> str:
+        directory = self._spool(email)
+        await asyncio.to_thread(botfiles.make_spool, directory)
+        return str(directory)
+
+    async def list_spool(self, email: str, limit: int) -> list[str]:
+        return await asyncio.to_thread(botfiles.spool_names, self._spool(email), limit, _is_safe_segment)
+
+    async def load_spool_file(self, email: str, name: str, max_size: int) -> bytes:
+        return await asyncio.to_thread(botfiles.read, self._spool(email) / safe_segment(name), max_size)
+
+    async def delete_spool_file(self, email: str, name: str) -> None:
+        await asyncio.to_thread(botfiles.remove, self._spool(email) / safe_segment(name))
+
+    async def set_aside_spool_file(self, email: str, name: str) -> None:
+        await asyncio.to_thread(botfiles.set_aside, self._spool(email) / safe_segment(name))
+
+    def bot_file_location(self, email: str, name: str = "") -> str:
+        if name:
+            return str(self._spool(email) / name)
+        return str(self.user_dir(email) / botfiles.CONFIG_NAME)
 
     # --- disk usage --------------------------------------------------------
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 
@@ -15,6 +16,14 @@ if TYPE_CHECKING:
     from .events import EventSocket
     from .loginlimit import LoginLimits
 
+
+class WebhookReceiver(Protocol):
+    """What handles POST /api/webhook/{provider_name}: the bot (convos/bot), wired by cli.py."""
+
+    async def handle_webhook(self, provider: str, headers: Mapping[str, str], body: bytes,
+                             payload: dict[str, Any], remote_address: str) -> dict[str, Any]: ...
+
+
 CORE = web.AppKey("core", Core)
 CONFIG = web.AppKey("config", Config)
 SPEC = web.AppKey("spec", ApiSpec)
@@ -24,3 +33,5 @@ EVENT_SOCKETS = web.AppKey("event_sockets", set["EventSocket"])
 LOGIN_LIMITS: web.AppKey[LoginLimits] = web.AppKey("login_limits")
 # Optional: the link previewer for /api/embed (convos.web.embed.embedder_for makes one when unset).
 EMBEDDER: web.AppKey[Embedder] = web.AppKey("embedder")
+# Optional: who takes webhooks (the bot); without one they answer 503.
+WEBHOOKS: web.AppKey[WebhookReceiver] = web.AppKey("webhooks")

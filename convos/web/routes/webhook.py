@@ -7,18 +7,18 @@ from typing import Any
 from aiohttp import web
 
 from ...errors import NotReady
-from ..keys import CORE
+from ..keys import WEBHOOKS
 from ..session import remote_address
 from . import RAW_BODY, Input, operation
 
 
 @operation("webhook")
 async def webhook(request: web.Request, inp: Input) -> dict[str, Any]:
-    bot = request.app[CORE].bot
-    if bot is None:
+    receiver = request.app.get(WEBHOOKS)
+    if receiver is None:
         raise NotReady("Unable to accept webhook request.")
     # The body was read for validation (within the operation's x-convos-max-body); signatures are
     # over these exact bytes.
     body = request.get(RAW_BODY, b"")
-    return await bot.handle_webhook(inp["provider_name"], request.headers, body, inp["body"],
-                                    remote_address(request))
+    return await receiver.handle_webhook(inp["provider_name"], request.headers, body, inp["body"],
+                                         remote_address(request))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from pathlib import Path
 from typing import Any
 
-from ...errors import ConvosError
+from ..errors import ConvosError
+from ..store.base import StoreError
 from . import files
 from .action import Action
 
@@ -25,13 +25,6 @@ class SpoolAction(Action):
         super().__init__(bot)
         self._task: asyncio.Task[None] | None = None
 
-    @property
-    def directory(self) -> Path:
-        config = self.bot.core.config
-        if config.bot_spool_dir:
-            return Path(config.bot_spool_dir).expanduser()
-        return self.bot.home / "spool"
-
     def start(self) -> None:
         if self._task is None or self._task.done():
             self._task = self.bot.spawn(self._loop(), name="bot-spool")
@@ -46,33 +39,36 @@ class SpoolAction(Action):
                 pass
 
     async def _loop(self) -> None:
-        interval = self.bot.core.config.bot_spool_interval
+        interval = self.bot.config.bot_spool_interval
         interval = interval if interval > 0 else 1.0
-        await asyncio.to_thread(files.make_dir, self.directory)
-        log.info("Bot spool directory is %s.", self.directory)
+        where = await self.bot.store.open_spool(self.bot.email)
+        log.info("Bot spool directory is %s.", where)
         while True:
             try:
                 await self.check()
-            except OSError as err:
-                log.warning("Bot spool %s: %s", self.directory, err)
+            except (OSError, StoreError) as err:
+                log.warning("Bot spool %s: %s", where, err)
             await asyncio.sleep(interval)
 
     async def check(self) -> int:
         """Send what is in the spool now; returns how many files were sent."""
+        store, email = self.bot.store, self.bot.email
         sent = 0
-        for path in await asyncio.to_thread(files.spool_files, self.directory, PER_TICK):
+        for name in await store.list_spool(email, PER_TICK):
+            where = store.bot_file_location(email, name)
             try:
-                data = await asyncio.to_thread(files.load_yaml, path)
-            except files.BadFile as err:
+                raw = await store.load_spool_file(email, name, files.MAX_FILE_SIZE)
+                data = await asyncio.to_thread(files.parse_yaml, raw, where)
+            except (StoreError, files.BadFile) as err:
                 log.warning("Bot spool: %s", err)
-                await asyncio.to_thread(files.set_aside, path)
+                await store.set_aside_spool_file(email, name)
                 continue
             fields = data if isinstance(data, dict) else {}
             cid, conv_id, message = (fields.get(k) for k in ("connection_id", "conversation_id", "message"))
             if not (isinstance(cid, str) and isinstance(conv_id, str) and isinstance(message, str)
                     and cid and conv_id and message):
-                log.warning("Bot spool: %s needs connection_id, conversation_id and message.", path)
-                await asyncio.to_thread(files.set_aside, path)
+                log.warning("Bot spool: %s needs connection_id, conversation_id and message.", where)
+                await store.set_aside_spool_file(email, name)
                 continue
             user = self.bot.user
             conn = user.get_connection(cid) if user is not None else None
@@ -82,6 +78,6 @@ class SpoolAction(Action):
                 await conn.send(conv_id, message)
             except ConvosError as err:
                 log.warning('Bot send "%s" to "%s/%s": %s', message, cid, conv_id, err)
-            await asyncio.to_thread(files.remove, path)
+            await store.delete_spool_file(email, name)
             sent += 1
         return sent

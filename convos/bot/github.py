@@ -8,8 +8,8 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ...errors import ConvosError, InvalidInput
-from ..connection import Connection
+from ..core.connection import Connection
+from ..errors import ConvosError, InvalidInput
 from .action import Action
 from .webhook import Webhook
 

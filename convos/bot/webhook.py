@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ...errors import InvalidInput
+from ..errors import InvalidInput
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ import logging
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
-from ...errors import ConvosError
-from ..connection import Connection, Conversation, connection_id_for, is_channel_name
+from ..core.connection import Connection, Conversation, connection_id_for, is_channel_name
+from ..errors import ConvosError
 from .config import ConnectionConfig, ConversationConfig
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ async def ensure_connection(bot: Bot, config: ConnectionConfig) -> None:
             conn.wanted_state = config.wanted_state
             await bot.core.save_connection(user, conn)
         if config.wanted_state == "connected" and conn.state == "disconnected":
-            if not bot.core.config.skip_connect:
+            if not bot.config.skip_connect:
                 bot.spawn(quietly(conn.start(), f"connect {cid}"), name=f"bot-connect-{cid}")
         elif config.wanted_state == "disconnected" and conn.state != "disconnected":
             bot.spawn(quietly(conn.disconnect(), f"disconnect {cid}"), name=f"bot-disconnect-{cid}")

@@ -1,18 +1,26 @@
-"""The bot: a Convos account run by `<home>/<bot email>/bot.yaml` that answers chat lines and webhooks."""
+"""The bot: a Convos account run by its bot.yaml that answers chat lines and webhooks.
+
+A consumer of the core like the web layer: the composition root (cli.py) builds it, starts it
+with the application and stops it before the core. It reads its files through the store's
+BotFiles methods and learns what happens from the core's event bus: its own account's events,
+and the creation of accounts (to wait for the first human one).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ...errors import ConvosError, Forbidden, NotFound
-from ..connection import Connection, is_channel_name
-from ..passwords import verify_password_async
-from ..settings import random_secret
-from ..user import User
+from ..config import Config
+from ..core.connection import Connection, is_channel_name
+from ..core.events import USER_EVENT, Subscription
+from ..core.passwords import verify_password_async
+from ..core.settings import random_secret
+from ..core.user import User
+from ..errors import ConvosError, Forbidden, NotFound
+from ..store.base import BotFiles, StoreError
 from . import files
 from .action import Action, BotMessage, CoreAction
 from .calc import CalcAction
@@ -23,7 +31,7 @@ from .spool import SpoolAction
 from .webhook import EVENT_HEADERS, Webhook, address_in, parse_networks
 
 if TYPE_CHECKING:
-    from ..core import Core
+    from ..core.core import Core
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +44,14 @@ ANSWERED_TYPES = ("private", "action")
 
 
 class Bot:
-    def __init__(self, core: Core) -> None:
+    def __init__(self, core: Core, store: BotFiles, config: Config) -> None:
         self.core = core
-        self.email = core.config.bot_email
+        self.store = store
+        self.config = config
+        self.email = config.bot_email
         self.user: User | None = None
         self.settings = BotConfig()
-        self.networks = parse_networks(core.config.webhook_networks)
+        self.networks = parse_networks(config.webhook_networks)
         self.loads = 0  # configs applied
         self.checks = 0  # times the config file was looked at
         self._actions: dict[str, Action] = {}
@@ -49,6 +59,7 @@ class Bot:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._started = False
         self._humans = asyncio.Event()
+        self._accounts: Subscription | None = None  # `user` events, until there is a human account
         self._changed = asyncio.Condition()
         self._apply_lock = asyncio.Lock()
         self._signature: files.Signature | None = None
@@ -57,28 +68,25 @@ class Bot:
         self._bot_mode: dict[str, str] = {}  # connection_id -> nick that got MODE +B
 
     @property
-    def home(self) -> Path:
-        return self.core.config.home / self.email
-
-    @property
-    def config_file(self) -> Path:
-        return self.home / "bot.yaml"
+    def config_file(self) -> str:
+        """Where bot.yaml is, for the log."""
+        return self.store.bot_file_location(self.email)
 
     @property
     def load_interval(self) -> float:
-        interval = self.core.config.bot_load_interval
+        interval = self.config.bot_load_interval
         return interval if interval > 0 else DEFAULT_LOAD_INTERVAL
 
     # --- life cycle --------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Called once the users are loaded; the work happens in an owned task."""
+        """Called when the application starts; the work happens in owned tasks, once the core is ready."""
         if self._started:
             return
         self._started = True
-        if self._has_humans():
-            self._humans.set()
-        self.spawn(self._run(), name="bot")
+        # Subscribed now, before the users are loaded, so no account made later is missed.
+        self._accounts = self.core.events.subscribe_kinds({USER_EVENT})
+        self.spawn(self._run(self._accounts), name="bot")
 
     async def stop(self) -> None:
         for action in list(self._actions.values()):
@@ -91,6 +99,9 @@ class Bot:
                 await task
             except BaseException:
                 pass
+        if self._accounts is not None:
+            self._accounts.close()
+
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
         """A background task the bot owns: cancelled by stop(), failures logged."""
@@ -110,13 +121,20 @@ class Bot:
     def _has_humans(self) -> bool:
         return any(self.is_human(u) for u in self.core.users)
 
-    def user_added(self, user: User) -> None:
-        """Core tells us about every new account: the first human one lets the bot register."""
-        if self.is_human(user):
-            self._humans.set()
+    async def _watch_accounts(self, sub: Subscription) -> None:
+        """Until there is a human account: each `user` event of the bus (of every user) says to look."""
+        while not self._has_humans():
+            if await sub.get() is None:  # fell behind (thousands of sign-ups at once): listen again
+                sub = self._accounts = self.core.events.subscribe_kinds({USER_EVENT})
+        sub.close()
+        self._humans.set()
 
-    async def _run(self) -> None:
-        if not self.core.config.bot_allow_standalone and not self._humans.is_set():
+    async def _run(self, accounts: Subscription) -> None:
+        await self.core.ready_event.wait()
+        if self.config.bot_allow_standalone or self._has_humans():
+            accounts.close()
+        else:
+            self.spawn(self._watch_accounts(accounts), name="bot-accounts")
             log.info("Bot %s waits for the first user to register.", self.email)
             await self._humans.wait()
         config = await self._load_if_changed() or BotConfig()
@@ -184,20 +202,21 @@ class Bot:
             await self._changed.wait_for(lambda: predicate(self))
 
     async def _load_if_changed(self) -> BotConfig | None:
-        path = self.config_file
-        signature = await asyncio.to_thread(files.signature, path)
+        signature = await self.store.bot_config_stamp(self.email)
         if signature is None or signature == self._signature:
             return None
         self._signature = signature
-        log.info("Reloading %s", path)
+        name = self.config_file
+        log.info("Reloading %s", name)
         try:
-            data = await asyncio.to_thread(files.load_yaml, path)
-        except files.BadFile as err:
+            raw = await self.store.load_bot_config(self.email, files.MAX_FILE_SIZE)
+            data = await asyncio.to_thread(files.parse_yaml, raw, name)
+        except (StoreError, files.BadFile) as err:
             log.error("Bot config not loaded, the old one stays: %s", err)
             return None
         config = BotConfig.from_data(data)
         for warning in config.warnings:
-            log.warning("%s: %s", path, warning)
+            log.warning("%s: %s", name, warning)
         return config
 
     async def _apply(self, config: BotConfig) -> None:

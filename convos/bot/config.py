@@ -6,10 +6,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..core.connection import connection_id_for
+
 DEFAULT_REPLY_DELAY = 0.5
 MAX_REPLY_DELAY = 60.0
-# The original names actions by Perl class; we accept that, a bare name, or a dotted Python path.
-_PREFIX = re.compile(r"^(?:Convos::Plugin::Bot::Action::|convos\.core\.bot\.\w+\.)", re.IGNORECASE)
+# The original names actions by Perl class; we accept that, a bare name, or a dotted Python path
+# (convos.bot.calc.Calc, or convos.core.bot.calc.Calc from before the bot left the core).
+_PREFIX = re.compile(r"^(?:Convos::Plugin::Bot::Action::|convos\.(?:core\.)?bot\.\w+\.)", re.IGNORECASE)
 
 
 def action_key(name: str) -> str:
@@ -129,8 +132,6 @@ class BotConfig:
         return conn
 
     def connection(self, connection_id: str) -> ConnectionConfig | None:
-        from ..connection import connection_id_for
-
         for conn in self.connections:
             if connection_id_for(conn.url) == connection_id:
                 return conn
