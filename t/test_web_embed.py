@@ -21,10 +21,11 @@ from conftest import free_port, register
 
 from convos.cli import build_core
 from convos.config import Config
+from convos.core.addresses import is_public_address
+from convos.embed import Embedder, Limits, LinkCache
+from convos.embed.page import Link, PageParser, decode, describe_page, parse_page, safe_url
 from convos.web.app import create_app
-from convos.web.embed import Embedder, Limits, LinkCache, embedder_for, is_public_address
-from convos.web.embed_page import Link, PageParser, decode, describe_page, parse_page, safe_url
-from convos.web.keys import CONFIG, EMBEDDER
+from convos.web.keys import EMBEDDER
 
 PRIVATE_OK = {"CONVOS_EMBED_ALLOW_PRIVATE": "1"}
 HUGE = 50 * 1024 * 1024
@@ -613,15 +614,14 @@ def test_og_video_file_becomes_a_video_tag() -> None:
                                  "preload": "metadata", "poster": "https://example.com/poster.jpg"})
 
 
-def test_the_default_embedder_follows_config() -> None:
-    """embedder_for builds one per app from CONVOS_EMBED_ALLOW_PRIVATE and CONVOS_MAX_LINK_CACHE_SIZE."""
-    app = web.Application()
-    app[CONFIG] = Config.from_env({"CONVOS_MAX_LINK_CACHE_SIZE": "7", "CONVOS_EMBED_ALLOW_PRIVATE": "1"})
-    embedder = embedder_for(app)
-    assert embedder is embedder_for(app)
+async def test_the_default_embedder_follows_config(make_client: Any) -> None:
+    """create_app builds one per app from CONVOS_EMBED_ALLOW_PRIVATE and CONVOS_MAX_LINK_CACHE_SIZE."""
+    client = await make_client({"CONVOS_MAX_LINK_CACHE_SIZE": "7", "CONVOS_EMBED_ALLOW_PRIVATE": "1"})
+    embedder = client.server.app[EMBEDDER]
+    assert isinstance(embedder, Embedder)
     assert embedder.cache.size == 7
     assert embedder.allowed(ipaddress.ip_address("127.0.0.1"))
-    other = web.Application()
-    other[CONFIG] = Config.from_env({})
-    assert not embedder_for(other).allowed(ipaddress.ip_address("127.0.0.1"))
-    assert embedder_for(other).cache.size == 100
+    other = (await make_client()).server.app[EMBEDDER]
+    assert other is not embedder
+    assert not other.allowed(ipaddress.ip_address("127.0.0.1"))
+    assert other.cache.size == 100

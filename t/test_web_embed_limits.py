@@ -19,9 +19,9 @@ from conftest import register
 from convos.cli import build_core
 from convos.config import Config
 from convos.core import passwords
-from convos.web import embed as embed_module
+from convos.embed import Embedder, Limits
+from convos.embed import fetch as embed_module
 from convos.web.app import create_app
-from convos.web.embed import Embedder, Limits
 from convos.web.keys import EMBEDDER
 
 T = 15

@@ -13,11 +13,12 @@ from aiohttp_session import session_middleware
 
 from ..config import Config
 from ..core.core import Core
+from ..embed import Embedder
 from ..errors import NotImplementedYet, PayloadTooLarge, UnsupportedMediaType
 from ..paths import share_dir
 from . import pages
 from .events import setup_events
-from .keys import CONFIG, CORE, LOGIN_LIMITS, SPEC
+from .keys import CONFIG, CORE, EMBEDDER, LOGIN_LIMITS, SPEC
 from .loginlimit import LoginLimits
 from .middlewares import (
     base_url_middleware,
@@ -134,6 +135,10 @@ async def _core_lifecycle(app: web.Application) -> AsyncIterator[None]:
     await core.stop()
 
 
+async def _close_embedder(app: web.Application) -> None:
+    app[EMBEDDER].close()
+
+
 def _log_failure(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.critical("Convos could not start", exc_info=task.exception())
@@ -166,6 +171,8 @@ def create_app(core: Core, config: Config) -> web.Application:
     app[SPEC] = spec
     app[LOGIN_LIMITS] = LoginLimits(config.login_failures_per_address, config.login_failures_per_account,
                                     config.login_failure_interval)
+    app[EMBEDDER] = Embedder.from_config(config)
+    app.on_cleanup.append(_close_embedder)
 
     router = app.router
     router.add_get("/api", api_spec)

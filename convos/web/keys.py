@@ -12,7 +12,7 @@ from ..core.core import Core
 from .openapi import ApiSpec
 
 if TYPE_CHECKING:
-    from .embed import Embedder
+    from ..embed import Embedder
     from .events import EventSocket
     from .loginlimit import LoginLimits
 
@@ -31,7 +31,7 @@ SPEC = web.AppKey("spec", ApiSpec)
 EVENT_SOCKETS = web.AppKey("event_sockets", set["EventSocket"])
 # Failed-login limits per address and account (loginlimit.py).
 LOGIN_LIMITS: web.AppKey[LoginLimits] = web.AppKey("login_limits")
-# Optional: the link previewer for /api/embed (convos.web.embed.embedder_for makes one when unset).
+# The link previewer for /api/embed (convos/embed), made by create_app from the Config; tests may set their own.
 EMBEDDER: web.AppKey[Embedder] = web.AppKey("embedder")
 # Optional: who takes webhooks (the bot); without one they answer 503.
 WEBHOOKS: web.AppKey[WebhookReceiver] = web.AppKey("webhooks")

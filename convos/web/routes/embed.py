@@ -1,10 +1,10 @@
-"""Link previews: GET /api/embed[.json|.html]?url=."""
+"""Link previews: GET /api/embed[.json|.html]?url=, answered by the app's Embedder (convos/embed)."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from ..embed import embedder_for
+from ..keys import EMBEDDER
 from ..middlewares import json_response
 from ..session import require_login
 from . import Input, operation
@@ -21,8 +21,8 @@ _HTML_CSP = (
 async def embed(request: web.Request, inp: Input) -> web.StreamResponse:
     # A missing url is a 400 from validation, before this login check (spec §4.9).
     user = await require_login(request)
-    doc, cached = await embedder_for(request.app).describe(inp["url"], request.headers.get("User-Agent"),
-                                                           owner=user.email)
+    doc, cached = await request.app[EMBEDDER].describe(inp["url"], request.headers.get("User-Agent"),
+                                                       owner=user.email)
     headers = {"Cache-Control": f"max-age={MAX_AGE}"}
     if cached:
         headers["X-Cached"] = "1"

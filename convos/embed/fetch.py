@@ -1,14 +1,11 @@
-"""Link previews for /api/embed: a guarded fetcher (SSRF rules, time and size limits) and an LRU cache."""
+"""Link previews: fetch a page through the address guard, within time and size limits, and describe it."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import re
-import socket
 import threading
-import weakref
-from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -16,8 +13,7 @@ from typing import Any
 
 import aiohttp
 import orjson
-from aiohttp import web
-from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.abc import AbstractResolver
 from aiohttp.resolver import ThreadedResolver
 from yarl import URL
 
@@ -26,32 +22,21 @@ from ..config import Config
 from ..core.addresses import AddressCheck, any_address, is_public_address, parse_address
 from ..core.slots import UserSlots
 from ..errors import ConvosError, InvalidInput
-from . import embed_page as page
-from .keys import CONFIG, EMBEDDER
+from . import page
+from .cache import LinkCache
+from .limits import EMBED_QUEUE, PARSE_THREADS, Limits
+from .resolver import BlockedAddress, GuardedResolver
 
 log = logging.getLogger(__name__)
 
 DEFAULT_USER_AGENT = f"Mozilla/5.0 (compatible; Convos/{__version__}; +https://convos.chat)"
 ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
-# Embeds of one user that wait for one of their CONVOS_EMBEDS_PER_USER slots; more answer 429.
-EMBED_QUEUE = 16
-# Threads that parse fetched pages, shared by everyone (each parse is bounded in time).
-PARSE_THREADS = 2
 # Bodies we read (the start of); images, video and the rest are described from their headers alone.
 _READ_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
 
 # A DNS name as yarl gives it (IDNA already applied): dot-separated labels of at most 63 characters.
 _HOSTNAME = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?:\.(?!-)[A-Za-z0-9_-]{1,63})*\.?", re.ASCII)
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    connect: float = 5.0  # to connect, and the longest silence while reading
-    total: float = 10.0  # one whole embed: every redirect hop and the oEmbed document
-    max_bytes: int = 1024 * 1024  # of a page we read; the rest is never downloaded
-    max_oembed_bytes: int = 256 * 1024
-    max_redirects: int = 5
 
 
 class UpstreamError(ConvosError):
@@ -64,38 +49,6 @@ class UpstreamTimeout(ConvosError):
     status = 504
 
 
-class BlockedAddress(Exception):
-    """A host resolved to (or is) an address we do not fetch from."""
-
-    def __init__(self, host: str, address: str) -> None:
-        where = host if host == address else f"{host} ({address})"
-        super().__init__(f"Refusing to fetch {where}: not a public address.")
-
-
-class GuardedResolver(AbstractResolver):
-    """Resolves with `inner` and refuses the whole answer if any address fails `allowed`.
-
-    The connector connects to exactly the addresses returned here, so a name cannot be
-    re-resolved to something else between the check and the connect (DNS rebinding).
-    """
-
-    def __init__(self, allowed: AddressCheck, inner: AbstractResolver) -> None:
-        self._allowed = allowed
-        self._inner = inner
-
-    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-                      ) -> list[ResolveResult]:
-        results = await self._inner.resolve(host, port, family)
-        for result in results:
-            ip = parse_address(result["host"])
-            if ip is None or not self._allowed(ip):
-                raise BlockedAddress(host, result["host"])
-        return results
-
-    async def close(self) -> None:
-        await self._inner.close()
-
-
 @dataclass(slots=True)
 class Fetched:
     url: str  # after redirects
@@ -103,34 +56,6 @@ class Fetched:
     charset: str | None
     body: bytes
     truncated: bool
-
-
-class LinkCache:
-    """The newest `size` answers by URL; a hit moves the entry to the young end."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[str, dict[str, Any]] = OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __contains__(self, key: str) -> bool:
-        return key in self._items
-
-    def get(self, key: str) -> dict[str, Any] | None:
-        value = self._items.get(key)
-        if value is not None:
-            self._items.move_to_end(key)
-        return value
-
-    def put(self, key: str, value: dict[str, Any]) -> None:
-        if self.size <= 0:
-            return
-        self._items[key] = value
-        self._items.move_to_end(key)
-        while len(self._items) > self.size:
-            self._items.popitem(last=False)
 
 
 def check_url(raw: str) -> URL:
@@ -278,6 +203,11 @@ class Embedder:
                 return Fetched(str(res.url), ctype, res.charset, body, truncated)
         raise UpstreamError(f"More than {self.limits.max_redirects} redirects.", "/url")
 
+    def close(self) -> None:
+        """Stop the parse threads (the application's cleanup); a parse still running gives up."""
+        parsers, self._parsers = self._parsers, None
+        if parsers is not None:
+            parsers.shutdown(wait=False, cancel_futures=True)
 
     async def _parse(self, body: bytes, charset: str | None) -> page.PageParser:
         """Up to 1 MiB of tag soup takes html.parser seconds: in a thread of our own, never on the loop,
@@ -322,17 +252,3 @@ async def _read_some(res: aiohttp.ClientResponse, max_bytes: int) -> tuple[bytes
         chunks.append(chunk)
         size += len(chunk)
     return b"".join(chunks), not res.content.at_eof()
-
-
-# One embedder per application. The composition root may set app[EMBEDDER]; otherwise one is made
-# from the app's Config on first use (it holds no connections, only the cache, so nothing to close).
-_DEFAULTS: weakref.WeakKeyDictionary[web.Application, Embedder] = weakref.WeakKeyDictionary()
-
-
-def embedder_for(app: web.Application) -> Embedder:
-    if EMBEDDER in app:
-        return app[EMBEDDER]
-    embedder = _DEFAULTS.get(app)
-    if embedder is None:
-        embedder = _DEFAULTS[app] = Embedder.from_config(app[CONFIG])
-    return embedder
