@@ -192,6 +192,16 @@ def test_no_import_goes_the_wrong_way() -> None:
     assert not problems, "\n".join(problems)
 
 
+def test_only_create_app_imports_the_routes() -> None:
+    """Route modules are leaves: the websocket, the other web modules and the other route modules
+    share code through modules of their own (payloads.py...); only create_app (web/app.py)
+    assembles the routes. The package itself (shared types) may be imported."""
+    found = [f"{e.source}:{e.line} imports {e.target}" for e in all_edges()
+             if _under(e.target, "convos.web.routes") and e.target != "convos.web.routes"
+             and e.source != "convos.web.app"]
+    assert not found, "\n".join(found)
+
+
 def test_no_import_circles() -> None:
     found = [c for c in circles(all_edges()) if c not in KNOWN_CIRCLES]
     assert not found, "import circles: " + "; ".join(" <-> ".join(c) for c in found)

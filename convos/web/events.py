@@ -20,7 +20,7 @@ from ..core.user import User
 from ..errors import ConvosError, Forbidden, InvalidInput
 from .keys import CONFIG, CORE, EVENT_SOCKETS
 from .middlewares import error_response, origin_allowed
-from .routes.users import user_payload
+from .payloads import user_payload
 from .session import current_user, session_ids
 
 log = logging.getLogger(__name__)

@@ -10,20 +10,9 @@ from ...core.connection import Connection
 from ...core.user import User
 from ...errors import NotFound
 from ..keys import CORE
+from ..payloads import connections_json, conversations_json
 from ..session import admin_check, require_admin, require_login
 from . import Input, operation
-
-
-def connections_json(user: User) -> list[dict[str, Any]]:
-    return [c.api_dict() for c in user.sorted_connections()]
-
-
-def conversations_json(user: User, *, by_id: bool) -> list[dict[str, Any]]:
-    """Every conversation (not the server pseudo-conversations); optionally sorted globally by id."""
-    items = [conv.api_dict() for conn in user.sorted_connections() for conv in conn.sorted_conversations()]
-    if by_id:
-        items.sort(key=lambda c: (c["conversation_id"], c["connection_id"]))
-    return items
 
 
 @operation("listConnections")

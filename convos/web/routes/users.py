@@ -10,6 +10,7 @@ from aiohttp import web
 from ...core.user import User, normalize_email
 from ...errors import ErrorItem, Forbidden, InvalidInput, NotFound, Unauthorized, ValidationFailed
 from ..keys import CORE, LOGIN_LIMITS
+from ..payloads import user_json, user_payload
 from ..session import (
     admin_check,
     check_csrf,
@@ -24,7 +25,6 @@ from ..session import (
     sessions_renewed,
 )
 from . import Input, operation
-from .connections import connections_json, conversations_json
 
 MIN_PASSWORD = 10
 
@@ -43,16 +43,6 @@ def _password(body: dict[str, Any]) -> str:
             errors=[ErrorItem(f"String is too short: {len(password)}/{MIN_PASSWORD}.", "/body/password")]
         )
     return password
-
-
-def user_json(request: web.Request, user: User) -> dict[str, Any]:
-    """The User object with the server-wide extras the browser needs."""
-    settings = request.app[CORE].settings
-    data = user.api_dict()
-    data["default_connection"] = settings.default_connection_safe()
-    data["forced_connection"] = settings.forced_connection
-    data["video_service"] = settings.video_service
-    return data
 
 
 @operation("registerUser")
@@ -112,18 +102,6 @@ async def logout_user(request: web.Request, inp: Input) -> web.StreamResponse:
     await check_csrf(request, inp.get("csrf"))
     await logout(request)
     raise web.HTTPFound(request.get("base_path", "") + "/login")
-
-
-def user_payload(
-    request: web.Request, user: User, *, connections: bool = False, conversations: bool = False
-) -> dict[str, Any]:
-    """getUser and the websocket `load` reply: the user, optionally with connections and conversations."""
-    data = user_json(request, user)
-    if connections or conversations:
-        data["connections"] = connections_json(user)
-    if conversations:
-        data["conversations"] = conversations_json(user, by_id=True)
-    return data
 
 
 @operation("getUser")
