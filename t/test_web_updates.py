@@ -16,7 +16,8 @@ from convos import __version__
 from convos.config import Config
 from convos.core import passwords
 from convos.web import updates
-from convos.web.updates import FAILURE_TTL, SUCCESS_TTL, checker_for, parse_version, version_number
+from convos.web.keys import UPDATE_CHECKER
+from convos.web.updates import FAILURE_TTL, SUCCESS_TTL, parse_version, version_number
 
 RUNNING = version_number(parse_version(__version__) or (0, 0, 0))
 
@@ -183,7 +184,7 @@ async def test_top_level_version_is_accepted(make_client, index):
 async def test_a_hanging_index_is_given_up_on(make_client, index):
     index.hang = True
     client = await logged_in(make_client, index.url)
-    checker_for(client.server.app).timeout = 0.3
+    client.server.app[UPDATE_CHECKER].timeout = 0.3
     body = await check(client)
     assert body == {"check": "failed", "running": RUNNING, "running_version": __version__}
     # The lookup was abandoned, not left running: the index saw the request end.
@@ -206,7 +207,7 @@ async def test_odd_urls_mean_unknown(make_client, url):
 async def test_cache_lifetimes(make_client, index):
     index.body = b"garbage"
     client = await logged_in(make_client, index.url)
-    clock = checker_for(client.server.app).clock = Clock()
+    clock = client.server.app[UPDATE_CHECKER].clock = Clock()
     assert "available" not in await check(client)
     index.body = b'{"info": {"version": "99.0.0"}}'
     clock.now += FAILURE_TTL - 1

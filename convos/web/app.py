@@ -1,11 +1,12 @@
-"""create_app: routes from our OpenAPI document, middlewares, sessions and pages."""
+"""create_app: the API routes checked against our OpenAPI document, middlewares, sessions, pages,
+and what each application owns (its AppKeys)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Iterable
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -18,7 +19,8 @@ from ..errors import NotImplementedYet, PayloadTooLarge, UnsupportedMediaType
 from ..paths import share_dir
 from . import pages
 from .events import setup_events
-from .keys import CONFIG, CORE, EMBEDDER, LOGIN_LIMITS, SPEC
+from .i18n import make_catalog
+from .keys import CATALOG, CONFIG, CORE, EMBEDDER, LOGIN_LIMITS, RAW_BODY, SPEC, TEMPLATES, UPDATE_CHECKER
 from .loginlimit import LoginLimits
 from .middlewares import (
     base_url_middleware,
@@ -28,15 +30,21 @@ from .middlewares import (
     ready_middleware,
 )
 from .openapi import ApiSpec, Operation
-from .routes import HANDLERS, RAW_BODY, Handler, load_all
-from .routes.files import add_file_routes
+from .routes import Handler, connections, embed, files, history, i18n, settings, updates, users, webhook
 from .serverlog import ServerLog
 from .session import SessionStorage, current_user, require_login
+from .templates import Templates
+from .updates import UpdateChecker
 
 log = logging.getLogger(__name__)
 
 # Operations that also answer with an `.html` suffix in the original.
 HTML_SUFFIX = {"embed", "inviteUser", "logoutUser"}
+# The API: one route table per resource (routes/<resource>.py).
+API_ROUTES: tuple[web.RouteTableDef, ...] = (
+    users.routes, connections.routes, history.routes, files.routes, settings.routes, i18n.routes,
+    embed.routes, updates.routes, webhook.routes,
+)
 
 
 def _not_implemented(op: Operation) -> Handler:
@@ -149,12 +157,35 @@ def _route_order(op: Operation) -> tuple[int, str]:
     return (op.path.count("{"), op.path)
 
 
-def create_app(core: Core, config: Config) -> web.Application:
-    """Build the application. Settings must be loaded (for the session secrets) before this."""
+def api_handlers(spec: ApiSpec, tables: Iterable[web.RouteTableDef]) -> dict[str, Handler]:
+    """The handler of each operation the tables serve, by operationId. A route that is not an
+    operation of the document, or an operation served twice, is a mistake: RuntimeError."""
+    by_route = {(op.method, op.path): op for op in spec.operations}
+    handlers: dict[str, Handler] = {}
+    for table in tables:
+        for route in table:
+            if not isinstance(route, web.RouteDef):
+                raise RuntimeError(f"Only routes belong in an API table, not {route!r}.")
+            op = by_route.get((route.method, route.path))
+            if op is None:
+                raise RuntimeError(f"{route.method} {route.path} ({route.handler.__module__}) is not an "
+                                   "operation of share/convos-api.json.")
+            if op.operation_id in handlers:
+                raise RuntimeError(f"{op.operation_id} ({route.method} {route.path}) is served twice.")
+            handlers[op.operation_id] = cast(Handler, route.handler)
+    return handlers
+
+
+def create_app(core: Core, config: Config, *, api_routes: Iterable[web.RouteTableDef] = API_ROUTES
+               ) -> web.Application:
+    """Build the application. Settings must be loaded (for the session secrets) before this.
+
+    `api_routes` serve the operations of share/convos-api.json; an operation none of them serves
+    answers 501 (after the login check, so that it tells an anonymous caller no more than 401)."""
     if not core.settings.session_secrets:
         raise RuntimeError("load settings before create_app()")
-    load_all()
     spec = ApiSpec.load(share_dir() / "convos-api.json")
+    handlers = api_handlers(spec, api_routes)
     storage = SessionStorage(
         core.settings.session_secrets, max_age=config.session_max_age, secure=config.secure_cookies
     )
@@ -173,19 +204,22 @@ def create_app(core: Core, config: Config) -> web.Application:
                                     config.login_failure_interval)
     app[EMBEDDER] = Embedder.from_config(config)
     app.on_cleanup.append(_close_embedder)
+    app[TEMPLATES] = Templates(share_dir() / "templates")
+    app[CATALOG] = make_catalog(config)
+    app[UPDATE_CHECKER] = UpdateChecker()
 
     router = app.router
     router.add_get("/api", api_spec)
     router.add_get("/api.json", api_spec)
     for op in sorted(spec.operations, key=_route_order):
-        impl = HANDLERS.get(op.operation_id) or _not_implemented(op)
+        impl = handlers.get(op.operation_id) or _not_implemented(op)
         endpoint = _endpoint(spec, op, impl, config)
         path = "/api" + op.path
         suffixes = [".json", ".html", ""] if op.operation_id in HTML_SUFFIX else [".json", ""]
         for suffix in suffixes:
             router.add_route(op.method, path + suffix, endpoint)
     pages.add_page_routes(app)
-    add_file_routes(app)
+    files.add_file_pages(app)
     setup_events(app)
     app.cleanup_ctx.append(_core_lifecycle)
     return app

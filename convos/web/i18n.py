@@ -8,7 +8,6 @@ import binascii
 import logging
 import re
 import time
-import weakref
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +18,9 @@ import orjson
 from aiohttp import web
 
 from .. import __version__
+from ..config import Config
 from ..paths import share_dir
-from .keys import CONFIG
+from .keys import CATALOG
 from .po import parse_po
 
 log = logging.getLogger(__name__)
@@ -156,17 +156,10 @@ class Catalog:
         return self._languages
 
 
-_catalogs: weakref.WeakKeyDictionary[web.Application, Catalog] = weakref.WeakKeyDictionary()
-
-
-def catalog_for(app: web.Application) -> Catalog:
-    """Shipped dictionaries first, then CONVOS_HOME/i18n, which overrides them."""
-    catalog = _catalogs.get(app)
-    if catalog is None:
-        config = app[CONFIG]
-        dirs = [share_dir() / "i18n", config.home / "i18n"]
-        catalog = _catalogs[app] = Catalog(dirs, reload=config.reload_dictionaries)
-    return catalog
+def make_catalog(config: Config) -> Catalog:
+    """The app's catalog (create_app keeps it under CATALOG): shipped dictionaries first, then
+    CONVOS_HOME/i18n, which overrides them. Nothing is read until the first request needs it."""
+    return Catalog([share_dir() / "i18n", config.home / "i18n"], reload=config.reload_dictionaries)
 
 
 def parse_language_list(value: str) -> list[str]:
@@ -251,7 +244,7 @@ def request_languages(request: web.Request, explicit: str | None = None) -> list
 def page_language(request: web.Request) -> str:
     """`<html lang>` of a page: ?lang=, the cookie, then Accept-Language. Never raises."""
     try:
-        available = catalog_for(request.app).languages()
+        available = request.app[CATALOG].languages()
         return choose_language(request_languages(request, request.query.get("lang") or None), available)
     except Exception:  # a page must render even if the translations are broken
         log.exception("Language negotiation failed")

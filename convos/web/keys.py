@@ -1,4 +1,4 @@
-"""Typed keys for what the aiohttp application holds."""
+"""Typed keys for what the aiohttp application holds: create_app builds each, so every app owns its own."""
 
 from __future__ import annotations
 
@@ -10,11 +10,14 @@ from aiohttp import web
 from ..config import Config
 from ..core.core import Core
 from .openapi import ApiSpec
+from .templates import Templates
 
 if TYPE_CHECKING:
     from ..embed import Embedder
     from .events import EventSocket
+    from .i18n import Catalog
     from .loginlimit import LoginLimits
+    from .updates import UpdateChecker
 
 
 class WebhookReceiver(Protocol):
@@ -35,3 +38,11 @@ LOGIN_LIMITS: web.AppKey[LoginLimits] = web.AppKey("login_limits")
 EMBEDDER: web.AppKey[Embedder] = web.AppKey("embedder")
 # Optional: who takes webhooks (the bot); without one they answer 503.
 WEBHOOKS: web.AppKey[WebhookReceiver] = web.AppKey("webhooks")
+# The page templates (share/templates), read when the app is built.
+TEMPLATES = web.AppKey("templates", Templates)
+# The translations (i18n.py): shipped and local dictionaries, loaded on first use.
+CATALOG: web.AppKey[Catalog] = web.AppKey("catalog")
+# The newest-release lookup behind checkForUpdates (updates.py), with its cache.
+UPDATE_CHECKER: web.AppKey[UpdateChecker] = web.AppKey("update_checker")
+# The request body as sent (request[RAW_BODY]), read by the endpoint within x-convos-max-body.
+RAW_BODY = web.RequestKey("raw_body", bytes)

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from ..errors import ConvosError, ErrorItem, Forbidden, InvalidInput, NotReady
 from .keys import CONFIG, CORE
+from .render import not_found_page, render_error
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +68,6 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
         return html_error(request, err.status, err.errors[0].message if err.errors else "Error")
     except web.HTTPException as exc:
         if exc.status == 404 and not is_api(request):
-            from .pages import not_found_page  # pages import middlewares for json_response
-
             return not_found_page(request)
         if exc.status < 400 or not is_api(request):
             raise
@@ -84,8 +83,6 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 
 def html_error(request: web.Request, status: int, message: str) -> web.Response:
-    from .pages import render_error  # pages import middlewares for json_response
-
     return render_error(request, status, message)
 
 

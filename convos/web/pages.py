@@ -1,84 +1,23 @@
-"""Server-rendered pages: the app shell with its meta tags, and error pages."""
+"""The app's pages outside the API: the shell, /register, /logout, the manifest, the service worker, /assets."""
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
-import html
 import json
-import re
 import time
 from pathlib import PurePosixPath
-from string import Template
-from urllib.parse import urlsplit
+from typing import Any
 
 from aiohttp import web
 
 from .. import __version__
 from ..errors import Gone, InvalidInput
-from .i18n import COOKIE_NAME, cookie_scheme, page_language
+from ..paths import share_dir
 from .keys import CORE
 from .middlewares import json_response
+from .render import render_page
 from .session import check_csrf, current_user, logout, session_of
-
-_templates: dict[str, Template] = {}
-
-
-def _template(request: web.Request, name: str) -> Template:
-    if name not in _templates:
-        from ..paths import share_dir
-
-        _templates[name] = Template((share_dir() / "templates" / name).read_text("utf-8"))
-    return _templates[name]
-
-
-def _render(request: web.Request, *, status: int = 200, heading: str = "Convos", message: str = "Loading...",
-            actions: str = "", csrf: str = "", start_app: str = "chat", existing_user: str = "no") -> web.Response:
-    core = request.app[CORE]
-    s = core.settings
-    title = "Better group chat - Convos"
-    if s.organization_name and s.organization_name != "Convos":
-        title = f"Better group chat - Convos for {s.organization_name}"
-    if status >= 400:
-        title = f"{heading} ({status}) - Convos"
-    values = {
-        "lang": page_language(request),
-        "title": title,
-        "organization_name": s.organization_name,
-        "organization_url": s.organization_url,
-        "base_url": request.get("base_url", s.base_url),
-        "contact_b64": base64.b64encode(s.contact.encode()).decode(),
-        "existing_user": existing_user,
-        "first_user": "no" if core.users else "yes",
-        "open_to_public": "yes" if s.open_to_public else "no",
-        "start_app": start_app,
-        "status": str(status),
-        "csrf": csrf,
-        "version": __version__,
-        "heading": heading,
-        "message": message,
-    }
-    escaped = {k: html.escape(str(v), quote=True) for k, v in values.items()}
-    escaped["actions"] = actions
-    # The scheme the user chose in the app, so a forced light/dark page never flashes the
-    # system's scheme before app.js runs (only two fixed values ever reach the markup).
-    scheme = cookie_scheme(request.cookies.get(COOKIE_NAME))
-    escaped["theme_attr"] = f' data-theme="{scheme}"' if scheme else ""
-    body = _template(request, "app.html").substitute(escaped)
-    return web.Response(text=body, status=status, content_type="text/html", charset="utf-8",
-                        headers=_security_headers(request))
-
-
-def _security_headers(request: web.Request) -> dict[str, str]:
-    """A strict CSP for the app shell: no inline script or style, sockets only to our own host."""
-    host = urlsplit(request.get("base_url", "")).netloc
-    sockets = f" ws://{host} wss://{host}" if re.fullmatch(r"[A-Za-z0-9.:\[\]-]+", host) else ""
-    csp = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https: http:; "
-           f"connect-src 'self'{sockets}; object-src 'none'; base-uri 'self'; form-action 'self'; "
-           "frame-ancestors 'self'")
-    return {"Content-Security-Policy": csp, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
-
 
 # The browser app (share/public) is plain JS modules without hashed names, so browsers must
 # revalidate (Last-Modified/304) instead of running an old module next to a new one.
@@ -87,41 +26,33 @@ _ASSET_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg
                 ".ico": "image/x-icon", ".txt": "text/plain"}
 
 
-async def public_file(request: web.Request) -> web.StreamResponse:
-    """`/assets/<path>`: a file of share/public, never outside it, never a dotfile."""
-    from ..paths import share_dir
+class PublicFiles(web.StaticResource):
+    """`/assets/<path>`: aiohttp's static handler on share/public (never outside it, no index, no
+    symlink out of it), which also refuses dot files and dot directories."""
 
-    rel = request.match_info["path"]
-    root = (share_dir() / "public").resolve()
-    path = (root / rel).resolve()
-    if any(part.startswith(".") for part in PurePosixPath(rel).parts) or not path.is_relative_to(root) \
-            or not path.is_file():
-        raise web.HTTPNotFound()
-    headers = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
-    ctype = _ASSET_TYPES.get(path.suffix.lower())
-    if ctype:
-        headers["Content-Type"] = ctype + ("; charset=utf-8" if ctype.startswith("text/") else "")
-    return web.FileResponse(path, headers=headers)
+    async def resolve(self, request: web.Request) -> Any:
+        if any(part.startswith(".") for part in request.rel_url.path.split("/")):
+            return None, set()
+        return await super().resolve(request)
 
 
-def render_error(request: web.Request, status: int, message: str, *, heading: str = "",
-                 link_text: str = "Try again") -> web.Response:
-    href = html.escape(request.get("base_path", "") + "/", quote=True)
-    return _render(request, status=status, heading=heading or message, message=message, start_app="",
-                   actions=f'<a class="btn" href="{href}">{html.escape(link_text)}</a>')
-
-
-def not_found_page(request: web.Request) -> web.Response:
-    """An address nothing answers to (outside /api): a page like the app's, not aiohttp's plain text."""
-    return render_error(request, 404, "There is nothing at this address.", heading="Page not found",
-                        link_text="Go to Convos")
+async def _asset_headers(request: web.BaseRequest, response: web.StreamResponse) -> None:
+    """Our cache and type rules on what the static handler answers (304s included)."""
+    match_info = getattr(request, "match_info", None)
+    if match_info is None or not isinstance(match_info.route.resource, PublicFiles):
+        return
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    ctype = _ASSET_TYPES.get(PurePosixPath(request.path).suffix.lower())
+    if ctype and response.status == 200:
+        response.headers["Content-Type"] = ctype + ("; charset=utf-8" if ctype.startswith("text/") else "")
 
 
 async def app_shell(request: web.Request) -> web.Response:
     """The page the browser app boots from; it carries the csrf token for logout."""
     await current_user(request)
     session = await session_of(request)
-    return _render(request, csrf=session["csrf"])
+    return render_page(request, csrf=session["csrf"])
 
 
 async def register_page(request: web.Request) -> web.Response:
@@ -137,7 +68,7 @@ async def register_page(request: web.Request) -> web.Response:
             raise InvalidInput("Invalid token. You have to ask your Convos admin for a new link.")
         existing = "yes" if core.get_user(q["email"]) else "no"
     session = await session_of(request)
-    return _render(request, csrf=session["csrf"], existing_user=existing)
+    return render_page(request, csrf=session["csrf"], existing_user=existing)
 
 
 async def logout_page(request: web.Request) -> web.Response:
@@ -177,8 +108,6 @@ async def manifest(request: web.Request) -> web.Response:
 
 def _public_files() -> tuple[list[str], str]:
     """share/public's files (but the worker itself) and a fingerprint of their sizes and times."""
-    from ..paths import share_dir
-
     root = share_dir() / "public"
     digest = hashlib.sha256()
     files = []
@@ -198,8 +127,6 @@ async def service_worker(request: web.Request) -> web.Response:
     The cache name holds the version and a fingerprint of the assets, so the browser installs a
     new worker (which drops the old cache) whenever an asset changes.
     """
-    from ..paths import share_dir
-
     files, fingerprint = await asyncio.to_thread(_public_files)
     base_path = request.get("base_path", "")
     config = {
@@ -231,5 +158,6 @@ def add_page_routes(app: web.Application) -> None:
     r.add_get("/logout", logout_page)
     r.add_get("/sw.js", service_worker)
     r.add_get("/sw/info", service_worker_info)
-    r.add_get(r"/assets/site{hash:(\.[0-9a-f]+)?}.webmanifest", manifest)
-    r.add_get("/assets/{path:.+}", public_file)
+    r.add_get(r"/assets/site{hash:(\.[0-9a-f]+)?}.webmanifest", manifest)  # before the files: it is not one
+    r.register_resource(PublicFiles("/assets", share_dir() / "public"))
+    app.on_response_prepare.append(_asset_headers)

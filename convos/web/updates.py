@@ -6,14 +6,12 @@ import asyncio
 import logging
 import re
 import time
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 import orjson
-from aiohttp import web
 from yarl import URL
 
 from .. import __version__
@@ -133,17 +131,7 @@ def _version_in(doc: Any) -> str | None:
     return candidate.strip()
 
 
-_checkers: weakref.WeakKeyDictionary[web.Application, UpdateChecker] = weakref.WeakKeyDictionary()
-
-
-def checker_for(app: web.Application) -> UpdateChecker:
-    checker = _checkers.get(app)
-    if checker is None:
-        checker = _checkers[app] = UpdateChecker()
-    return checker
-
-
-async def check_for_updates(app: web.Application, url: str) -> dict[str, Any]:
+async def check_for_updates(checker: UpdateChecker, url: str) -> dict[str, Any]:
     """`running` always; `available` (never lower than `running`) only when the lookup worked.
 
     `check` says what happened: "off" (no update URL configured), "failed" or "done", so that a
@@ -154,7 +142,7 @@ async def check_for_updates(app: web.Application, url: str) -> dict[str, Any]:
     if not url:
         answer["check"] = "off"
         return answer
-    latest = await checker_for(app).latest(url)
+    latest = await checker.latest(url)
     newest = parse_version(latest)
     answer["check"] = "failed"
     if latest is not None and newest is not None:

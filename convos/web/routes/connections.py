@@ -12,16 +12,18 @@ from ...errors import NotFound
 from ..keys import CORE
 from ..payloads import connections_json, conversations_json
 from ..session import admin_check, require_admin, require_login
-from . import Input, operation
+from . import ApiRoutes, Input
+
+routes = ApiRoutes()
 
 
-@operation("listConnections")
+@routes.get("/connections")
 async def list_connections(request: web.Request, inp: Input) -> dict[str, Any]:
     user = await require_login(request)
     return {"connections": connections_json(user)}
 
 
-@operation("listConversations")
+@routes.get("/conversations")
 async def list_conversations(request: web.Request, inp: Input) -> dict[str, Any]:
     user = await require_login(request)
     return {"conversations": conversations_json(user, by_id=False)}
@@ -34,7 +36,7 @@ def _connection(user: User, connection_id: str) -> Connection:
     return conn
 
 
-@operation("createConnection")
+@routes.post("/connections")
 async def create_connection(request: web.Request, inp: Input) -> dict[str, Any]:
     user = await require_login(request)
     body = inp["body"]
@@ -48,7 +50,7 @@ async def create_connection(request: web.Request, inp: Input) -> dict[str, Any]:
     return conn.api_dict()
 
 
-@operation("updateConnection")
+@routes.post("/connection/{connection_id}")
 async def update_connection(request: web.Request, inp: Input) -> dict[str, Any]:
     user = await require_login(request)
     conn = _connection(user, inp["connection_id"])
@@ -60,7 +62,7 @@ async def update_connection(request: web.Request, inp: Input) -> dict[str, Any]:
     return conn.api_dict()
 
 
-@operation("removeConnection")
+@routes.delete("/connection/{connection_id}")
 async def remove_connection(request: web.Request, inp: Input) -> dict[str, Any]:
     user = await require_login(request)
     # Not there (or someone else's): 404, so a client can tell that nothing was deleted.
@@ -69,7 +71,7 @@ async def remove_connection(request: web.Request, inp: Input) -> dict[str, Any]:
     return {}
 
 
-@operation("listConnectionProfiles")
+@routes.get("/connection-profiles")
 async def list_connection_profiles(request: web.Request, inp: Input) -> dict[str, Any]:
     await require_login(request)
     core = request.app[CORE]
@@ -78,7 +80,7 @@ async def list_connection_profiles(request: web.Request, inp: Input) -> dict[str
     return {"profiles": [core.profile_json(p, admin) for p in await core.list_profiles(admin)]}
 
 
-@operation("saveConnectionProfile")
+@routes.post("/connection-profiles")
 async def save_connection_profile(request: web.Request, inp: Input) -> dict[str, Any]:
     admin = await require_admin(request, forbidden="Only admins can save connection profiles.")
     core = request.app[CORE]
@@ -86,7 +88,7 @@ async def save_connection_profile(request: web.Request, inp: Input) -> dict[str,
     return core.profile_json(profile, True)
 
 
-@operation("removeConnectionProfile")
+@routes.delete("/connection-profiles/{id}")
 async def remove_connection_profile(request: web.Request, inp: Input) -> dict[str, Any]:
     await require_admin(request, forbidden="Only admins can delete connection profiles.")
     await request.app[CORE].remove_profile(inp["id"])

@@ -7,7 +7,9 @@ from aiohttp import web
 from ..keys import EMBEDDER
 from ..middlewares import json_response
 from ..session import require_login
-from . import Input, operation
+from . import ApiRoutes, Input
+
+routes = ApiRoutes()
 
 MAX_AGE = 600
 # The .html answer is our own escaped markup; should anyone open it directly, nothing in it runs.
@@ -17,7 +19,7 @@ _HTML_CSP = (
 )
 
 
-@operation("embed")
+@routes.get("/embed")
 async def embed(request: web.Request, inp: Input) -> web.StreamResponse:
     # A missing url is a 400 from validation, before this login check (spec §4.9).
     user = await require_login(request)

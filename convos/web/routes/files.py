@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 import re
 from datetime import datetime
-from string import Template
 from typing import Any
 from urllib.parse import quote
 
@@ -17,9 +16,13 @@ from ...core.files import upload_filename
 from ...errors import InvalidInput, NotFound, PayloadTooLarge
 from ...store.base import UploadRecord, UploadSink
 from ..i18n import COOKIE_NAME, cookie_scheme
-from ..keys import CONFIG, CORE
+from ..keys import CONFIG, CORE, TEMPLATES
 from ..session import require_login
-from . import Input, operation
+from . import ApiRoutes, Input
+
+routes = ApiRoutes()
+# The pages outside the API.
+page_routes = web.RouteTableDef()
 
 CHUNK = 64 * 1024
 MAX_FIELD = 1024
@@ -36,7 +39,6 @@ VIEWER_CSP = ("default-src 'none'; img-src 'self'; style-src 'self'; base-uri 'n
 RAW_CSP = "sandbox"
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
 _NAME_RE = re.compile(r"([A-Za-z0-9_][A-Za-z0-9_-]{0,63})(?:\.([\w.]{1,32}))?", re.ASCII)
-_template: Template | None = None
 
 
 def _too_large() -> PayloadTooLarge:
@@ -93,7 +95,7 @@ def _boolean(value: str, path: str) -> bool:
     raise InvalidInput("Expected boolean - got string.", path)
 
 
-@operation("uploadFile")
+@routes.post("/files")
 async def upload_file(request: web.Request, inp: Input) -> dict[str, Any]:
     limit = request.app[CONFIG].max_upload_size
     # Refuse a declared oversized body before reading a byte of it, and before anything else.
@@ -142,14 +144,14 @@ async def upload_file(request: web.Request, inp: Input) -> dict[str, Any]:
 # --- list and delete ----------------------------------------------------------------
 
 
-@operation("getFiles")
+@routes.get("/files")
 async def get_files(request: web.Request, inp: Input) -> dict[str, Any]:
     user = await require_login(request)
     core = request.app[CORE]
     return await core.list_files(user, inp.get("after") or None, inp.get("limit", 60))
 
 
-@operation("deleteFiles")
+@routes.delete("/files/{uid}/{fid}")
 async def delete_files(request: web.Request, inp: Input) -> dict[str, Any]:
     user = await require_login(request)
     # Only the user's own files, named by their own uid: another uid names someone else's file,
@@ -165,7 +167,7 @@ async def delete_files(request: web.Request, inp: Input) -> dict[str, Any]:
 # --- serving ------------------------------------------------------------------------
 
 
-@operation("getFile")
+@routes.get("/files/{uid}/{fid}")
 async def get_file(request: web.Request, inp: Input) -> web.StreamResponse:
     name = inp["fid"]
     if request.path.endswith(f"/{name}.json"):
@@ -173,7 +175,9 @@ async def get_file(request: web.Request, inp: Input) -> web.StreamResponse:
     return await serve(request, inp["uid"], name)
 
 
+@page_routes.get("/file/{uid}/{name}")
 async def file_page(request: web.Request) -> web.StreamResponse:
+    """`/file/<uid>/<fid>` and `/file/<uid>/<fid>.<ext>`, outside the API."""
     return await serve(request, request.match_info["uid"], request.match_info["name"])
 
 
@@ -233,15 +237,6 @@ def text_lines(text: str, limit: int) -> tuple[list[str], bool]:
     return lines, rest != ""
 
 
-def _load_template() -> Template:
-    global _template
-    if _template is None:
-        from ...paths import share_dir
-
-        _template = Template((share_dir() / "templates" / "file.html").read_text("utf-8"))
-    return _template
-
-
 async def _viewer(request: web.Request, record: UploadRecord, kind: str) -> web.Response:
     core = request.app[CORE]
     page_url = core.file_url(record.uid, record.id, base_url=request["base_url"])
@@ -269,7 +264,7 @@ async def _viewer(request: web.Request, record: UploadRecord, kind: str) -> web.
         "og_image": og_image, "content": content, "base_url": e(request["base_url"]), "version": e(__version__),
         "theme_attr": f' data-theme="{scheme}"' if scheme else "",
     }
-    body = _load_template().substitute(values)
+    body = request.app[TEMPLATES]["file.html"].substitute(values)
     # Vary: the page follows the theme cookie, so a cached copy must not outlive a change of theme.
     headers = {"Cache-Control": CACHE_CONTROL, "Content-Security-Policy": VIEWER_CSP, "Vary": "Cookie"}
     return web.Response(text=body, content_type="text/html", charset="utf-8", headers=headers)
@@ -281,7 +276,7 @@ async def _nosniff_signal(request: web.BaseRequest, response: web.StreamResponse
         response.headers["X-Content-Type-Options"] = "nosniff"
 
 
-def add_file_routes(app: web.Application) -> None:
-    """`/file/<uid>/<fid>` and `/file/<uid>/<fid>.<ext>`, outside the API."""
-    app.router.add_get("/file/{uid}/{name}", file_page)
+def add_file_pages(app: web.Application) -> None:
+    """The file pages (page_routes), and nosniff on every answer about a file."""
+    app.add_routes(page_routes)
     app.on_response_prepare.append(_nosniff_signal)

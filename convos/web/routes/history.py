@@ -9,22 +9,24 @@ from aiohttp import web
 from ...core import history
 from ..keys import CORE
 from ..session import require_login
-from . import Input, operation
+from . import ApiRoutes, Input
+
+routes = ApiRoutes()
 
 
-@operation("conversationMessages")
+@routes.get("/connection/{connection_id}/conversation/{conversation_id}/messages")
 async def conversation_messages(request: web.Request, inp: Input) -> dict[str, Any]:
     user = await require_login(request)
     return await history.messages(request.app[CORE], user, inp["connection_id"], inp["conversation_id"], inp)
 
 
-@operation("connectionMessages")
+@routes.get("/connection/{connection_id}/messages")
 async def connection_messages(request: web.Request, inp: Input) -> dict[str, Any]:
     user = await require_login(request)
     return await history.messages(request.app[CORE], user, inp["connection_id"], "", inp)
 
 
-@operation("markConversationAsRead")
+@routes.post("/connection/{connection_id}/conversation/{conversation_id}/read")
 async def mark_conversation_as_read(request: web.Request, inp: Input) -> dict[str, Any]:
     user = await require_login(request)
     conn, conv = history.find_conversation(user, inp["connection_id"], inp["conversation_id"])
@@ -32,7 +34,7 @@ async def mark_conversation_as_read(request: web.Request, inp: Input) -> dict[st
     return {}
 
 
-@operation("markConnectionAsRead")
+@routes.post("/connection/{connection_id}/read")
 async def mark_connection_as_read(request: web.Request, inp: Input) -> dict[str, Any]:
     user = await require_login(request)
     conn, conv = history.find_conversation(user, inp["connection_id"], "")
@@ -40,19 +42,19 @@ async def mark_connection_as_read(request: web.Request, inp: Input) -> dict[str,
     return {}
 
 
-@operation("searchMessages")
+@routes.get("/search")
 async def search_messages(request: web.Request, inp: Input) -> dict[str, Any]:
     user = await require_login(request)
     return await history.search(request.app[CORE], user, inp)
 
 
-@operation("notificationMessages")
+@routes.get("/notifications")
 async def notification_messages(request: web.Request, inp: Input) -> dict[str, Any]:
     user = await require_login(request)
     return await history.notifications(request.app[CORE], user, inp)
 
 
-@operation("markNotificationsAsRead")
+@routes.post("/notifications/read")
 async def mark_notifications_as_read(request: web.Request, inp: Input) -> dict[str, Any]:
     user = await require_login(request)
     await request.app[CORE].mark_notifications_read(user)

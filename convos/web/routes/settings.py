@@ -10,12 +10,14 @@ from ...core.settings import PUBLIC_KEYS, valid_url
 from ...errors import ErrorItem, InvalidInput
 from ..keys import CORE
 from ..session import require_admin
-from . import Input, operation
+from . import ApiRoutes, Input
+
+routes = ApiRoutes()
 
 _TRIMMED = ("contact", "default_connection", "organization_url", "video_service")
 
 
-@operation("getSettings")
+@routes.get("/settings")
 async def get_settings(request: web.Request, inp: Input) -> dict[str, Any]:
     await require_admin(request, forbidden="Only admins can see server settings.")
     core = request.app[CORE]
@@ -25,7 +27,7 @@ async def get_settings(request: web.Request, inp: Input) -> dict[str, Any]:
     return data
 
 
-@operation("updateSettings")
+@routes.post("/settings")
 async def update_settings(request: web.Request, inp: Input) -> dict[str, Any]:
     await require_admin(request, forbidden="Only admins can change server settings.")
     core = request.app[CORE]

@@ -24,7 +24,9 @@ from ..session import (
     require_login,
     sessions_renewed,
 )
-from . import Input, operation
+from . import ApiRoutes, Input
+
+routes = ApiRoutes()
 
 MIN_PASSWORD = 10
 
@@ -45,7 +47,7 @@ def _password(body: dict[str, Any]) -> str:
     return password
 
 
-@operation("registerUser")
+@routes.post("/user/register")
 async def register_user(request: web.Request, inp: Input) -> dict[str, Any]:
     core = request.app[CORE]
     body = inp["body"]
@@ -76,7 +78,7 @@ async def register_user(request: web.Request, inp: Input) -> dict[str, Any]:
     return user_json(request, user)
 
 
-@operation("loginUser")
+@routes.post("/user/login")
 async def login_user(request: web.Request, inp: Input) -> dict[str, Any]:
     core = request.app[CORE]
     body = inp["body"]
@@ -97,14 +99,14 @@ async def login_user(request: web.Request, inp: Input) -> dict[str, Any]:
     return user_json(request, user)
 
 
-@operation("logoutUser")
+@routes.get("/user/logout")
 async def logout_user(request: web.Request, inp: Input) -> web.StreamResponse:
     await check_csrf(request, inp.get("csrf"))
     await logout(request)
     raise web.HTTPFound(request.get("base_path", "") + "/login")
 
 
-@operation("getUser")
+@routes.get("/user")
 async def get_user(request: web.Request, inp: Input) -> dict[str, Any]:
     user = await require_login(request)
     return user_payload(
@@ -138,7 +140,7 @@ async def _check_current_password(request: web.Request, user: User, body: dict[s
         attempt.succeeded()
 
 
-@operation("updateUser")
+@routes.post("/user/{email}")
 async def update_user(request: web.Request, inp: Input) -> dict[str, Any]:
     core = request.app[CORE]
     caller, target = await _target(request, inp["email"], "update")
@@ -170,7 +172,7 @@ async def update_user(request: web.Request, inp: Input) -> dict[str, Any]:
     return user_json(request, target)
 
 
-@operation("deleteUser")
+@routes.delete("/user/{email}")
 async def delete_user(request: web.Request, inp: Input) -> dict[str, Any]:
     core = request.app[CORE]
     caller, target = await _target(request, inp["email"], "delete")
@@ -183,7 +185,7 @@ async def delete_user(request: web.Request, inp: Input) -> dict[str, Any]:
     return {"message": "Deleted."}
 
 
-@operation("deleteSessions")
+@routes.delete("/user/sessions")
 async def delete_sessions(request: web.Request, inp: Input) -> dict[str, Any]:
     """Log out everywhere: every session of the logged-in user ends, this one included."""
     user = await require_login(request)
@@ -193,7 +195,7 @@ async def delete_sessions(request: web.Request, inp: Input) -> dict[str, Any]:
     return {"message": "Logged out everywhere."}
 
 
-@operation("getUsers")
+@routes.get("/users")
 async def get_users(request: web.Request, inp: Input) -> dict[str, Any]:
     core = request.app[CORE]
     caller, is_admin = await admin_check(request)
@@ -205,7 +207,7 @@ async def get_users(request: web.Request, inp: Input) -> dict[str, Any]:
     return {"users": [u.api_dict() for u in users]}
 
 
-@operation("inviteUser")
+@routes.post("/user/{email}/invite")
 async def invite_user(request: web.Request, inp: Input) -> web.StreamResponse | dict[str, Any]:
     core = request.app[CORE]
     local = local_admin(request)

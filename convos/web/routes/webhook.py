@@ -7,12 +7,14 @@ from typing import Any
 from aiohttp import web
 
 from ...errors import NotReady
-from ..keys import WEBHOOKS
+from ..keys import RAW_BODY, WEBHOOKS
 from ..session import remote_address
-from . import RAW_BODY, Input, operation
+from . import ApiRoutes, Input
+
+routes = ApiRoutes()
 
 
-@operation("webhook")
+@routes.post("/webhook/{provider_name}")
 async def webhook(request: web.Request, inp: Input) -> dict[str, Any]:
     receiver = request.app.get(WEBHOOKS)
     if receiver is None:
