@@ -41,10 +41,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
 }
 
 # Circles that are known and not fixed yet, each as the sorted tuple of its modules. Empty: none.
-KNOWN_CIRCLES: set[tuple[str, ...]] = {
-    # handlers run commands and list replies (commands); commands use the handlers' prefix parsing.
-    ("convos.irc.commands", "convos.irc.handlers"),
-}
+KNOWN_CIRCLES: set[tuple[str, ...]] = set()
 
 
 @dataclass(frozen=True, slots=True)

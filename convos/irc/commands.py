@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput
-from .handlers import MODE_PREFIXES, split_prefix
+from .prefixes import MODE_PREFIXES, split_prefix
 from .waiters import Step, keep, reject, resolve
 
 if TYPE_CHECKING:

@@ -11,7 +11,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from .client import IrcClient
+from .commands import list_reply, run_command
 from .limits import CTCP_BURST, CTCP_INTERVAL, TokenBucket, TooManyConversations
+from .prefixes import MODE_PREFIXES, split_prefix
 
 if TYPE_CHECKING:
     from ..core.profiles import Profile
@@ -22,18 +24,6 @@ log = logging.getLogger(__name__)
 WANTED_CAPS = ("server-time", "message-tags", "echo-message", "away-notify", "account-notify", "extended-join",
                "multi-prefix", "cap-notify", "chghost", "setname", "invite-notify", "batch", "userhost-in-names")
 VERSION = "Convos (Python)"
-MODE_PREFIXES = {"~": "q", "&": "a", "@": "o", "%": "h", "+": "v"}
-
-
-def split_prefix(source: str | None) -> tuple[str, str, str]:
-    """`nick!user@host` -> (nick, user, host); a server name has no user part."""
-    if not source:
-        return "", "", ""
-    nick, _, rest = source.partition("!")
-    user, _, host = rest.partition("@")
-    return nick, user, host
-
-
 def server_time(tags: dict[str, Any] | None) -> float | None:
     """The IRCv3 `time` tag as epoch seconds (None without one, or when it does not parse)."""
     value = (tags or {}).get("time")
@@ -228,8 +218,6 @@ class ConvosClient(IrcClient):
 
     async def after_welcome(self) -> None:
         """On-connect commands, then rejoin channels and look up private conversations, in order."""
-        from .commands import run_command
-
         conn = self.conn
         for i, command in enumerate(conn.on_connect_commands, 1):
             command = command.strip()
@@ -549,8 +537,6 @@ class ConvosClient(IrcClient):
     on_raw_436 = on_raw_433
 
     async def _list_reply(self, message: Any) -> None:
-        from .commands import list_reply
-
         list_reply(f"{self.conn.host}:{self.conn.port}", message)
 
     on_raw_321 = on_raw_322 = on_raw_323 = _list_reply
