@@ -104,3 +104,37 @@ async def test_a_connection_answer_keeps_the_websockets_state(app_page: Any) -> 
     now = got["now"]
     assert (now["state"], now["info"], now["url"], now["wanted_state"]) == (
         "connected", {"nick": "new"}, "irc://x?nick=newer", "disconnected")
+
+
+async def test_live_lines_survive_the_catch_up_of_an_empty_conversation(app_page: Any) -> None:
+    # The socket became ready while the first page of an empty conversation loaded; a join and a
+    # topic change came meanwhile. They are in no log, so the catch-up after the open must keep them
+    # (it reopened the log, which wiped them: a flaky test_ui_trust under load).
+    got = await app_page.evaluate("""async () => {
+        const {MessageLog} = await import("/assets/js/views/messages.js");
+        const asked = [];
+        const answers = [];
+        const fetchPage = (params) => new Promise((resolve) => { asked.push(params); answers.push(resolve); });
+        const until = async (f) => { for (let i = 0; i < 200 && !f(); i++) await new Promise((r) => setTimeout(r, 5)); };
+        let ready = false;
+        const log = new MessageLog({fetchPage, myNick: () => "me", subscribed: () => ready});
+        document.body.append(log.el);
+        const opened = log.open();
+        const ts = new Date().toISOString();
+        log.addLive({status: true, type: "join", message: "alice joined.", from: "alice", ts});
+        ready = true;
+        const caught = log.catchUp();
+        log.addLive({status: true, type: "topic", message: "alice changed the topic", from: "alice", ts});
+        answers.shift()({messages: []});
+        await until(() => answers.length);
+        const second = asked[1] || null;
+        if (answers.length) answers.shift()({messages: [{id: "AAAAAAAAAAAAAAAA", from: "bob", message: "hi", ts}]});
+        await until(() => answers.length || !log.loading);
+        while (answers.length) answers.shift()({messages: []});  // a reopen: answered, and counted
+        await Promise.all([opened, caught]);
+        return {second, more: asked.length, texts: log.items.map((i) => i.msg.message), loading: log.loading};
+    }""")
+    assert got["second"] == {"limit": 100}
+    assert got["more"] == 2
+    assert got["texts"] == ["hi", "alice joined.", "alice changed the topic"]
+    assert got["loading"] is None

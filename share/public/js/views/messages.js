@@ -225,18 +225,22 @@ export class MessageLog {
         break;
       }
     }
-    if (edge < 0) return this.open({unread: this.unreadCount, unreadId: this.unreadId, latest: true});
+    // No logged message in the window (an empty conversation, or only live lines so far): the
+    // newest page, merged with the live lines, which reopening would wipe (joins, topic changes
+    // and command results are in no log).
+    const params = edge < 0 ? {limit: PAGE_SIZE} : {after_id: this.items[edge].msg.id, limit: 200};
     const gen = this.generation;
     this.loading = "catchup";
     let page = null;
     try {
-      page = await this.fetchPage({after_id: this.items[edge].msg.id, limit: 200});
+      page = await this.fetchPage(params);
     } catch {
       page = null;
     }
     if (gen !== this.generation) return;
     this.loading = null;
-    if (page && page.after_id) return this.open();
+    if (page && edge >= 0 && page.after_id) return this.open();
+    if (page && edge < 0 && page.before_id) this.hasOlder = true;
     const stick = atBottom(this.scroller);
     if (page) {
       // The page holds the live lines after the edge too, in log order, with what came before them.
