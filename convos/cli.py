@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from aiohttp import web
 
     from .bot import Bot
+    from .push import Push
+    from .store.push import PushFiles
 
 log = logging.getLogger("convos")
 
@@ -72,12 +74,18 @@ def build_core(config: Config, *, readonly: bool = False) -> Core:
 
 
 def build_app(core: Core, config: Config) -> web.Application:
-    """The web application, and the consumers of the core beside it: the bot (spec §7.2) when
-    CONVOS_BOT_EMAIL names its account. It starts with the application and stops before the core."""
+    """The web application, and the consumers of the core beside it: Web Push (docs/push.md), and
+    the bot (spec §7.2) when CONVOS_BOT_EMAIL names its account. They start with the application
+    and stop before the core."""
+    from .push import Push
     from .web.app import create_app
-    from .web.keys import WEBHOOKS
+    from .web.keys import PUSH, WEBHOOKS
 
     app = create_app(core, config)
+    push = Push(core, _push_files(core), config)
+    app[PUSH] = push
+    # After create_app's own: cleanup runs in reverse order, so push stops before the core.
+    app.cleanup_ctx.append(_push_lifecycle(push))
     if config.bot_email:
         from .bot import Bot
 
@@ -86,6 +94,23 @@ def build_app(core: Core, config: Config) -> web.Application:
         # After create_app's own: cleanup runs in reverse order, so the bot stops before the core.
         app.cleanup_ctx.append(_bot_lifecycle(bot))
     return app
+
+
+def _push_files(core: Core) -> PushFiles:
+    """The store's PushFiles side: the file store has it (store/pushfile.py)."""
+    store = core.store
+    if not isinstance(store, FileStore):
+        raise TypeError(f"Web Push needs the file store, not {type(store).__name__}.")
+    return store
+
+
+def _push_lifecycle(push: Push) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        push.start()
+        yield
+        await push.stop()
+
+    return lifecycle
 
 
 def _bot_lifecycle(bot: Bot) -> Callable[[web.Application], AsyncIterator[None]]:

@@ -17,6 +17,7 @@ from .connection import Connection, Conversation
 from .connections import ConnectionClass, ConnectionsMixin
 from .events import USER_EVENT, EventBus
 from .files import FilesMixin
+from .focus import Focus
 from .highlight import Highlights
 from .history import SCAN_QUEUE
 from .passwords import hash_password_async, verify_password_async
@@ -70,6 +71,8 @@ class Core(ConnectionsMixin, ChatMixin, FilesMixin):
         self.ready = False
         self.ready_event = asyncio.Event()
         self.events = EventBus()
+        # Where each browser tab looks (websocket `focus`), for Web Push.
+        self.focus = Focus()
         self.highlights = Highlights()
         # Log scans of one user: a few at once, a few more waiting, then 429 (core/history.py).
         self.scan_slots = UserSlots(config.scans_per_user, SCAN_QUEUE)

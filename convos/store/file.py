@@ -20,6 +20,7 @@ from . import botfiles, logfile, logid, uploads
 from .base import DiskUsage, LogRef, QueryError, StoreError, UploadRecord, UserRecord
 from .jsonfile import JsonWriter, decode, make_dirs
 from .logformat import LogMessage
+from .pushfile import PushFileMethods
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -123,7 +124,7 @@ def _parse_ids(query: dict[str, Any]) -> None:
             query[name] = pos
 
 
-class FileStore:
+class FileStore(PushFileMethods):
     def __init__(self, home: Path, *, scan_threads: int = SCAN_THREADS, spool_dir: Path | None = None) -> None:
         self.home = Path(home)
         # The bot's spool (CONVOS_BOT_SPOOL_DIR); None: `<home>/<bot email>/spool`.

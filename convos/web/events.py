@@ -190,6 +190,7 @@ class EventSocket:
             await self._stopping.wait()
         finally:
             try:
+                self.core.focus.clear(self.user.email, self)
                 self.sub.close()
                 await self._cancel_tasks()
                 await self._close_ws()
@@ -275,6 +276,8 @@ class EventSocket:
             await self._reply(lambda: self._load(data))
         elif method == "send":
             await self._send(data)
+        elif method == "focus":
+            await self._reply(self._focus(data))
         else:
             await self._reply(error_frame(method, "Invalid method.", data))
 
@@ -287,6 +290,14 @@ class EventSocket:
         user = user_payload(self.request, self.user, connections=_flag(params.get("connections")),
                             conversations=_flag(params.get("conversations")))
         return {"event": "load", "id": data["id"], "user": user}
+
+    def _focus(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The tab is visible and focused on this conversation, or (no connection_id) on none."""
+        cid, conversation_id = data.get("connection_id") or "", data.get("conversation_id") or ""
+        if not (isinstance(cid, str) and isinstance(conversation_id, str)) or len(cid) + len(conversation_id) > 1024:
+            return error_frame("focus", "Invalid input.", data)
+        self.core.focus.set(self.user.email, self, cid, conversation_id)
+        return {"event": "focus", "id": data["id"]}
 
     async def _send(self, data: dict[str, Any]) -> None:
         cid, message = data.get("connection_id"), data.get("message")

@@ -27,6 +27,25 @@ class WebhookReceiver(Protocol):
                              payload: dict[str, Any], remote_address: str) -> dict[str, Any]: ...
 
 
+class PushService(Protocol):
+    """What the /api/push operations ask (web/routes/push.py): Web Push (convos/push), wired by cli.py."""
+
+    async def public_key(self) -> str: ...
+
+    async def devices(self, email: str) -> list[dict[str, Any]]: ...
+
+    async def subscribe(self, email: str, subscription: dict[str, Any], name: str, user_agent: str
+                        ) -> dict[str, Any]: ...
+
+    async def unsubscribe(self, email: str, device_id: str) -> None: ...
+
+    async def test(self, email: str) -> dict[str, Any]: ...
+
+    async def settings(self, email: str) -> dict[str, Any]: ...
+
+    async def update_settings(self, email: str, changes: dict[str, Any]) -> dict[str, Any]: ...
+
+
 CORE = web.AppKey("core", Core)
 CONFIG = web.AppKey("config", Config)
 SPEC = web.AppKey("spec", ApiSpec)
@@ -38,6 +57,8 @@ LOGIN_LIMITS: web.AppKey[LoginLimits] = web.AppKey("login_limits")
 EMBEDDER: web.AppKey[Embedder] = web.AppKey("embedder")
 # Optional: who takes webhooks (the bot); without one they answer 503.
 WEBHOOKS: web.AppKey[WebhookReceiver] = web.AppKey("webhooks")
+# Optional: Web Push; without it /api/push/* answer 503.
+PUSH: web.AppKey[PushService] = web.AppKey("push")
 # The page templates (share/templates), read when the app is built.
 TEMPLATES = web.AppKey("templates", Templates)
 # The translations (i18n.py): shipped and local dictionaries, loaded on first use.
