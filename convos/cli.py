@@ -200,7 +200,8 @@ async def run_recover(config: Config, email: str) -> int:
 
 def print_version() -> int:
     rows = [("Convos", __version__), ("Python", sys.version.split()[0])]
-    for dist in ("aiohttp", "aiohttp-session", "pydle", "cryptography", "orjson", "aiofiles", "argon2-cffi"):
+    for dist in ("aiohttp", "aiohttp-session", "pydle", "cryptography", "orjson", "aiofiles", "argon2-cffi",
+                 "http-ece", "py-vapid"):
         try:
             rows.append((dist, metadata.version(dist)))
         except metadata.PackageNotFoundError:
