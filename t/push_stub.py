@@ -17,16 +17,25 @@ import os
 import ssl
 import time
 from collections import defaultdict, deque
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import http_ece
+import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestClient
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from py_vapid import jwt as vapid_jwt
+
+from convos.cli import build_app, build_core
+from convos.config import Config
+from convos.push import Push
+from convos.web.keys import PUSH
 
 
 def b64url(raw: bytes) -> str:
@@ -194,3 +203,66 @@ class PushStub:
         if not str(claims.get("sub", "")).startswith(("mailto:", "https:")):
             raise ValueError(f"sub {claims.get('sub')!r}")
         return claims
+
+
+# --- fixtures (a pytest plugin of t/conftest.py) ----------------------------------------------
+
+PushClient = Callable[..., Awaitable[TestClient]]
+
+
+@pytest.fixture(scope="module")
+def test_ca() -> TestCA:
+    return TestCA.make()
+
+
+@pytest.fixture
+async def stub(test_ca: TestCA, tmp_path: Path) -> AsyncIterator[PushStub]:
+    """The local push service, started for the test."""
+    service = await PushStub(test_ca).start(tmp_path)
+    yield service
+    await service.close()
+
+
+@pytest.fixture
+def push_client(aiohttp_client: Any, home: Path, test_ca: TestCA) -> PushClient:
+    """An app built as the daemon builds it, whose push deliveries trust the test CA."""
+
+    async def make(env: dict[str, str] | None = None, **push_attrs: Any) -> TestClient:
+        config = Config.from_env({"CONVOS_HOME": str(home), "CONVOS_SKIP_CONNECT": "1",
+                                  "CONVOS_IRC_ALLOW_PRIVATE": "1", "CONVOS_PUSH_ALLOW_PRIVATE": "1", **(env or {})})
+        core = build_core(config)
+        await core.load_settings()
+        app = build_app(core, config)
+        push = app[PUSH]
+        assert isinstance(push, Push)
+        push.ssl_context = test_ca.client_context()
+        push.retry_base = 0.01
+        for name, value in push_attrs.items():
+            setattr(push, name, value)
+        client = await aiohttp_client(app)
+        await asyncio.wait_for(core.ready_event.wait(), 10)
+        return client
+
+    return make
+
+
+def push_of(client: TestClient) -> Push:
+    push = client.server.app[PUSH]
+    assert isinstance(push, Push)
+    return push
+
+
+async def subscribe(client: TestClient, stub: PushStub, name: str, **extra: Any) -> dict[str, Any]:
+    res = await client.post("/api/push/subscriptions",
+                            json={"subscription": stub.device(name, **extra).subscription(), "name": name})
+    body = await res.json()
+    assert res.status == 200, body
+    return body
+
+
+async def logged_in(client: TestClient, stub: PushStub, email: str = "superman@example.com") -> None:
+    res = await client.post("/api/user/register", json={"email": email, "password": "longenough"})
+    assert res.status == 200, await res.text()
+    res = await client.get("/api/push/key")
+    assert res.status == 200
+    stub.vapid_key = (await res.json())["public_key"]

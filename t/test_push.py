@@ -2,81 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import stat
-from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-from aiohttp.test_utils import TestClient
-from conftest import core_of, register
-from push_stub import PushStub, TestCA
+from conftest import core_of
+from push_stub import PushClient, PushStub, logged_in, push_of, subscribe
 
-from convos.cli import build_app, build_core
-from convos.config import Config
-from convos.push import Push
 from convos.push.limits import MAX_DEVICES, MAX_TRIES
-from convos.web.keys import PUSH
-
-PushClient = Callable[..., Awaitable[TestClient]]
-
-
-@pytest.fixture(scope="module")
-def test_ca() -> TestCA:
-    return TestCA.make()
-
-
-@pytest.fixture
-async def stub(test_ca: TestCA, tmp_path: Path) -> AsyncIterator[PushStub]:
-    service = await PushStub(test_ca).start(tmp_path)
-    yield service
-    await service.close()
-
-
-@pytest.fixture
-def push_client(aiohttp_client: Any, home: Path, test_ca: TestCA) -> PushClient:
-    """An app built as the daemon builds it, whose push deliveries trust the test CA."""
-
-    async def make(env: dict[str, str] | None = None, **push_attrs: Any) -> TestClient:
-        config = Config.from_env({"CONVOS_HOME": str(home), "CONVOS_SKIP_CONNECT": "1",
-                                  "CONVOS_IRC_ALLOW_PRIVATE": "1", "CONVOS_PUSH_ALLOW_PRIVATE": "1", **(env or {})})
-        core = build_core(config)
-        await core.load_settings()
-        app = build_app(core, config)
-        push = app[PUSH]
-        assert isinstance(push, Push)
-        push.ssl_context = test_ca.client_context()
-        push.retry_base = 0.01
-        for name, value in push_attrs.items():
-            setattr(push, name, value)
-        client = await aiohttp_client(app)
-        await asyncio.wait_for(core.ready_event.wait(), 10)
-        return client
-
-    return make
-
-
-def push_of(client: TestClient) -> Push:
-    push = client.server.app[PUSH]
-    assert isinstance(push, Push)
-    return push
-
-
-async def subscribe(client: TestClient, stub: PushStub, name: str, **extra: Any) -> dict[str, Any]:
-    res = await client.post("/api/push/subscriptions",
-                            json={"subscription": stub.device(name, **extra).subscription(), "name": name})
-    body = await res.json()
-    assert res.status == 200, body
-    return body
-
-
-async def logged_in(client: TestClient, stub: PushStub, email: str = "superman@example.com") -> None:
-    await register(client, email)
-    res = await client.get("/api/push/key")
-    assert res.status == 200
-    stub.vapid_key = (await res.json())["public_key"]
 
 
 async def test_vapid_key_is_made_once_kept_private_and_published(push_client: PushClient, home: Path,
