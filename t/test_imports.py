@@ -26,11 +26,13 @@ PACKAGE = ROOT / "convos"
 # What a layer must never import: our own layers by dotted prefix, third-party packages by name.
 # A prefix matches the module itself and everything under it (`convos.store.file`, not `convos.store`).
 FORBIDDEN: dict[str, tuple[str, ...]] = {
-    "convos.core": ("convos.web", "convos.irc", "convos.bot", "convos.embed", "convos.cli", "convos.store.file",
+    "convos.core": ("convos.web", "convos.irc", "convos.bot", "convos.embed", "convos.push", "convos.cli",
+                    "convos.store.file",
                     "aiohttp", "aiohttp_session", "pydle"),
-    "convos.store": ("convos.core", "convos.web", "convos.irc", "convos.bot", "convos.embed", "convos.cli",
+    "convos.store": ("convos.core", "convos.web", "convos.irc", "convos.bot", "convos.embed", "convos.push",
+                     "convos.cli",
                      "aiohttp", "aiohttp_session", "pydle"),
-    "convos.irc": ("convos.web", "convos.store", "convos.bot", "convos.embed", "convos.cli",
+    "convos.irc": ("convos.web", "convos.store", "convos.bot", "convos.embed", "convos.push", "convos.cli",
                    "aiohttp", "aiohttp_session"),
     "convos.web": ("convos.irc", "convos.bot", "convos.push", "convos.store.file", "convos.cli", "pydle"),
     # The consumers beside the web layer: each talks to the core, never to another consumer.
