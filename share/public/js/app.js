@@ -6,6 +6,7 @@ import {h} from "./dom.js";
 import {configureEmbeds} from "./embeds.js";
 import {loadI18n, t} from "./i18n.js";
 import {startDesktopNotifications} from "./notify.js";
+import {startFocusReports} from "./push.js";
 import {Router} from "./router.js";
 import {EventSocket} from "./socket.js";
 import {ChatStore} from "./store.js";
@@ -71,7 +72,14 @@ app.loggedIn = async () => {
   await app.router.go("/chat", {replace: true});
 };
 
-function route({segments, query}) {
+function route(where) {
+  const done = routeTo(where);
+  // Where this tab looks, for Web Push (push.js).
+  window.dispatchEvent(new CustomEvent("convos:route"));
+  return done;
+}
+
+function routeTo({segments, query}) {
   const [first, ...rest] = segments;
   if (first === "login" || first === "register") {
     if (app.user && !(first === "register" && query.get("token"))) return app.router.go("/chat", {replace: true});
@@ -111,6 +119,7 @@ function startChat() {
   app.socket = new EventSocket(eventsUrl());
   app.chat = new ChatView(app);
   app.stopNotifications = startDesktopNotifications(app);
+  app.stopFocusReports = startFocusReports(app);
   app.root.replaceChildren(app.chat.el);
   app.socket.open();
   return app.chat;
@@ -120,6 +129,7 @@ function stopChat() {
   if (!app.chat) return;
   app.chat.destroy();
   app.stopNotifications();
+  app.stopFocusReports();
   app.socket.stop();
   app.chat = null;
   app.socket = null;

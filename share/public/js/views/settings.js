@@ -12,6 +12,7 @@ import {addConversationDialog, field} from "./dialogs.js";
 import {PlaceholderView} from "./placeholder.js";
 import {ConnectionEditorView} from "./settings-connection.js";
 import {SettingsPage, confirmDialog, isAdmin, section, settingsForm} from "./settings-common.js";
+import {PushSettings} from "./settings-push.js";
 
 const MIN_PASSWORD = 10;
 
@@ -47,6 +48,7 @@ export class AccountSettingsView extends SettingsPage {
       // Not a form to submit, but laid out like one: as wide as the other fields.
       section(t("Appearance"), h("div", {class: "form settings-form"}, this.themeField(), this.languageField())),
       section(t("Notifications"), this.notificationsField()),
+      section(t("Push notifications"), new PushSettings(app, (target, type, fn) => this.on(target, type, fn)).el),
       section(t("Connections"), this.connectionList,
         h("p", {}, h("a", {class: "btn btn--small", href: app.url("/settings/connection/add")}, t("Add connection")))));
     this.on(app.store, "sidebar", () => this.renderConnections());
