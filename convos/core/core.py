@@ -21,6 +21,7 @@ from .highlight import Highlights
 from .history import SCAN_QUEUE
 from .passwords import hash_password_async, verify_password_async
 from .profiles import Profile
+from .saves import DeferredSaves
 from .sessions import new_id as new_session_id
 from .settings import Settings, random_secret
 from .slots import UserSlots
@@ -61,7 +62,8 @@ class Core(ConnectionsMixin, ChatMixin, FilesMixin):
         # Picks the Connection class for a URL scheme; the composition root passes the IRC one.
         self.connection_class = connection_class
         self.profiles: dict[str, Profile] = {}
-        self._save_handles: dict[int, asyncio.TimerHandle] = {}
+        # connection.json of what changes by itself (counters, topics), in batches (core/saves.py).
+        self.saves = DeferredSaves(config.save_interval, self._connection_data, self._write_connections)
         self._tasks: set[asyncio.Task[object]] = set()
         self._state_changes: dict[int, asyncio.Task[None]] = {}
         # Read-only cores (the `recover` command) never write: the daemon owns the files.
@@ -128,6 +130,8 @@ class Core(ConnectionsMixin, ChatMixin, FilesMixin):
             await self.save_user(first)
         self.ready = True
         self.ready_event.set()
+        if not self.readonly:
+            self.saves.start()
         log.info("Core ready with %d users.", len(self._users))
 
     async def stop(self) -> None:
@@ -146,11 +150,11 @@ class Core(ConnectionsMixin, ChatMixin, FilesMixin):
                 await task
             except BaseException:
                 pass
-        await self.flush_saves()
-        for user in self.users:
-            for conn in user.connections.values():
-                await self.save_connection(user, conn)
         if not self.readonly:
+            await self.saves.stop()
+            # What is pending and whatever else changed (topics, the server's nick...): one batch,
+            # and only the files that differ are written.
+            await self.saves.flush([conn for user in self.users for conn in user.connections.values()])
             await self.store.close()
 
     async def _load_connections(self, user: User) -> None:
@@ -174,6 +178,7 @@ class Core(ConnectionsMixin, ChatMixin, FilesMixin):
         # A removed connection (maybe still saying goodbye) never writes over a new one of the same id.
         if user.removed or self.readonly or user.connections.get(conn.connection_id) is not conn:
             return
+        self.saves.saved(conn)  # this snapshot has what a deferred save would have written
         await self.store.save_connection(user.email, conn.connection_id, conn.to_dict())
 
     async def mark_read(self, user: User, conn: Connection, conv: Conversation) -> None:

@@ -125,6 +125,8 @@ class IrcConnection(Connection):
             raise TooManyConversations()
         conv = Conversation(self.connection_id, name.lower(), name, frozen=frozen)
         self.conversations[conv.conversation_id] = conv
+        # A command saves it at once; one a message opened is on disk within a second.
+        self.hub.save_soon(self, soon=True)
         return conv, True
 
     def forget_conversation(self, name: str) -> Conversation | None:
@@ -222,8 +224,10 @@ class IrcConnection(Connection):
         params = self.query
         if "tls" not in params and urlsplit(self.url).scheme != "ircs":
             self.set_url_param(tls="1")  # try TLS first, as the original does
+            self.hub.save_soon(self, soon=True)
         if "nick" not in params:
             self.set_url_param(nick=self.wanted_nick())
+            self.hub.save_soon(self, soon=True)
         profile = await self.hub.profile_for(self.url, self.email)
         config = self.hub.config
         host, port, use_tls = self.host, self.port, self.uses_tls()
@@ -278,6 +282,7 @@ class IrcConnection(Connection):
                                         or "record layer failure" in text or "HELLO" in text):
                 # The server does not speak TLS and the URL did not ask for it: plain text next time.
                 self.set_url_param(tls="0")
+                self.hub.save_soon(self, soon=True)
             await self._failed(text)
             raise InvalidInput(text) from None
         except (OSError, TimeoutError) as err:
@@ -289,9 +294,9 @@ class IrcConnection(Connection):
         client.read_timeout = max(3 * config.periodic_interval, 30.0)
         await self.set_state("connected", f"Connected to {host}.")
         self._periodic = self.hub.track(self._periodic_loop(), name=f"irc-periodic-{self.connection_id}")
-        await self.hub.save_connection_of(self)
+        # Saved once the channels are joined again (after_welcome), not here.
         if self.client is not client:
-            return  # lost while we were saving; _on_lost scheduled the next try
+            return  # lost meanwhile; _on_lost scheduled the next try
         try:
             await client.register_connection(profile)
         except (OSError, TimeoutError) as err:
@@ -382,11 +387,11 @@ class IrcConnection(Connection):
             task.cancel()
 
     async def _periodic_loop(self) -> None:
-        """Every CONVOS_IRC_PERIDOC_INTERVAL: save, reclaim the wanted nick, and PING (keep-alive)."""
+        """Every CONVOS_IRC_PERIDOC_INTERVAL: reclaim the wanted nick, and PING (keep-alive).
+        What changed is saved by the core's deferred saves (CONVOS_SAVE_INTERVAL)."""
         interval = self.hub.config.periodic_interval
         while True:
             await asyncio.sleep(interval)
-            await self.hub.save_connection_of(self)
             client = self.client
             if client is None or not client.connected:
                 return

@@ -155,6 +155,13 @@ class Store(BotFiles, Protocol):
 
     async def save_connection(self, email: str, connection_id: str, data: dict[str, Any]) -> None: ...
 
+    async def save_connections(self, items: list[tuple[str, str, dict[str, Any]]]) -> None:
+        """Save several connections (email, connection_id, data) at once, for what changes by
+        itself (unread counters, topics): in one go, only those that changed, and less durably
+        than `save_connection` (a power failure may bring back the previous file, whole).
+        Failures are logged, not raised."""
+        ...
+
     async def delete_connection(self, email: str, connection_id: str) -> None: ...
 
     def client_cert_paths(self, email: str, connection_id: str) -> tuple[Any, Any]: ...

@@ -254,6 +254,15 @@ class FileStore:
             raise StoreError(f"Refusing to overwrite unreadable connection.json of {email}/{connection_id}.")
         await self._writer.save(self.connection_dir(email, connection_id) / "connection.json", data)
 
+    async def save_connections(self, items: list[tuple[str, str, dict[str, Any]]]) -> None:
+        files = []
+        for email, connection_id, data in items:
+            if f"{email}/{connection_id}" in self._broken or email in self._broken:
+                continue  # never overwritten (save_connection says so to whoever asked)
+            files.append((self.connection_dir(email, connection_id) / "connection.json", data))
+        for path, err in await self._writer.save_many(files):
+            log.error("Could not save %s: %s", path, err)
+
     async def delete_connection(self, email: str, connection_id: str) -> None:
         path = self.connection_dir(email, connection_id)
         self._writer.forget(path / "connection.json")
