@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import core_of
 from events_helper import is_message
 from test_irc_protocol import CID, Start, T, registered
 from test_irc_protocol import start as start  # the fixture
@@ -175,3 +176,21 @@ async def test_a_conversation_a_message_opens_is_saved_within_a_second(start: St
     assert loop.time() - sent < 3
     assert unread(saved, "lois") == 1 and unread(saved) == 3  # the batch took what was pending
     assert len(s.core.saves) == 0
+
+
+async def test_unchanged_files_are_not_written_at_stop(make_client: Any, home: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stop with nothing changed writes no connection.json (it wrote every one, one by one)."""
+    client = await make_client()
+    res = await client.post("/api/user/register", json={"email": "superman@example.com", "password": "longenough"})
+    assert res.status == 200
+    res = await client.post("/api/connections", json={"url": "irc://irc.example.com:6667/%23convos"})
+    assert res.status == 200, await res.text()
+    await client.close()
+    files = sorted(home.glob("*/*/connection.json"))
+    assert [p.parent.name for p in files] == ["irc-example"] or len(files) >= 1
+    writes = Writes(monkeypatch)
+    again = await make_client()
+    assert len(core_of(again).get_user("superman@example.com").connections) == len(files)
+    await again.close()
+    assert [path for path, _ in writes.done if path.endswith("connection.json")] == []

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..store.base import LogRef
 from .connection import Connection, Conversation
+from .connectqueue import ConnectQueue
 from .highlight import Highlights
 from .saves import DeferredSaves
 
@@ -24,6 +25,7 @@ class ChatMixin:
     _tasks: set[asyncio.Task[Any]]
     highlights: Highlights
     saves: DeferredSaves
+    connect_queue: ConnectQueue
 
     def is_current(self: Core, conn: Connection) -> bool:
         """Whether the connection is still its user's: a removed one may still be saying goodbye."""
@@ -159,6 +161,24 @@ class ChatMixin:
 
     async def _write_connections(self: Core, items: list[tuple[Connection, dict[str, Any]]]) -> None:
         await self.store.save_connections([(conn.email, conn.connection_id, data) for conn, data in items])
+
+    # --- the connect queue (core/connectqueue.py) ----------------------------
+
+    def queue_connect(self: Core, conn: Connection) -> None:
+        """Connect when the connect queue has room (at start-up and to reconnect)."""
+        if self.connect_queue.add(conn):
+            self.emit_state(conn, "connection", state="queued", message="Waiting for other connections to connect first.")
+
+    def connect_done(self: Core, conn: Connection) -> None:
+        """The connection's attempt to connect is over (registered, failed, or waiting for its host's turn)."""
+        self.connect_queue.done(conn)
+
+    def unqueue_connect(self: Core, conn: Connection) -> None:
+        """The connection no longer waits in the connect queue (connected or disconnected on request)."""
+        self.connect_queue.forget(conn)
+
+    def _start_queued(self: Core, conn: Connection) -> None:
+        self.track(conn.start(), name=f"start-{conn.email}-{conn.connection_id}")
 
     def track(self: Core, coro: Any, name: str | None = None) -> asyncio.Task[Any]:
         """Run a background task that the core owns (cancelled on stop)."""

@@ -189,7 +189,9 @@ class IrcConnection(Connection):
         self.reconnect_delay = 0.0
 
     async def start(self) -> None:
-        if self.wanted_state != "connected" or self.state != "disconnected":
+        """Connect when wanted (at start-up, to reconnect, and when the connect queue says so)."""
+        if self.wanted_state != "connected" or self.state not in ("disconnected", "queued"):
+            self.hub.connect_done(self)
             return
         try:
             await self.connect()
@@ -199,18 +201,25 @@ class IrcConnection(Connection):
     async def stop(self) -> None:
         """Daemon shutdown: close the socket, keep wanted_state."""
         self._cancel_reconnect()
+        self._leave_queue()
         await self._close(QUIT_MESSAGE)
 
+    def _leave_queue(self) -> None:
+        self.hub.unqueue_connect(self)
+        self.hub.connect_done(self)
+
     async def connect(self) -> None:
+        """Connect now; also when the connection waits in the connect queue (it leaves it)."""
         if self.state == "connected":
             return
-        if self.state in ("connecting", "queued"):
+        if self.state == "connecting":
             raise InvalidInput("Connecting.")
         if self.state == "disconnecting":
             raise InvalidInput("Disconnecting.")
         if self.wanted_state != "connected":
             raise InvalidInput("Does not want to be connected.")
         self._cancel_reconnect()
+        self.hub.unqueue_connect(self)
         self._connecting = asyncio.current_task()
         try:
             await self._connect()
@@ -238,6 +247,7 @@ class IrcConnection(Connection):
         self.hub.emit_state(self, "connection", state="connecting", message=message)
         await self.server_message(message)
         if wait > 0:
+            self.hub.connect_done(self)  # the host's turn comes later: not a slot of the connect queue meanwhile
             await asyncio.sleep(wait)
 
         context = None
@@ -313,6 +323,7 @@ class IrcConnection(Connection):
 
     async def _refused(self, reason: str) -> None:
         """Not allowed to connect: say why, and do not try again on our own (nothing would change)."""
+        self.hub.connect_done(self)
         self._stop_periodic()
         self._cancel_reconnect()
         for conv in self.sorted_conversations():
@@ -327,6 +338,7 @@ class IrcConnection(Connection):
 
     async def _lost(self, reason: str) -> None:
         """The socket is gone without us asking: tell the user and schedule a reconnect."""
+        self.hub.connect_done(self)
         self._stop_periodic()
         self.waiters.fail_all("Not connected.")
         self.info["authenticated"] = False
@@ -342,8 +354,8 @@ class IrcConnection(Connection):
             message += f" Reconnecting in {fmt_seconds(delay)}s..."
             loop = asyncio.get_running_loop()
             self._cancel_reconnect()
-            self._reconnect_handle = loop.call_later(
-                delay, lambda: self.hub.track(self.start(), name=f"irc-reconnect-{self.connection_id}"))
+            # Through the connect queue: when a server goes away, its connections come back a few at a time.
+            self._reconnect_handle = loop.call_later(delay, self.hub.queue_connect, self)
             extra["reconnect_in"] = delay  # so a client can say when, and count down
         for conv in self.sorted_conversations():
             self.set_frozen(conv, "Not connected.")
@@ -360,6 +372,7 @@ class IrcConnection(Connection):
 
     async def disconnect(self) -> None:
         retrying = self._cancel_reconnect()
+        self._leave_queue()
         if self._connecting is not None and self._connecting is not asyncio.current_task():
             self._connecting.cancel()
         if self.client is None:

@@ -214,6 +214,7 @@ class ConvosClient(IrcClient):
                         own=True)
         conn.emit_info()
         conn.reset_reconnect_delay()
+        conn.hub.connect_done(conn)  # registered: the next connection in the connect queue may start
         conn.hub.track(self.after_welcome(), name=f"irc-welcome-{conn.connection_id}")
 
     async def after_welcome(self) -> None:

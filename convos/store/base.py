@@ -30,10 +30,12 @@ class LogRef:
 
 @dataclass(slots=True)
 class UserRecord:
-    """A user.json as stored, plus the file's ctime for ordering legacy users."""
+    """A user.json as stored, plus the file's ctime for ordering legacy users; `connections`:
+    the user's connection.json records, when the store read them with the user (else None)."""
 
     data: dict[str, Any]
     ctime: float = 0.0
+    connections: list[dict[str, Any]] | None = None
 
 
 @dataclass(slots=True)

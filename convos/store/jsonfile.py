@@ -74,34 +74,67 @@ def atomic_write(path: Path, payload: bytes, mode: int = FILE_MODE, *, sync_dir:
         os.close(dir_fd)
 
 
+def read_bytes(path: str) -> bytes | None:
+    """A file's bytes, or None when it does not exist (leaner than Path.read_bytes, for thousands of files)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    try:
+        chunks = []
+        while chunk := os.read(fd, 1 << 16):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def _is_temp_file(name: str) -> bool:
     """What `atomic_write` (`.<name>.<random>.swap`) and an upload (`.upload-<random>.part`) leave
     behind when the process dies half way."""
     return name.startswith(".") and (name.endswith(".swap") or (name.startswith(".upload-") and name.endswith(".part")))
 
 
-def remove_temp_files(home: Path) -> list[Path]:
+def remove_temp_files(home: Path, *, users: bool = True) -> list[Path]:
     """Remove the temp files a killed daemon left where JSON files and uploads are written:
     `home`, `home/settings/connections`, each user's directory and the directories in it (its
-    connections and `upload`); log directories are not walked. Only while no daemon runs."""
-    dirs = [home]
-    for user in _subdirs(home):  # `settings` among them, for settings/connections
-        dirs.append(user)
-        dirs.extend(_subdirs(user))
-    removed = []
-    for directory in dirs:
-        try:
-            entries = list(os.scandir(directory))
-        except (FileNotFoundError, NotADirectoryError, PermissionError):
-            continue
-        for entry in entries:
-            if _is_temp_file(entry.name) and entry.is_file(follow_symlinks=False):
-                try:
-                    os.unlink(entry.path)
-                    removed.append(Path(entry.path))
-                except FileNotFoundError:
-                    pass
+    connections and `upload`); log directories are not walked. Only while no daemon runs.
+    Without `users`, user directories (a name with an `@`) are left to the file store, which
+    sweeps each while it reads it."""
+    removed: list[Path] = []
+    for sub in _subdirs(home):  # `settings` among them, for settings/connections
+        if users or not is_user_dir(sub.name):
+            remove_temp_files_in(sub, removed)
+    remove_temp_files_in(home, removed, subdirs=False)
     return removed
+
+
+def is_user_dir(name: str) -> bool:
+    return "@" in name[1:-1] and not name.startswith(".")
+
+
+def remove_temp_files_in(directory: str | Path, removed: list[Path], *, subdirs: bool = True) -> None:
+    """Temp files in `directory` and (with `subdirs`) the directories in it; each removed goes into `removed`."""
+    try:
+        entries = list(os.scandir(directory))
+    except (FileNotFoundError, NotADirectoryError, PermissionError):
+        return
+    remove_temp_entries(entries, removed)
+    if subdirs:
+        for entry in entries:
+            if not entry.name.startswith(".") and entry.is_dir(follow_symlinks=False):
+                remove_temp_files_in(entry.path, removed, subdirs=False)
+
+
+def remove_temp_entries(entries: list[os.DirEntry[str]], removed: list[Path]) -> None:
+    """Remove the temp files among a directory's entries (see `remove_temp_files`); each goes into `removed`."""
+    for entry in entries:
+        if _is_temp_file(entry.name) and entry.is_file(follow_symlinks=False):
+            try:
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+            except FileNotFoundError:
+                pass
 
 
 def _subdirs(path: Path) -> list[Path]:
