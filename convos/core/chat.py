@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from ..store.base import LogRef
 from .connection import Connection, Conversation
-from .connectqueue import ConnectQueue
 from .highlight import Highlights
 from .saves import DeferredSaves
 
@@ -25,7 +24,6 @@ class ChatMixin:
     _tasks: set[asyncio.Task[Any]]
     highlights: Highlights
     saves: DeferredSaves
-    connect_queue: ConnectQueue
 
     def is_current(self: Core, conn: Connection) -> bool:
         """Whether the connection is still its user's: a removed one may still be saying goodbye."""
@@ -151,34 +149,6 @@ class ChatMixin:
         user asks for is saved at once instead (save_connection)."""
         if not self.readonly:
             self.saves.mark(conn, soon=soon)
-
-    def _connection_data(self: Core, conn: Connection) -> dict[str, Any] | None:
-        """What a deferred save writes: None for a connection that is not its user's any more."""
-        user = self.get_user(conn.email)
-        if user is None or user.removed or user.connections.get(conn.connection_id) is not conn:
-            return None
-        return conn.to_dict()
-
-    async def _write_connections(self: Core, items: list[tuple[Connection, dict[str, Any]]]) -> None:
-        await self.store.save_connections([(conn.email, conn.connection_id, data) for conn, data in items])
-
-    # --- the connect queue (core/connectqueue.py) ----------------------------
-
-    def queue_connect(self: Core, conn: Connection) -> None:
-        """Connect when the connect queue has room (at start-up and to reconnect)."""
-        if self.connect_queue.add(conn):
-            self.emit_state(conn, "connection", state="queued", message="Waiting for other connections to connect first.")
-
-    def connect_done(self: Core, conn: Connection) -> None:
-        """The connection's attempt to connect is over (registered, failed, or waiting for its host's turn)."""
-        self.connect_queue.done(conn)
-
-    def unqueue_connect(self: Core, conn: Connection) -> None:
-        """The connection no longer waits in the connect queue (connected or disconnected on request)."""
-        self.connect_queue.forget(conn)
-
-    def _start_queued(self: Core, conn: Connection) -> None:
-        self.track(conn.start(), name=f"start-{conn.email}-{conn.connection_id}")
 
     def track(self: Core, coro: Any, name: str | None = None) -> asyncio.Task[Any]:
         """Run a background task that the core owns (cancelled on stop)."""

@@ -203,6 +203,34 @@ class Core(ConnectionsMixin, ChatMixin, FilesMixin):
         self.saves.saved(conn)  # this snapshot has what a deferred save would have written
         await self.store.save_connection(user.email, conn.connection_id, conn.to_dict())
 
+    def _connection_data(self, conn: Connection) -> dict[str, Any] | None:
+        """What a deferred save writes: None for a connection that is not its user's any more."""
+        user = self.get_user(conn.email)
+        if user is None or user.removed or user.connections.get(conn.connection_id) is not conn:
+            return None
+        return conn.to_dict()
+
+    async def _write_connections(self, items: list[tuple[Connection, dict[str, Any]]]) -> None:
+        await self.store.save_connections([(conn.email, conn.connection_id, data) for conn, data in items])
+
+    # --- the connect queue (core/connectqueue.py) ----------------------------
+
+    def queue_connect(self, conn: Connection) -> None:
+        """Connect when the connect queue has room (at start-up and to reconnect)."""
+        if self.connect_queue.add(conn):
+            self.emit_state(conn, "connection", state="queued", message="Waiting for other connections to connect first.")
+
+    def connect_done(self, conn: Connection) -> None:
+        """The connection's attempt to connect is over (registered, failed, or waiting for its host's turn)."""
+        self.connect_queue.done(conn)
+
+    def unqueue_connect(self, conn: Connection) -> None:
+        """The connection no longer waits in the connect queue (connected or disconnected on request)."""
+        self.connect_queue.forget(conn)
+
+    def _start_queued(self, conn: Connection) -> None:
+        self.track(conn.start(), name=f"start-{conn.email}-{conn.connection_id}")
+
     async def mark_read(self, user: User, conn: Connection, conv: Conversation) -> None:
         conv.mark_read()
         # Other tabs and devices of the user clear their badges too.
