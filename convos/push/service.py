@@ -119,6 +119,9 @@ class Push:
             await self.sender.close()
 
     async def _run(self) -> None:
+        # After the users are loaded: that walk also removes the temp files of earlier crashes,
+        # and must not meet the one of a first vapid.pem being written.
+        await self.core.ready_event.wait()
         try:
             self.key = await VapidKey.load(self.store)
         except (StoreError, ValueError, OSError) as err:
@@ -130,7 +133,6 @@ class Push:
                              ssl_context=self.ssl_context, retry_base=self.retry_base)
         for n in range(MAX_CONCURRENT):
             self._spawn(self._worker(), f"push-worker-{n}")
-        await self.core.ready_event.wait()
         for user in self.core.users:
             try:
                 state = await self._state(user.email)
