@@ -120,6 +120,7 @@ class PushStub:
         self.ca = ca
         self.devices: dict[str, Device] = {}
         self.script: dict[str, deque[int]] = defaultdict(deque)
+        self.delay: dict[str, float] = {}  # seconds an endpoint waits before it answers
         self.received: list[Received] = []
         self.problems: list[str] = []  # what a real push service would refuse
         self.vapid_key = ""  # the server's public key (GET /api/push/key); the JWT must verify with it
@@ -163,6 +164,8 @@ class PushStub:
     async def _handle(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
         body = await request.read()
+        if name in self.delay:
+            await asyncio.sleep(self.delay[name])
         claims: dict[str, Any] = {}
         payload: dict[str, Any] = {}
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import stat
 from pathlib import Path
@@ -176,3 +177,30 @@ async def test_push_settings_are_the_users_own(push_client: PushClient, stub: Pu
     res = await client.post("/api/push/settings", json={"conversations": [
         {"connection_id": "irc-localhost", "conversation_id": "#x", "policy": "loud"}]})
     assert res.status == 400
+
+
+async def test_a_slow_push_service_counts_as_failed_within_the_time_limit(push_client: PushClient,
+                                                                          stub: PushStub) -> None:
+    client = await push_client(request_timeout=0.3)
+    await logged_in(client, stub)
+    await subscribe(client, stub, "slow")
+    stub.delay["slow"] = 5
+    started = asyncio.get_running_loop().time()
+    body = await (await client.post("/api/push/test")).json()
+    [result] = body["devices"]
+    assert result["ok"] is False and result["status"] == 0 and "Timeout" in result["message"]
+    assert asyncio.get_running_loop().time() - started < 3  # MAX_TRIES x 0.3 s and the backoff
+    await stub.wait(MAX_TRIES, "slow")  # timeouts are tried again, within the bound
+
+
+async def test_a_new_account_does_not_inherit_push_state(push_client: PushClient, stub: PushStub) -> None:
+    client = await push_client()
+    await logged_in(client, stub)
+    core = core_of(client)
+    await core.create_user("lois@example.com", "longenough")
+    push = push_of(client)
+    await push.update_settings("lois@example.com", {"enabled": False})
+    assert (await push.settings("lois@example.com"))["enabled"] is False
+    await core.remove_user(core.get_user("lois@example.com"))
+    await core.create_user("lois@example.com", "longenough")
+    assert (await push.settings("lois@example.com"))["enabled"] is True

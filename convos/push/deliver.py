@@ -92,11 +92,13 @@ class Sender:
     """Owns the HTTP client of push deliveries and the thread that encrypts."""
 
     def __init__(self, key: VapidKey, subject: Callable[[], str], *, allowed: AddressCheck,
-                 ssl_context: ssl.SSLContext | None = None, retry_base: float = RETRY_BASE) -> None:
+                 ssl_context: ssl.SSLContext | None = None, retry_base: float = RETRY_BASE,
+                 request_timeout: float = REQUEST_TIMEOUT) -> None:
         self.key = key
         self.subject = subject
         self.allowed = allowed
         self.retry_base = retry_base
+        self.request_timeout = request_timeout
         self._ssl = ssl_context
         self._session: aiohttp.ClientSession | None = None
         # Encryption costs an ECDH per device and message: off the event loop, in one thread.
@@ -108,7 +110,7 @@ class Sender:
             connector = aiohttp.TCPConnector(resolver=VettedResolver(self.allowed), limit=MAX_CONCURRENT,
                                              ssl=self._ssl if self._ssl is not None else True)
             self._session = aiohttp.ClientSession(connector=connector,
-                                                  timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT))
+                                                  timeout=aiohttp.ClientTimeout(total=self.request_timeout))
         return self._session
 
     async def close(self) -> None:

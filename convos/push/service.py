@@ -26,7 +26,7 @@ from ..store.base import StoreError
 from ..store.push import PushFiles
 from .deliver import Outcome, Sender
 from .devices import Device, PushState, browser_name, check_endpoint, check_keys
-from .limits import COALESCE_SECONDS, MAX_CONCURRENT, MAX_QUEUED, RETRY_BASE, SAVE_DELAY, TTL
+from .limits import COALESCE_SECONDS, MAX_CONCURRENT, MAX_QUEUED, REQUEST_TIMEOUT, RETRY_BASE, SAVE_DELAY, TTL
 from .policy import Notice, notice_for, payload
 from .vapid import VapidKey, subject
 
@@ -77,7 +77,10 @@ class Push:
         # system's CAs) and the seconds before the first retry.
         self.ssl_context = ssl_context
         self.retry_base = retry_base
+        self.request_timeout = REQUEST_TIMEOUT
         self._states: dict[str, PushState] = {}
+        # The account each state was loaded for: a new account of the same email never inherits it.
+        self._owners: dict[str, object] = {}
         self._listeners: dict[str, asyncio.Task[None]] = {}
         self._windows: dict[tuple[str, str], _Window] = {}
         self._queue: asyncio.Queue[_Job] = asyncio.Queue(MAX_QUEUED)
@@ -130,7 +133,8 @@ class Push:
             self._ready.set()
             return
         self.sender = Sender(self.key, lambda: subject(self.core.settings.contact), allowed=self.allowed,
-                             ssl_context=self.ssl_context, retry_base=self.retry_base)
+                             ssl_context=self.ssl_context, retry_base=self.retry_base,
+                             request_timeout=self.request_timeout)
         for n in range(MAX_CONCURRENT):
             self._spawn(self._worker(), f"push-worker-{n}")
         for user in self.core.users:
@@ -165,22 +169,32 @@ class Push:
 
     # --- state -------------------------------------------------------------------------------
 
-    async def _state(self, email: str) -> PushState:
+    def _current(self, email: str) -> PushState | None:
+        """The loaded state of the user's account as it is now, if any."""
         state = self._states.get(email)
+        if state is not None and self._owners.get(email) is not self.core.get_user(email):
+            self._states.pop(email, None)  # the account was deleted (and maybe made again)
+            return None
+        return state
+
+    async def _state(self, email: str) -> PushState:
+        state = self._current(email)
         if state is not None:
             return state
         async with self._load_lock:
-            state = self._states.get(email)
+            state = self._current(email)
             if state is None:
+                owner = self.core.get_user(email)
                 try:
                     data = await self.store.load_push(email)
                 except StoreError as err:
                     raise BrokenPushFile(f"Push settings cannot be read: {err}") from None
                 state = self._states[email] = PushState.from_dict(data)
+                self._owners[email] = owner
         return state
 
     async def _save(self, email: str) -> None:
-        state = self._states.get(email)
+        state = self._current(email)
         if state is not None and self.core.get_user(email) is not None:
             try:
                 await self.store.save_push(email, state.to_dict())
@@ -226,7 +240,7 @@ class Push:
 
     def on_event(self, email: str, event: dict[str, Any]) -> None:
         """One event of the user's bus: a notification to push now, coalesce, or nothing."""
-        state = self._states.get(email)
+        state = self._current(email)
         if state is None or not state.enabled or not state.devices or event.get("event") not in ("message", "state"):
             return
         user = self.core.get_user(email)
@@ -253,7 +267,7 @@ class Push:
         if window is None or window.notice is None:
             return
         email, notice = key[0], window.notice
-        state = self._states.get(email)
+        state = self._current(email)
         if state is None or not state.enabled or self.core.focus.watching(email, notice.connection_id,
                                                                           notice.conversation_id):
             return
@@ -283,7 +297,7 @@ class Push:
             self._settle(job.email, job.device, outcome)
 
     def _settle(self, email: str, device: Device, outcome: Outcome) -> None:
-        state = self._states.get(email)
+        state = self._current(email)
         if outcome.ok:
             self.sent += 1
             device.last_used = time.time()
