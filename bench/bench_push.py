@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Web Push and IRC ingest: does pushing to 1,000 subscriptions delay the lines of IRC?
 
-    python bench/bench_push.py [--users 100] [--devices 10] [--rate 5] [--seconds 20] [--rounds 2]
+    python bench/bench_push.py [--users 100] [--devices 10] [--rate 50] [--others-rate 1] [--seconds 30] [--rounds 3]
 
 Writes a CONVOS_HOME of `--users` users (user.json, one connection to a local IRC peer with
 #chan, and a push.json with `--devices` devices each, with #chan set to push `all` messages):
@@ -10,11 +10,12 @@ server over TLS with a CA made here, in its own process, that answers 201 to eve
 counts) on 127.0.0.1; the daemon trusts the CA through SSL_CERT_FILE and may reach 127.0.0.1
 with CONVOS_PUSH_ALLOW_PRIVATE=1.
 
-The peer (bench_ingest's FloodPeer) writes `--rate` stamped lines/s to #chan of every user at
-the same moments; every user's #chan pushes to all its devices (coalesced: the first line at
-once, then one notification per 5 s window with a count, so each window ends in a burst of
-1,000 deliveries at once, encrypted per device). The first user's websocket records each
-line's latency (IRC peer write to `message` event), as bench_ingest does.
+The peer (bench_ingest's FloodPeer) writes `--others-rate` lines/s to #chan of every other user
+at the same moments, and `--rate` stamped lines/s to the first user's; every user's #chan
+pushes to all its devices (coalesced: the first line at once, then one notification per 5 s
+window with a count, so each window ends in a burst of 1,000 deliveries at once, encrypted per
+device). The first user's websocket records each line's latency (IRC peer write to `message`
+event), as bench_ingest does.
 
 In one run, phases alternate: push off for every user (updatePushSettings enabled=false), then
 on, `--rounds` times. Reported per phase: latency p50/p99/max, the pushes the sink received,
@@ -162,9 +163,10 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=100)
     parser.add_argument("--devices", type=int, default=10, help="per user (at most 10, the limit)")
-    parser.add_argument("--rate", type=float, default=5.0, help="lines/s to #chan of every user")
-    parser.add_argument("--seconds", type=float, default=20.0, help="per phase")
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rate", type=float, default=50.0, help="lines/s to #chan of the first user (measured)")
+    parser.add_argument("--others-rate", type=float, default=1.0, help="lines/s to #chan of every other user")
+    parser.add_argument("--seconds", type=float, default=30.0, help="per phase")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
     tmp = tempfile.TemporaryDirectory(prefix="convos-bench-push-")
@@ -190,8 +192,11 @@ async def main() -> None:
         ws = await sessions[0].ws_connect(f"{daemon.url}/events", max_msg_size=0)
         rx = Receiver(ws)
         clients = [c for c in peer.clients if not c.closed.is_set() and CHANNEL in c.channels]
+        me = [c for c in clients if c.nick == "p0"]
+        others = [c for c in clients if c.nick != "p0"]
         print(f"{len(clients)} users in {CHANNEL}, {args.users * args.devices} subscriptions; "
-              f"{args.rate:g} lines/s to each for {args.seconds:g} s per phase", flush=True)
+              f"{args.rate:g} lines/s to the first user, {args.others_rate:g} to each other, "
+              f"{args.seconds:g} s per phase", flush=True)
 
         seq = 0
         rows = []
@@ -204,15 +209,18 @@ async def main() -> None:
                 rx.on_line = exp
                 pushed0 = await sink.count(http)
                 cpu0 = sum(cpu_split(daemon.pid).values())
-                await paced(clients, seq, n, args.rate)
+                n_others = int(args.others_rate * args.seconds)
+                await asyncio.gather(paced(me, seq, n, args.rate),
+                                     paced(others, 50_000_000 + seq, n_others, args.others_rate))
                 await rx.until(exp.done, 60)
                 cpu = sum(cpu_split(daemon.pid).values()) - cpu0
                 await asyncio.sleep(1)  # the deliveries of the last window settle
                 pushed = await sink.count(http) - pushed0
                 seq += n
                 lat = exp.latencies_ms
+                lines = n + n_others * len(others)
                 rows.append((round_ + 1, "on" if on else "off", pct(lat, 50), pct(lat, 99), max(lat), pushed,
-                             cpu / (n * len(clients)) * 1e6, exp.count == n and not exp.out_of_order))
+                             cpu / lines * 1e6, exp.count == n and not exp.out_of_order))
                 print(f"round {round_ + 1} push {'on ' if on else 'off'}: p50 {pct(lat, 50):.2f} ms, "
                       f"p99 {pct(lat, 99):.2f} ms, max {max(lat):.1f} ms; {pushed} pushes "
                       f"({pushed / args.seconds:.0f}/s); daemon CPU {rows[-1][6]:.0f} µs per line; "

@@ -12,6 +12,7 @@ import hashlib
 import logging
 import socket
 import ssl
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -162,3 +163,45 @@ class Sender:
             return Outcome(0, f"Refused: {err}.", refused=True), None
         except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as err:
             return Outcome(0, f"{type(err).__name__}: {err}"), None
+
+
+class DeliveryThread:
+    """The Sender on an event loop of its own, in a thread: the requests, their TLS and the
+    encryption of a burst of 1,000 deliveries cost the main loop (IRC, the web) one hand-over
+    each, not the work. Same `send` and `close` as the Sender."""
+
+    def __init__(self, sender: Sender) -> None:
+        self.sender = sender
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="convos-push-delivery", daemon=True)
+
+    def start(self) -> DeliveryThread:
+        self._thread.start()
+        self._ready.wait()
+        return self
+
+    def _run(self) -> None:
+        loop = self._loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        self._ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    async def send(self, device: Device, payload: bytes, *, ttl: int, urgency: str = "normal",
+                   topic_key: str = "") -> Outcome:
+        assert self._loop is not None
+        future = asyncio.run_coroutine_threadsafe(
+            self.sender.send(device, payload, ttl=ttl, urgency=urgency, topic_key=topic_key), self._loop)
+        return await asyncio.wrap_future(future)
+
+    async def close(self) -> None:
+        loop = self._loop
+        if loop is None or not self._thread.is_alive():
+            return
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self.sender.close(), loop))
+        loop.call_soon_threadsafe(loop.stop)
+        await asyncio.to_thread(self._thread.join)

@@ -24,7 +24,7 @@ from ..core.addresses import any_address, is_public_address
 from ..errors import ConvosError, InvalidInput, NotFound, NotReady
 from ..store.base import StoreError
 from ..store.push import PushFiles
-from .deliver import Outcome, Sender
+from .deliver import DeliveryThread, Outcome, Sender
 from .devices import Device, PushState, browser_name, check_endpoint, check_keys
 from .limits import COALESCE_SECONDS, MAX_CONCURRENT, MAX_QUEUED, REQUEST_TIMEOUT, RETRY_BASE, SAVE_DELAY, TTL
 from .policy import Notice, notice_for, payload
@@ -72,7 +72,7 @@ class Push:
         self.allowed = any_address if config.push_allow_private else is_public_address
         self.coalesce_seconds = coalesce_seconds
         self.key: VapidKey | None = None
-        self.sender: Sender | None = None
+        self.sender: DeliveryThread | None = None
         # Tests set these before the application starts: the TLS context of deliveries (None: the
         # system's CAs) and the seconds before the first retry.
         self.ssl_context = ssl_context
@@ -132,9 +132,10 @@ class Push:
             log.error("%s", self._error)
             self._ready.set()
             return
-        self.sender = Sender(self.key, lambda: subject(self.core.settings.contact), allowed=self.allowed,
-                             ssl_context=self.ssl_context, retry_base=self.retry_base,
-                             request_timeout=self.request_timeout)
+        sender = Sender(self.key, lambda: subject(self.core.settings.contact), allowed=self.allowed,
+                        ssl_context=self.ssl_context, retry_base=self.retry_base,
+                        request_timeout=self.request_timeout)
+        self.sender = DeliveryThread(sender).start()
         for n in range(MAX_CONCURRENT):
             self._spawn(self._worker(), f"push-worker-{n}")
         for user in self.core.users:
