@@ -21,6 +21,7 @@ import orjson
 
 from ..config import Config
 from ..core.addresses import any_address, is_public_address
+from ..core.tasks import OwnedTasks
 from ..errors import ConvosError, InvalidInput, NotFound, NotReady
 from ..store.base import StoreError
 from ..store.push import PushFiles
@@ -84,7 +85,7 @@ class Push:
         self._listeners: dict[str, asyncio.Task[None]] = {}
         self._windows: dict[tuple[str, str], _Window] = {}
         self._queue: asyncio.Queue[_Job] = asyncio.Queue(MAX_QUEUED)
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = OwnedTasks("Push", log)
         self._saves: dict[str, asyncio.TimerHandle] = {}
         self._load_lock = asyncio.Lock()
         self._ready = asyncio.Event()
@@ -106,14 +107,7 @@ class Push:
         for window in self._windows.values():
             window.handle.cancel()
         self._windows.clear()
-        tasks = [*self._tasks, *self._listeners.values()]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            try:
-                await task
-            except BaseException:
-                pass
+        await self._tasks.cancel_all()  # the listeners too
         self._listeners.clear()
         for email in list(self._saves):
             self._saves.pop(email).cancel()
@@ -149,15 +143,7 @@ class Push:
         self._ready.set()
 
     def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("Push task %s failed", task.get_name(), exc_info=task.exception())
+        return self._tasks.spawn(coro, name)
 
     async def _ready_key(self) -> VapidKey:
         try:
@@ -217,7 +203,7 @@ class Push:
     def _listen(self, email: str) -> None:
         task = self._listeners.get(email)
         if task is None or task.done():
-            self._listeners[email] = asyncio.get_running_loop().create_task(self._follow(email), name="push-listen")
+            self._listeners[email] = self._spawn(self._follow(email), "push-listen")
 
     async def _follow(self, email: str) -> None:
         try:
