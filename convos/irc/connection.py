@@ -7,9 +7,8 @@ import copy
 import logging
 import re
 import ssl
-import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ..core.addresses import NotPublicAddress, vetted_addresses
@@ -20,31 +19,13 @@ from .handlers import ConvosClient
 from .limits import TooManyConversations
 from .waiters import Waiters
 
+if TYPE_CHECKING:
+    from .factory import IrcFactory
+
 log = logging.getLogger(__name__)
 
 MAX_RECONNECT_DELAY = 900.0
 QUIT_MESSAGE = "https://convos.chat"
-
-
-class HostQueue:
-    """Connection attempts to one IRC host are spaced by CONVOS_CONNECT_DELAY, across all users."""
-
-    def __init__(self) -> None:
-        self._next: dict[str, float] = {}
-
-    def reserve(self, host: str, delay: float) -> float:
-        """Book the next slot for `host`; returns how long to wait for it."""
-        now = time.monotonic()
-        slot = max(now, self._next.get(host, 0.0))
-        self._next[host] = slot + delay
-        return slot - now
-
-    def failed(self, host: str) -> None:
-        # After a failed attempt the next one need not wait for the full delay.
-        self._next[host] = min(self._next.get(host, 0.0), time.monotonic())
-
-
-QUEUE = HostQueue()
 
 
 def fmt_seconds(value: float) -> str:
@@ -53,6 +34,9 @@ def fmt_seconds(value: float) -> str:
 
 @dataclass(slots=True, eq=False)
 class IrcConnection(Connection):
+    # The factory whose state (host queue, /list cache, TLS contexts) this connection shares;
+    # set on the class IrcFactory.connection_class() makes.
+    factory: ClassVar[IrcFactory]
     client: ConvosClient | None = field(default=None, repr=False)
     reconnect_delay: float = 0.0
     waiters: Waiters = field(default_factory=Waiters, repr=False)
@@ -241,7 +225,7 @@ class IrcConnection(Connection):
         config = self.hub.config
         host, port, use_tls = self.host, self.port, self.uses_tls()
 
-        wait = 0.0 if profile.skip_queue else QUEUE.reserve(f"{host}:{port}", config.connect_delay)
+        wait = 0.0 if profile.skip_queue else self.factory.hosts.reserve(f"{host}:{port}", config.connect_delay)
         self.state = "connecting"
         message = f"Connecting to {host}." if wait <= 0.05 else f"Connecting to {host} in about {fmt_seconds(round(wait, 1))}s."
         self.hub.emit_state(self, "connection", state="connecting", message=message)
@@ -261,7 +245,8 @@ class IrcConnection(Connection):
                 except OSError as err:
                     log.warning("No client certificate for %s: %s", self.connection_id, err)
             verify = params.get("tls_verify", "1") not in ("0", "")
-            context = tlsmod.make_context(verify=verify, ca_file=config.tls_ca, cert=cert, key=key)
+            # Built in a thread, and kept: a reconnect reuses it (irc/factory.py).
+            context = await self.factory.tls.context(verify=verify, ca_file=config.tls_ca, cert=cert, key=key)
         local_address = params.get("local_address") or config.local_address
         self.info.update(
             authenticated=False, capabilities={}, nick=self.wanted_nick() if not self.info.get("nick") else self.info["nick"],
@@ -318,7 +303,7 @@ class IrcConnection(Connection):
                 await self._lost(str(err) or "Connection closed.")
 
     async def _failed(self, reason: str) -> None:
-        QUEUE.failed(f"{self.host}:{self.port}")
+        self.factory.hosts.failed(f"{self.host}:{self.port}")
         await self._lost(reason)
 
     async def _refused(self, reason: str) -> None:
