@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..store.base import LogRef
 from .connection import Connection, Conversation
+from .events import ConversationChanged, Event, Message
 from .highlight import Highlights
 
 if TYPE_CHECKING:
@@ -17,6 +19,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SAVE_DELAY = 2.0
+
+
+def conversation_changed(conn: Connection, conv: Conversation, topic_by: str | None = None) -> ConversationChanged:
+    """The whole conversation as an event (a snapshot: it may change before it is published)."""
+    return ConversationChanged(
+        email=conn.email, connection_id=conn.connection_id, conversation_id=conv.conversation_id,
+        frozen=conv.frozen, info=dict(conv.info), name=conv.name, notifications=conv.notifications,
+        topic=conv.topic, unread=conv.unread, first_unread_id=conv.first_unread_id, topic_by=topic_by)
 
 
 class ChatMixin:
@@ -31,29 +41,31 @@ class ChatMixin:
         user = self.get_user(conn.email)
         return user is not None and user.connections.get(conn.connection_id) is conn
 
-    def emit(self: Core, conn: Connection, event: dict[str, Any]) -> None:
-        """Publish an event for the connection's owner (`connection_id` is filled in)."""
+    def emit(self: Core, conn: Connection, event: Event) -> None:
+        """Publish an event of the connection's owner, once the lines logged before it are written.
+
+        In log order: a `message` event waits for its line to be written (it carries the line's
+        id), and every later event waits with it, so a subscriber sees them in order."""
         if not self.is_current(conn):
             return  # a removed connection's goodbye is nobody's news, even under a new one's id
-        event.setdefault("connection_id", conn.connection_id)
-        # In log order: a `message` event waits for its line to be written (it carries the line's
-        # id), and every later event waits with it, so the browser sees them in order.
+        self.store.after_logs(partial(self.events.publish, event))
+
+    def _emit_message(self: Core, conn: Connection, conv: Conversation, ref: LogRef, *, type: str, from_: str,
+                      message: str, ts: float, highlight: bool) -> None:
+        if not self.is_current(conn):
+            return
+
         def publish() -> None:
-            ref = event.get("id")
-            if isinstance(ref, LogRef):
-                if ref.id is None:
-                    del event["id"]  # not logged (or the write failed)
-                else:
-                    event["id"] = ref.id
-            self.events.publish(conn.email, event)
-            if isinstance(ref, LogRef) and ref.error:
+            self.events.publish(Message(
+                email=conn.email, connection_id=conn.connection_id, conversation_id=conv.conversation_id,
+                name=conv.name, from_=from_, highlight=highlight, message=message, type=type, ts=ts, id=ref.id))
+            if ref.error:
                 # Shown but not in the log: the user is told (in the server tab), never left to find out.
-                where = event.get("conversation_id") or conn.name
-                self.events.publish(conn.email, {
-                    "event": "message", "connection_id": conn.connection_id, "conversation_id": "",
-                    "name": conn.name, "from": conn.connection_id, "highlight": False, "type": "error",
-                    "message": f"Could not log a message of {where}: {ref.error}.", "ts": time.time(),
-                })
+                where = conv.conversation_id or conn.name
+                self.events.publish(Message(
+                    email=conn.email, connection_id=conn.connection_id, conversation_id="", name=conn.name,
+                    from_=conn.connection_id, highlight=False, type="error",
+                    message=f"Could not log a message of {where}: {ref.error}."))
 
         self.store.after_logs(publish)
 
@@ -70,12 +82,9 @@ class ChatMixin:
         self.store.after_logs(settle)
         await done
 
-    def emit_state(self: Core, conn: Connection, type_: str, **data: Any) -> None:
-        self.emit(conn, {"event": "state", "type": type_, **data})
-
-    def emit_conversation(self: Core, conn: Connection, conv: Conversation) -> None:
+    def emit_conversation(self: Core, conn: Connection, conv: Conversation, topic_by: str | None = None) -> None:
         """`state/frozen`: the full conversation, after it was created, (un)frozen or got a topic."""
-        self.emit(conn, {"event": "state", "type": "frozen", **conv.api_dict()})
+        self.emit(conn, conversation_changed(conn, conv, topic_by))
 
     def is_highlight(self: Core, conn: Connection, message: str) -> bool:
         """The connection's nick or one of its user's keywords, as a whole word (no user regexes)."""
@@ -113,10 +122,7 @@ class ChatMixin:
                                      highlight=highlight, is_channel=is_channel)
         if not own:
             conv.unread_logged(ref)
-        self.emit(conn, {
-            "event": "message", "conversation_id": conv.conversation_id, "name": conv.name, "from": from_,
-            "highlight": highlight, "message": message, "type": type, "ts": ts, "id": ref,
-        })
+        self._emit_message(conn, conv, ref, type=type, from_=from_, message=message, ts=ts, highlight=highlight)
         if not own or highlight:
             self.save_soon(conn)
 

@@ -17,6 +17,7 @@ from .connection import (
     connection_id_for,
     pretty_connection_name,
 )
+from .events import ConnectionAdded, ConnectionRemoved
 from .profiles import Profile, host_port, profile_url
 from .user import User
 
@@ -244,7 +245,7 @@ class ConnectionsMixin:
         user.connections[cid] = conn
         await self.save_connection(user, conn)
         log.info("%s created connection %s", user.email, cid)
-        self.emit_state(conn, "connection_added", connection=conn.api_dict())
+        self.emit(conn, ConnectionAdded(email=user.email, connection_id=cid, connection=conn.api_dict()))
         if start and not self.config.skip_connect:
             self.track(conn.start(), name=f"start-{user.email}-{cid}")
         return conn
@@ -349,8 +350,7 @@ class ConnectionsMixin:
         conn.wanted_state = "disconnected"
         user.connections.pop(conn.connection_id, None)
         await self.store.delete_connection(user.email, conn.connection_id)
-        self.events.publish(user.email, {"event": "state", "type": "connection_removed",
-                                         "connection_id": conn.connection_id})
+        self.events.publish(ConnectionRemoved(email=user.email, connection_id=conn.connection_id))
         log.info("%s removed connection %s", user.email, conn.connection_id)
         self.change_state(conn, "disconnected")
 

@@ -15,7 +15,7 @@ from . import invite
 from .chat import ChatMixin
 from .connection import Connection, Conversation
 from .connections import ConnectionClass, ConnectionsMixin
-from .events import USER_EVENT, EventBus
+from .events import EventBus, NotificationsRead, Read, UserCreated
 from .files import FilesMixin
 from .highlight import Highlights
 from .history import SCAN_QUEUE
@@ -179,7 +179,7 @@ class Core(ConnectionsMixin, ChatMixin, FilesMixin):
     async def mark_read(self, user: User, conn: Connection, conv: Conversation) -> None:
         conv.mark_read()
         # Other tabs and devices of the user clear their badges too.
-        self.emit_state(conn, "read", conversation_id=conv.conversation_id)
+        self.emit(conn, Read(email=user.email, connection_id=conn.connection_id, conversation_id=conv.conversation_id))
         await self.save_connection(user, conn)
 
     async def mark_notifications_read(self, user: User) -> None:
@@ -190,7 +190,7 @@ class Core(ConnectionsMixin, ChatMixin, FilesMixin):
                 conv.notifications = 0
             if changed:
                 await self.save_connection(user, conn)
-        self.events.publish(user.email, {"event": "state", "type": "notifications_read"})
+        self.events.publish(NotificationsRead(email=user.email))
 
     # --- settings ----------------------------------------------------------
 
@@ -256,7 +256,7 @@ class Core(ConnectionsMixin, ChatMixin, FilesMixin):
                 raise
         log.info("Created user %s (uid %s).", email, user.uid)
         # For consumers that follow every account (the bot waits for the first human one).
-        self.events.publish(email, {"event": USER_EVENT, "type": "created", "email": email, "roles": list(user.roles)})
+        self.events.publish(UserCreated(email=email, roles=tuple(user.roles)))
         return user
 
     async def remove_user(self, user: User) -> None:

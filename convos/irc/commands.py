@@ -9,6 +9,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from ..core.events import Parted
 from ..errors import InvalidInput
 from .prefixes import MODE_PREFIXES, split_prefix
 from .waiters import Step, keep, reject, resolve
@@ -242,7 +243,8 @@ async def _join(conn: IrcConnection, name: str, key: str, depth: int = 0) -> dic
         await conn.server_message(f"Forwarding {name} to {new}.")
         old = conn.forget_conversation(name)
         if old is not None:
-            conn.hub.emit_state(conn, "part", conversation_id=old.conversation_id, nick=conn.nick)
+            conn.hub.emit(conn, Parted(email=conn.email, connection_id=conn.connection_id,
+                                       conversation_id=old.conversation_id, nick=conn.nick))
         return await _join(conn, new, key, depth + 1)
     conn.set_frozen(conv, "")
     if value and value.get("topic") and conv.topic != value["topic"]:
@@ -280,7 +282,8 @@ async def cmd_part(conn: IrcConnection, target: str, args: str) -> dict[str, Any
 
 async def _remove(conn: IrcConnection, name: str) -> None:
     conv = conn.forget_conversation(name)
-    conn.hub.emit_state(conn, "part", conversation_id=name.lower(), nick=conn.nick)
+    conn.hub.emit(conn, Parted(email=conn.email, connection_id=conn.connection_id, conversation_id=name.lower(),
+                               nick=conn.nick))
     if conv is not None:
         await conn.hub.save_connection_of(conn)
 

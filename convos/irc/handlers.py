@@ -10,6 +10,7 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ..core.events import Joined, ModeChanged, NickChanged, Parted, Quit
 from .client import IrcClient
 from .commands import list_reply, run_command
 from .limits import CTCP_BURST, CTCP_INTERVAL, TokenBucket, TooManyConversations
@@ -354,18 +355,21 @@ class ConvosClient(IrcClient):
             conn.hub.emit_conversation(conn, conv)
             await self.write("TOPIC", channel)  # not every server sends the topic with the JOIN
         elif conn.get_conversation(channel) is not None:
-            conn.hub.emit_state(conn, "join", conversation_id=channel.lower(), nick=nick)
+            conn.hub.emit(conn, Joined(email=conn.email, connection_id=conn.connection_id,
+                                       conversation_id=channel.lower(), nick=nick))
 
     async def on_raw_part(self, message: Any) -> None:
         conn = self.conn
         nick, _, _ = split_prefix(message.source)
         channel = message.params[0] if message.params else ""
         if not self.is_me(nick) and conn.get_conversation(channel) is not None:
-            conn.hub.emit_state(conn, "part", conversation_id=channel.lower(), nick=nick,
-                                message=message.params[1] if len(message.params) > 1 else "")
+            conn.hub.emit(conn, Parted(email=conn.email, connection_id=conn.connection_id,
+                                       conversation_id=channel.lower(), nick=nick,
+                                       message=message.params[1] if len(message.params) > 1 else ""))
         elif self.is_me(nick) and channel.lower() in conn.unwanted and conn.forget_conversation(channel):
             # The server joined us and parted us again, and nobody wrote there: forget it.
-            conn.hub.emit_state(conn, "part", conversation_id=channel.lower(), nick=nick)
+            conn.hub.emit(conn, Parted(email=conn.email, connection_id=conn.connection_id,
+                                       conversation_id=channel.lower(), nick=nick))
             conn.hub.save_soon(conn)
 
     async def on_raw_kick(self, message: Any) -> None:
@@ -379,14 +383,16 @@ class ConvosClient(IrcClient):
             conv, _ = conn.get_or_create(channel)
         except TooManyConversations:
             return
-        conn.hub.emit_state(conn, "part", conversation_id=conv.conversation_id, kicker=kicker, nick=nick,
-                            message=reason)
+        conn.hub.emit(conn, Parted(email=conn.email, connection_id=conn.connection_id,
+                                   conversation_id=conv.conversation_id, kicker=kicker, nick=nick, message=reason))
         if self.is_me(nick):
             conn.set_frozen(conv, f"Kicked by {kicker}.")
 
     async def on_raw_quit(self, message: Any) -> None:
         nick, _, _ = split_prefix(message.source)
-        self.conn.hub.emit_state(self.conn, "quit", nick=nick, message=quit_reason(message.params[0] if message.params else ""))
+        conn = self.conn
+        conn.hub.emit(conn, Quit(email=conn.email, connection_id=conn.connection_id, nick=nick,
+                                 message=quit_reason(message.params[0] if message.params else "")))
 
     async def on_raw_nick(self, message: Any) -> None:
         conn = self.conn
@@ -405,7 +411,7 @@ class ConvosClient(IrcClient):
             conn.emit_info()
         # Also for our own nick (8.07 only sends `info`): the browser shows it and keeps our old
         # lines styled as ours. `info` comes first, so the new nick is known by then.
-        conn.hub.emit_state(conn, "nick_change", old_nick=old, new_nick=new)
+        conn.hub.emit(conn, NickChanged(email=conn.email, connection_id=conn.connection_id, old_nick=old, new_nick=new))
         if self.is_me(new):
             await conn.server_message(f"You are now known as {new}.")  # kept in the server tab's log
 
@@ -423,8 +429,9 @@ class ConvosClient(IrcClient):
                     continue
                 if not args:
                     break
-                conn.hub.emit_state(conn, "mode", conversation_id=target.lower(), **{"from": nick},
-                                    mode=sign + letter, nick=args.pop(0))
+                conn.hub.emit(conn, ModeChanged(email=conn.email, connection_id=conn.connection_id,
+                                                conversation_id=target.lower(), from_=nick, mode=sign + letter,
+                                                nick=args.pop(0)))
             return
         shown = ["*" * len(a) if "k" in modes else a for a in args]
         await conn.server_message(" ".join([f"{target} changed mode {modes}", *shown]))
@@ -445,11 +452,8 @@ class ConvosClient(IrcClient):
         conv = conn.get_conversation(channel)
         if conv is not None and conv.conversation_id and conv.topic != topic:
             conv.topic = topic
-            if by:
-                # A live change: the event says who made it (not kept, so only this event has it).
-                conn.hub.emit_state(conn, "frozen", **conv.api_dict(), topic_by=by)
-            else:
-                conn.hub.emit_conversation(conn, conv)
+            # A live change: the event says who made it (not kept, so only this event has it).
+            conn.hub.emit_conversation(conn, conv, topic_by=by or None)
 
     async def on_raw_topic(self, message: Any) -> None:
         if message.params:

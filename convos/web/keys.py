@@ -14,7 +14,7 @@ from .templates import Templates
 
 if TYPE_CHECKING:
     from ..embed import Embedder
-    from .events import EventSocket
+    from .events import EventSocket, EventTexts
     from .i18n import Catalog
     from .loginlimit import LoginLimits
     from .updates import UpdateChecker
@@ -32,6 +32,8 @@ CONFIG = web.AppKey("config", Config)
 SPEC = web.AppKey("spec", ApiSpec)
 # The open /events websockets, closed on shutdown.
 EVENT_SOCKETS = web.AppKey("event_sockets", set["EventSocket"])
+# The JSON text of recent events, shared by the sockets of the app (events.py).
+EVENT_TEXTS: web.AppKey[EventTexts] = web.AppKey("event_texts")
 # Failed-login limits per address and account (loginlimit.py).
 LOGIN_LIMITS: web.AppKey[LoginLimits] = web.AppKey("login_limits")
 # The link previewer for /api/embed (convos/embed), made by create_app from the Config; tests may set their own.
