@@ -377,7 +377,7 @@ async def test_a_load_reply_never_counts_a_message_whose_event_is_still_to_come(
 
     core.store._log_thread.submit(hold)
     await asyncio.to_thread(held.wait, 10)
-    await core.chat(conn, conv, type="private", from_="jimmy", message="are you there?")
+    await core.chat.ingest(conn, conv, type="private", from_="jimmy", message="are you there?")
     assert conv.unread == 1
     await ws.send_json({"method": "load", "id": "L", "object": "user",
                         "params": {"connections": True, "conversations": True}})

@@ -1,4 +1,4 @@
-"""What protocols call back into: chat lines, state events and debounced saves."""
+"""The chat service: chat lines in (counters, highlights, log), events out, unread and read, saves."""
 
 from __future__ import annotations
 
@@ -6,15 +6,14 @@ import asyncio
 import logging
 import time
 from functools import partial
-from typing import TYPE_CHECKING, Any
 
-from ..store.base import LogRef
+from ..store.base import LogRef, Store
 from .connection import Connection, Conversation
-from .events import ConversationChanged, Event, Message
+from .events import ConversationChanged, Event, EventBus, Message, NotificationsRead, Read
 from .highlight import Highlights
-
-if TYPE_CHECKING:
-    from .core import Core
+from .tasks import Tasks
+from .user import User
+from .users import Users
 
 log = logging.getLogger(__name__)
 
@@ -29,19 +28,24 @@ def conversation_changed(conn: Connection, conv: Conversation, topic_by: str | N
         topic=conv.topic, unread=conv.unread, first_unread_id=conv.first_unread_id, topic_by=topic_by)
 
 
-class ChatMixin:
-    """Part of Core: the hub a Connection reports to."""
+class ChatService:
+    """What happens in conversations: the lines protocols report, the events of connections,
+    unread counters and highlights, and the saves of connection.json that keep them."""
 
-    _save_handles: dict[int, asyncio.TimerHandle]
-    _tasks: set[asyncio.Task[Any]]
-    highlights: Highlights
+    def __init__(self, store: Store, events: EventBus, users: Users, tasks: Tasks, *, readonly: bool = False) -> None:
+        self.store = store
+        self.events = events
+        self.users = users
+        self.tasks = tasks
+        self.readonly = readonly
+        self.highlights = Highlights()
+        self._save_handles: dict[int, asyncio.TimerHandle] = {}
 
-    def is_current(self: Core, conn: Connection) -> bool:
+    def is_current(self, conn: Connection) -> bool:
         """Whether the connection is still its user's: a removed one may still be saying goodbye."""
-        user = self.get_user(conn.email)
-        return user is not None and user.connections.get(conn.connection_id) is conn
+        return self.users.is_current(conn)
 
-    def emit(self: Core, conn: Connection, event: Event) -> None:
+    def emit(self, conn: Connection, event: Event) -> None:
         """Publish an event of the connection's owner, once the lines logged before it are written.
 
         In log order: a `message` event waits for its line to be written (it carries the line's
@@ -50,7 +54,7 @@ class ChatMixin:
             return  # a removed connection's goodbye is nobody's news, even under a new one's id
         self.store.after_logs(partial(self.events.publish, event))
 
-    def _emit_message(self: Core, conn: Connection, conv: Conversation, ref: LogRef, *, type: str, from_: str,
+    def _emit_message(self, conn: Connection, conv: Conversation, ref: LogRef, *, type: str, from_: str,
                       message: str, ts: float, highlight: bool) -> None:
         if not self.is_current(conn):
             return
@@ -69,7 +73,7 @@ class ChatMixin:
 
         self.store.after_logs(publish)
 
-    async def events_settled(self: Core) -> None:
+    async def events_settled(self) -> None:
         """Wait until every event emitted so far is published: a snapshot of the state taken
         after this (a websocket `load`) is never older than the events a subscriber still gets."""
         loop = asyncio.get_running_loop()
@@ -82,19 +86,19 @@ class ChatMixin:
         self.store.after_logs(settle)
         await done
 
-    def emit_conversation(self: Core, conn: Connection, conv: Conversation, topic_by: str | None = None) -> None:
+    def emit_conversation(self, conn: Connection, conv: Conversation, topic_by: str | None = None) -> None:
         """`state/frozen`: the full conversation, after it was created, (un)frozen or got a topic."""
         self.emit(conn, conversation_changed(conn, conv, topic_by))
 
-    def is_highlight(self: Core, conn: Connection, message: str) -> bool:
+    def is_highlight(self, conn: Connection, message: str) -> bool:
         """The connection's nick or one of its user's keywords, as a whole word (no user regexes)."""
-        user = self.get_user(conn.email)
+        user = self.users.get(conn.email)
         nick = str(conn.info.get("nick") or "")
         words = user.highlight_keywords if user else []
         return self.highlights.is_highlight(conn.email, conn.connection_id, nick, words, message)
 
-    async def chat(
-        self: Core,
+    async def ingest(
+        self,
         conn: Connection,
         conv: Conversation,
         *,
@@ -126,30 +130,37 @@ class ChatMixin:
         if not own or highlight:
             self.save_soon(conn)
 
-    async def save_connection_of(self: Core, conn: Connection) -> None:
-        user = self.get_user(conn.email)
+    async def mark_read(self, user: User, conn: Connection, conv: Conversation) -> None:
+        conv.mark_read()
+        # Other tabs and devices of the user clear their badges too.
+        self.emit(conn, Read(email=user.email, connection_id=conn.connection_id, conversation_id=conv.conversation_id))
+        await self.save_connection(user, conn)
+
+    async def mark_notifications_read(self, user: User) -> None:
+        for conn in user.sorted_connections():
+            changed = False
+            for conv in conn.all_conversations():
+                changed |= conv.notifications != 0
+                conv.notifications = 0
+            if changed:
+                await self.save_connection(user, conn)
+        self.events.publish(NotificationsRead(email=user.email))
+
+    async def save_connection(self, user: User, conn: Connection) -> None:
+        # A removed connection (maybe still saying goodbye) never writes over a new one of the same id.
+        if user.removed or self.readonly or user.connections.get(conn.connection_id) is not conn:
+            return
+        await self.store.save_connection(user.email, conn.connection_id, conn.to_dict())
+
+    async def save_connection_of(self, conn: Connection) -> None:
+        user = self.users.get(conn.email)
         if user is not None:
             await self.save_connection(user, conn)
 
-    def client_cert_paths(self: Core, conn: Connection) -> tuple[Any, Any]:
-        return self.store.client_cert_paths(conn.email, conn.connection_id)
-
-    def remote_address_of(self: Core, conn: Connection) -> str:
-        user = self.get_user(conn.email)
-        return user.remote_address if user else ""
-
-    async def reverse_dns(self: Core, ip: str) -> str:
-        loop = asyncio.get_running_loop()
-        try:
-            host, _ = await asyncio.wait_for(loop.getnameinfo((ip, 0)), 5)
-            return str(host)
-        except (OSError, TimeoutError):
-            return ip
-
-    async def clear_history(self: Core, conn: Connection, conv: Conversation) -> None:
+    async def clear_history(self, conn: Connection, conv: Conversation) -> None:
         await self.store.delete_conversation_logs(conn.email, conn.connection_id, conv.conversation_id)
 
-    def save_soon(self: Core, conn: Connection) -> None:
+    def save_soon(self, conn: Connection) -> None:
         """Save connection.json shortly: bursts of messages cost one write, and counters survive a restart."""
         key = id(conn)
         if key in self._save_handles or self.readonly:
@@ -158,37 +169,24 @@ class ChatMixin:
 
         def fire() -> None:
             self._save_handles.pop(key, None)
-            self.track(self._save_conn(conn))
+            self.tasks.track(self._save_conn(conn))
 
         self._save_handles[key] = loop.call_later(SAVE_DELAY, fire)
 
-    async def _save_conn(self: Core, conn: Connection) -> None:
-        user = self.get_user(conn.email)
+    async def _save_conn(self, conn: Connection) -> None:
+        user = self.users.get(conn.email)
         if user is not None:
             try:
                 await self.save_connection(user, conn)
             except Exception:
                 log.exception("Could not save %s of %s", conn.connection_id, conn.email)
 
-    def track(self: Core, coro: Any, name: str | None = None) -> asyncio.Task[Any]:
-        """Run a background task that the core owns (cancelled on stop)."""
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self: Core, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("Background task %s failed", task.get_name(), exc_info=task.exception())
-
-    async def flush_saves(self: Core) -> None:
+    async def flush_saves(self) -> None:
         """Save every connection with a pending debounced save, now."""
         pending = list(self._save_handles.items())
         self._save_handles.clear()
         for _key, handle in pending:
             handle.cancel()
-        for user in self.users:
-            for conn in user.connections.values():
-                if any(k == id(conn) for k, _ in pending):
-                    await self._save_conn(conn)
+        for conn in self.users.connections():
+            if any(k == id(conn) for k, _ in pending):
+                await self._save_conn(conn)

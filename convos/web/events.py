@@ -335,7 +335,7 @@ class EventSocket:
         elif method == "load":
             # Built once the events emitted before it are published and written, so none of them
             # is newer than it (an unread counter goes up before its message event goes out).
-            await self.core.events_settled()
+            await self.core.chat.events_settled()
             await self._reply(lambda: self._load(data))
         elif method == "send":
             await self._send(data)

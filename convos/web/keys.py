@@ -8,7 +8,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 from aiohttp import web
 
 from ..config import Config
+from ..core.chat import ChatService
+from ..core.connections import ConnectionsService, ProfilesService
 from ..core.core import Core
+from ..core.files import FilesService
 from .openapi import ApiSpec
 from .templates import Templates
 
@@ -28,6 +31,11 @@ class WebhookReceiver(Protocol):
 
 
 CORE = web.AppKey("core", Core)
+# The core's services (core/core.py), each under its own key: routes use the one they need.
+CHAT = web.AppKey("chat", ChatService)
+CONNECTIONS = web.AppKey("connections", ConnectionsService)
+PROFILES = web.AppKey("profiles", ProfilesService)
+FILES = web.AppKey("files", FilesService)
 CONFIG = web.AppKey("config", Config)
 SPEC = web.AppKey("spec", ApiSpec)
 # The open /events websockets, closed on shutdown.

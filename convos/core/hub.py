@@ -1,0 +1,128 @@
+"""The seam between the core and the protocol side: what a protocol connection may call.
+
+A `Connection` reports to its `hub` (a `CoreHub`): chat lines and events in, saves, owned
+background tasks, the profile and the address rules of its host, pastes. `Hub` is the core's
+implementation, made by the Core from its services; a protocol never sees the services.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..config import Config
+from .addresses import AddressCheck
+from .connection import Connection, Conversation
+from .events import Event
+from .profiles import Profile
+
+if TYPE_CHECKING:
+    from ..store.base import Store
+    from .chat import ChatService
+    from .connections import ProfilesService
+    from .files import FilesService
+    from .tasks import Tasks
+    from .users import Users
+
+
+class CoreHub(Protocol):
+    """Everything a protocol connection may call on the core."""
+
+    @property
+    def config(self) -> Config: ...
+
+    # Chat lines and events, published to the connection's owner in log order.
+    async def chat(self, conn: Connection, conv: Conversation, *, type: str, from_: str, message: str,
+                   ts: float | None = None, own: bool = False, highlight: bool | None = None) -> None: ...
+
+    def emit(self, conn: Connection, event: Event) -> None: ...
+
+    def emit_conversation(self, conn: Connection, conv: Conversation, topic_by: str | None = None) -> None: ...
+
+    # connection.json: now, or soon (bursts of changes cost one write).
+    async def save_connection_of(self, conn: Connection) -> None: ...
+
+    def save_soon(self, conn: Connection) -> None: ...
+
+    async def clear_history(self, conn: Connection, conv: Conversation) -> None: ...
+
+    def track(self, coro: Coroutine[Any, Any, Any], name: str | None = None) -> asyncio.Task[Any]: ...
+
+    # The connection's host and user.
+    async def profile_for(self, url: str, created_by: str = "") -> Profile: ...
+
+    def address_check(self, conn: Connection) -> AddressCheck: ...
+
+    def client_cert_paths(self, conn: Connection) -> tuple[Any, Any]: ...
+
+    def remote_address_of(self, conn: Connection) -> str: ...
+
+    async def reverse_dns(self, ip: str) -> str: ...
+
+    async def create_paste(self, conn: Connection, text: str) -> str: ...
+
+
+class Hub:
+    """The core's CoreHub: each call goes to the service that does it."""
+
+    def __init__(self, config: Config, store: Store, users: Users, tasks: Tasks, chat: ChatService,
+                 profiles: ProfilesService, files: FilesService) -> None:
+        self._config = config
+        self._store = store
+        self._users = users
+        self._tasks = tasks
+        self._chat = chat
+        self._profiles = profiles
+        self._files = files
+
+    @property
+    def config(self) -> Config:
+        return self._config
+
+    async def chat(self, conn: Connection, conv: Conversation, *, type: str, from_: str, message: str,
+                   ts: float | None = None, own: bool = False, highlight: bool | None = None) -> None:
+        await self._chat.ingest(conn, conv, type=type, from_=from_, message=message, ts=ts, own=own,
+                                highlight=highlight)
+
+    def emit(self, conn: Connection, event: Event) -> None:
+        self._chat.emit(conn, event)
+
+    def emit_conversation(self, conn: Connection, conv: Conversation, topic_by: str | None = None) -> None:
+        self._chat.emit_conversation(conn, conv, topic_by)
+
+    async def save_connection_of(self, conn: Connection) -> None:
+        await self._chat.save_connection_of(conn)
+
+    def save_soon(self, conn: Connection) -> None:
+        self._chat.save_soon(conn)
+
+    async def clear_history(self, conn: Connection, conv: Conversation) -> None:
+        await self._chat.clear_history(conn, conv)
+
+    def track(self, coro: Coroutine[Any, Any, Any], name: str | None = None) -> asyncio.Task[Any]:
+        return self._tasks.track(coro, name)
+
+    async def profile_for(self, url: str, created_by: str = "") -> Profile:
+        return await self._profiles.profile_for(url, created_by)
+
+    def address_check(self, conn: Connection) -> AddressCheck:
+        return self._profiles.address_check(conn)
+
+    def client_cert_paths(self, conn: Connection) -> tuple[Any, Any]:
+        return self._store.client_cert_paths(conn.email, conn.connection_id)
+
+    def remote_address_of(self, conn: Connection) -> str:
+        user = self._users.get(conn.email)
+        return user.remote_address if user else ""
+
+    async def reverse_dns(self, ip: str) -> str:
+        loop = asyncio.get_running_loop()
+        try:
+            host, _ = await asyncio.wait_for(loop.getnameinfo((ip, 0)), 5)
+            return str(host)
+        except (OSError, TimeoutError):
+            return ip
+
+    async def create_paste(self, conn: Connection, text: str) -> str:
+        return await self._files.create_paste(conn, text)
