@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from ..errors import InvalidInput
 from ..store.base import LogRef
+from .hub import DETACHED, CoreHub
 
 
 class ProtocolNotSupported(InvalidInput):
@@ -146,7 +147,7 @@ class Connection:
     extra: dict[str, Any] = field(default_factory=dict)
     # Whose connection this is, and the core it reports to (set when the core adopts it).
     email: str = field(default="", repr=False)
-    hub: Any = field(default=None, repr=False)
+    hub: CoreHub = field(default=DETACHED, repr=False)
 
     def __post_init__(self) -> None:
         self.server = Conversation(self.connection_id, "", self.name or self.connection_id)

@@ -11,17 +11,16 @@ import asyncio
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..config import Config
-from .addresses import AddressCheck
-from .connection import Connection, Conversation
-from .events import Event
-from .profiles import Profile
-
 if TYPE_CHECKING:
+    from ..config import Config
     from ..store.base import Store
+    from .addresses import AddressCheck
     from .chat import ChatService
+    from .connection import Connection, Conversation
     from .connections import ProfilesService
+    from .events import Event
     from .files import FilesService
+    from .profiles import Profile
     from .tasks import Tasks
     from .users import Users
 
@@ -61,6 +60,16 @@ class CoreHub(Protocol):
     async def reverse_dns(self, ip: str) -> str: ...
 
     async def create_paste(self, conn: Connection, text: str) -> str: ...
+
+
+class Detached:
+    """The hub of a connection no core has adopted (yet): every call is a mistake."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(f"A connection without a core cannot call {name}.")
+
+
+DETACHED: CoreHub = Detached()  # type: ignore[assignment]
 
 
 class Hub:
