@@ -1,4 +1,4 @@
-"""The chat service: chat lines in (counters, highlights, log), events out, unread and read, saves."""
+"""The chat service: chat lines in (counters, highlights, log), events out, unread and read, deferred saves."""
 
 from __future__ import annotations
 
@@ -6,18 +6,18 @@ import asyncio
 import logging
 import time
 from functools import partial
+from typing import Any
 
 from ..store.base import LogRef, Store
 from .connection import Connection, Conversation
 from .events import ConversationChanged, Event, EventBus, Message, NotificationsRead, Read
 from .highlight import Highlights
+from .saves import DeferredSaves
 from .tasks import Tasks
 from .user import User
 from .users import Users
 
 log = logging.getLogger(__name__)
-
-SAVE_DELAY = 2.0
 
 
 def conversation_changed(conn: Connection, conv: Conversation, topic_by: str | None = None) -> ConversationChanged:
@@ -32,14 +32,16 @@ class ChatService:
     """What happens in conversations: the lines protocols report, the events of connections,
     unread counters and highlights, and the saves of connection.json that keep them."""
 
-    def __init__(self, store: Store, events: EventBus, users: Users, tasks: Tasks, *, readonly: bool = False) -> None:
+    def __init__(self, store: Store, events: EventBus, users: Users, tasks: Tasks, *, save_interval: float,
+                 readonly: bool = False) -> None:
         self.store = store
         self.events = events
         self.users = users
         self.tasks = tasks
         self.readonly = readonly
         self.highlights = Highlights()
-        self._save_handles: dict[int, asyncio.TimerHandle] = {}
+        # connection.json of what changes by itself (counters, topics), in batches (core/saves.py).
+        self.saves = DeferredSaves(save_interval, self._connection_data, self._write_connections)
 
     def is_current(self, conn: Connection) -> bool:
         """Whether the connection is still its user's: a removed one may still be saying goodbye."""
@@ -150,6 +152,7 @@ class ChatService:
         # A removed connection (maybe still saying goodbye) never writes over a new one of the same id.
         if user.removed or self.readonly or user.connections.get(conn.connection_id) is not conn:
             return
+        self.saves.saved(conn)  # this snapshot has what a deferred save would have written
         await self.store.save_connection(user.email, conn.connection_id, conn.to_dict())
 
     async def save_connection_of(self, conn: Connection) -> None:
@@ -160,33 +163,31 @@ class ChatService:
     async def clear_history(self, conn: Connection, conv: Conversation) -> None:
         await self.store.delete_conversation_logs(conn.email, conn.connection_id, conv.conversation_id)
 
-    def save_soon(self, conn: Connection) -> None:
-        """Save connection.json shortly: bursts of messages cost one write, and counters survive a restart."""
-        key = id(conn)
-        if key in self._save_handles or self.readonly:
-            return
-        loop = asyncio.get_running_loop()
+    def save_soon(self, conn: Connection, *, soon: bool = False) -> None:
+        """Save connection.json within CONVOS_SAVE_INTERVAL (core/saves.py): for what changes by
+        itself, such as unread counters; with `soon`, within a second: what the user would miss
+        after a crash (a conversation a message opened, the nick the server gave us). Whatever a
+        user asks for is saved at once instead (save_connection)."""
+        if not self.readonly:
+            self.saves.mark(conn, soon=soon)
 
-        def fire() -> None:
-            self._save_handles.pop(key, None)
-            self.tasks.track(self._save_conn(conn))
+    def start_saves(self) -> None:
+        if not self.readonly:
+            self.saves.start()
 
-        self._save_handles[key] = loop.call_later(SAVE_DELAY, fire)
+    async def stop_saves(self) -> None:
+        """At shutdown: what is pending and whatever else changed (topics, the server's nick...),
+        in one batch; only the files that differ are written."""
+        if not self.readonly:
+            await self.saves.stop()
+            await self.saves.flush(self.users.connections())
 
-    async def _save_conn(self, conn: Connection) -> None:
+    def _connection_data(self, conn: Connection) -> dict[str, Any] | None:
+        """What a deferred save writes: None for a connection that is not its user's any more."""
         user = self.users.get(conn.email)
-        if user is not None:
-            try:
-                await self.save_connection(user, conn)
-            except Exception:
-                log.exception("Could not save %s of %s", conn.connection_id, conn.email)
+        if user is None or user.removed or user.connections.get(conn.connection_id) is not conn:
+            return None
+        return conn.to_dict()
 
-    async def flush_saves(self) -> None:
-        """Save every connection with a pending debounced save, now."""
-        pending = list(self._save_handles.items())
-        self._save_handles.clear()
-        for _key, handle in pending:
-            handle.cancel()
-        for conn in self.users.connections():
-            if any(k == id(conn) for k, _ in pending):
-                await self._save_conn(conn)
+    async def _write_connections(self, items: list[tuple[Connection, dict[str, Any]]]) -> None:
+        await self.store.save_connections([(conn.email, conn.connection_id, data) for conn, data in items])

@@ -230,9 +230,11 @@ class ConnectionsService:
         conn.hub = self.hub
         return conn
 
-    async def load_connections(self, user: User) -> None:
-        """The user's connections from the store (at start-up)."""
-        for data in await self.store.load_connections(user.email):
+    async def load_connections(self, user: User, records: list[dict[str, Any]] | None = None) -> None:
+        """The user's connections (at start-up): `records` when the store read them with the user."""
+        if records is None:
+            records = await self.store.load_connections(user.email)
+        for data in records:
             conn = self.make_connection(user, data)
             if not conn.connection_id:
                 continue
@@ -415,11 +417,13 @@ class ConnectionsService:
         self.change_state(conn, "disconnected")
 
     async def start_connections(self) -> None:
+        """Every connection that wants to be connected, through the connect queue: a few at once."""
         if self.config.skip_connect:
             return
         for user in self.users.all():
             for conn in user.sorted_connections():
-                self.tasks.track(conn.start(), name=f"start-{user.email}-{conn.connection_id}")
+                if conn.wanted_state == "connected" and conn.can_connect and conn.state == "disconnected":
+                    self.hub.queue_connect(conn)
 
     async def stop_connections(self) -> None:
         """QUIT every connection at once, so shutdown takes one round trip, not one per connection."""

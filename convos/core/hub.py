@@ -11,6 +11,8 @@ import asyncio
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .events import ConnectionState
+
 if TYPE_CHECKING:
     from ..config import Config
     from ..store.base import Store
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
     from .chat import ChatService
     from .connection import Connection, Conversation
     from .connections import ProfilesService
+    from .connectqueue import ConnectQueue
     from .events import Event
     from .files import FilesService
     from .profiles import Profile
@@ -42,11 +45,18 @@ class CoreHub(Protocol):
     # connection.json: now, or soon (bursts of changes cost one write).
     async def save_connection_of(self, conn: Connection) -> None: ...
 
-    def save_soon(self, conn: Connection) -> None: ...
+    def save_soon(self, conn: Connection, *, soon: bool = False) -> None: ...
 
     async def clear_history(self, conn: Connection, conv: Conversation) -> None: ...
 
     def track(self, coro: Coroutine[Any, Any, Any], name: str | None = None) -> asyncio.Task[Any]: ...
+
+    # The connect queue (core/connectqueue.py): a few connections register at once.
+    def queue_connect(self, conn: Connection) -> None: ...
+
+    def connect_done(self, conn: Connection) -> None: ...
+
+    def unqueue_connect(self, conn: Connection) -> None: ...
 
     # The connection's host and user.
     async def profile_for(self, url: str, created_by: str = "") -> Profile: ...
@@ -76,7 +86,7 @@ class Hub:
     """The core's CoreHub: each call goes to the service that does it."""
 
     def __init__(self, config: Config, store: Store, users: Users, tasks: Tasks, chat: ChatService,
-                 profiles: ProfilesService, files: FilesService) -> None:
+                 profiles: ProfilesService, files: FilesService, connect_queue: ConnectQueue) -> None:
         self._config = config
         self._store = store
         self._users = users
@@ -84,6 +94,7 @@ class Hub:
         self._chat = chat
         self._profiles = profiles
         self._files = files
+        self._connect_queue = connect_queue
 
     @property
     def config(self) -> Config:
@@ -103,14 +114,29 @@ class Hub:
     async def save_connection_of(self, conn: Connection) -> None:
         await self._chat.save_connection_of(conn)
 
-    def save_soon(self, conn: Connection) -> None:
-        self._chat.save_soon(conn)
+    def save_soon(self, conn: Connection, *, soon: bool = False) -> None:
+        self._chat.save_soon(conn, soon=soon)
 
     async def clear_history(self, conn: Connection, conv: Conversation) -> None:
         await self._chat.clear_history(conn, conv)
 
     def track(self, coro: Coroutine[Any, Any, Any], name: str | None = None) -> asyncio.Task[Any]:
         return self._tasks.track(coro, name)
+
+    def queue_connect(self, conn: Connection) -> None:
+        """Connect when the connect queue has room (at start-up and to reconnect)."""
+        if self._connect_queue.add(conn):
+            self._chat.emit(conn, ConnectionState(
+                email=conn.email, connection_id=conn.connection_id, state="queued",
+                message="Waiting for other connections to connect first."))
+
+    def connect_done(self, conn: Connection) -> None:
+        """The connection's attempt to connect is over (registered, failed, or waiting for its host's turn)."""
+        self._connect_queue.done(conn)
+
+    def unqueue_connect(self, conn: Connection) -> None:
+        """The connection no longer waits in the connect queue (connected or disconnected on request)."""
+        self._connect_queue.forget(conn)
 
     async def profile_for(self, url: str, created_by: str = "") -> Profile:
         return await self._profiles.profile_for(url, created_by)
