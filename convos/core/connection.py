@@ -179,7 +179,8 @@ class Connection:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Connection:
         cid = str(data.get("connection_id") or "")
-        info = data.get("info") if isinstance(data.get("info"), dict) else {}
+        given_info = data.get("info")
+        info: dict[str, Any] = given_info if isinstance(given_info, dict) else {}
         info.setdefault("authenticated", False)
         info.setdefault("capabilities", {})
         commands = data.get("on_connect_commands")
@@ -199,7 +200,8 @@ class Connection:
         conn.server.name = conn.name
         convs = data.get("conversations")
         if not isinstance(convs, list):
-            convs = data.get("dialogs") if isinstance(data.get("dialogs"), list) else []
+            dialogs = data.get("dialogs")  # the older name of the list
+            convs = dialogs if isinstance(dialogs, list) else []
         for item in convs:
             if isinstance(item, dict):
                 conv = Conversation.from_dict(item, cid)

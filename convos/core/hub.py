@@ -79,7 +79,7 @@ class Detached:
         raise RuntimeError(f"A connection without a core cannot call {name}.")
 
 
-DETACHED: CoreHub = Detached()  # type: ignore[assignment]
+DETACHED: CoreHub = Detached()
 
 
 class Hub:

@@ -461,7 +461,8 @@ class EventSocket:
         try:
             text = frame if isinstance(frame, str) else dumps(frame)
         except TypeError:
-            log.exception("Cannot send %s event to %s", frame.get("event"), self.user.email)
+            kind = frame.get("event") if isinstance(frame, dict) else None
+            log.exception("Cannot send %s event to %s", kind, self.user.email)
             return True
         try:
             if not timeout:
