@@ -18,6 +18,7 @@ from ..core.connection import Connection, is_channel_name
 from ..core.events import ConnectionInfo, ConnectionState, Event, Message, Subscription, UserCreated
 from ..core.passwords import verify_password_async
 from ..core.settings import random_secret
+from ..core.tasks import Tasks
 from ..core.user import User
 from ..errors import ConvosError, Forbidden, NotFound
 from ..store.base import BotFiles, StoreError
@@ -56,7 +57,7 @@ class Bot:
         self.checks = 0  # times the config file was looked at
         self._actions: dict[str, Action] = {}
         self._order: list[str] = []
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = Tasks()
         self._started = False
         self._humans = asyncio.Event()
         self._accounts: Subscription | None = None  # `user` events, until there is a human account
@@ -91,29 +92,13 @@ class Bot:
     async def stop(self) -> None:
         for action in list(self._actions.values()):
             await action.stop()
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            try:
-                await task
-            except BaseException:
-                pass
+        await self._tasks.cancel_all()
         if self._accounts is not None:
             self._accounts.close()
 
-
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
         """A background task the bot owns: cancelled by stop(), failures logged."""
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("Bot task %s failed", task.get_name(), exc_info=task.exception())
+        return self._tasks.track(coro, name=name)
 
     def is_human(self, user: User) -> bool:
         return user.email != self.email and "bot" not in user.roles
