@@ -159,7 +159,7 @@ class Store(BotFiles, Protocol):
 
     def client_cert_paths(self, email: str, connection_id: str) -> tuple[Any, Any]: ...
 
-    # Chat history. Results are records with `to_dict()`; see store/logfile.py.
+    # Chat history. Results are records with `to_dict()`; see store/logs/.
     async def read_messages(self, email: str, connection_id: str, conversation_id: str, **query: Any) -> Any: ...
 
     async def search_messages(

@@ -1,17 +1,17 @@
 """Monthly chat logs on disk: one import for the writer, pages, search, counts and notifications.
 
-The code lives in logwriter.py (appends), logseek.py (files, keys, binary search),
-logcollect.py (which lines make a page), logscan.py (the scan, in Python or through grep),
-loggrep.py (the grep process), logreader.py (pages, counts, notifications) and logsearch.py
+The code lives in writer.py (appends), seek.py (files, keys, binary search),
+collect.py (which lines make a page), scan.py (the scan, in Python or through grep),
+grep.py (the grep process), reader.py (pages, counts, notifications) and search.py
 (search). See docs/logs.md.
 """
 
 from __future__ import annotations
 
-from .logcollect import MAX_WIDEN
-from .loggrep import Cancelled
-from .logid import MessagePos, parse_message_id
-from .logreader import (
+from .collect import MAX_WIDEN
+from .grep import Cancelled
+from .id import MessagePos, parse_message_id
+from .reader import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
     MAX_WINDOW,
@@ -28,15 +28,15 @@ from .logreader import (
     resolve_limit,
     shift_ts,
 )
-from .logsearch import (
+from .search import (
     SearchResult,
     merge_exact,
     merge_newest_first,
     search_conversation,
     search_conversations,
 )
-from .logseek import SLACK_SECONDS, add_months, conversation_log_path, list_log_months
-from .logwriter import LogWriter, delete_conversation_logs
+from .seek import SLACK_SECONDS, add_months, conversation_log_path, list_log_months
+from .writer import LogWriter, delete_conversation_logs
 
 __all__ = [
     "DEFAULT_LIMIT",

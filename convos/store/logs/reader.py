@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from .logcollect import Query
-from .logformat import LogMessage, Matcher, Notification, iter_months, parse_notification, split_line, to_utc
-from .logid import MessagePos, conversation_tag, pos_key
-from .logscan import Scan, run_scans
-from .logseek import (
+from .collect import Query
+from .format import LogMessage, Matcher, Notification, iter_months, parse_notification, split_line, to_utc
+from .id import MessagePos, conversation_tag, pos_key
+from .scan import Scan, run_scans
+from .seek import (
     HEAD,
     MAX_EPOCH,
     SLACK_SECONDS,
@@ -171,7 +171,7 @@ def read_messages(
     Cursors are message ids (`*_id`, exact: a page holds exactly `limit` messages, or fewer at
     the end) or timestamps (whole seconds: the page is widened to its boundary second); an id
     wins over a timestamp for the same side. Raises InvalidLimit, AfterIsLater or
-    WindowTooLong (all ValueError) for bad input, and loggrep.Cancelled when `cancel` is set
+    WindowTooLong (all ValueError) for bad input, and grep.Cancelled when `cancel` is set
     while it reads.
     """
     has_after, has_before = after is not None or after_id is not None, before is not None or before_id is not None

@@ -12,12 +12,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
-from .logcollect import Query
-from .logformat import LogMessage, Matcher
-from .logid import MessagePos, conversation_tag, pos_key
-from .logreader import DEFAULT_LIMIT, InvalidLimit, as_matcher
-from .logscan import Scan, run_scans
-from .logseek import MAX_EPOCH, epoch_key, epoch_month, list_log_months, lower_bound, month_paths, upper_bound
+from .collect import Query
+from .format import LogMessage, Matcher
+from .id import MessagePos, conversation_tag, pos_key
+from .reader import DEFAULT_LIMIT, InvalidLimit, as_matcher
+from .scan import Scan, run_scans
+from .seek import MAX_EPOCH, epoch_key, epoch_month, list_log_months, lower_bound, month_paths, upper_bound
 
 
 @dataclass(slots=True)
