@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ..errors import InvalidInput, NotFound, PayloadTooLarge
-from ..store.base import UploadRecord, UploadSink
+from ..store.base import Store, UploadRecord, UploadSink, UploadStream
 from .connection import Connection
 from .user import User
 
@@ -180,6 +180,8 @@ def page_files(records: list[UploadRecord], after: str | None, limit: int) -> di
 class FilesMixin:
     """Part of Core: uploads and pastes of a user."""
 
+    store: Store
+
     def user_by_uid(self: Core, uid: str) -> User | None:
         return next((u for u in self.users if u.uid == uid), None)
 
@@ -239,6 +241,13 @@ class FilesMixin:
         if record is None or record.write_only:
             raise NotFound("File not found.")
         return record
+
+    async def open_file(self, record: UploadRecord) -> UploadStream:
+        """The bytes of a file, to stream (close the stream when done); NotFound when they are gone."""
+        stream = await self.store.open_upload(record)
+        if stream is None:
+            raise NotFound("File not found.")
+        return stream
 
     async def file_head(self: Core, record: UploadRecord, size: int = SNIFF_BYTES) -> bytes:
         return await self.store.read_upload(record, size)

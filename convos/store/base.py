@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 
 class StoreError(Exception):
@@ -73,8 +73,26 @@ class UploadRecord:
     write_only: bool = False
     size: int = 0
     mtime: float = 0.0
-    # Opaque handle to the bytes, for streaming responses (a pathlib.Path in the file store).
-    data_path: Any = None
+    owner: str = ""  # the email of the user whose files hold it (set by the store)
+
+
+class UploadStream(Protocol):
+    """An open upload: its bytes are read in chunks as they are iterated, never all at once.
+    Open, it keeps the bytes it had when opened (a delete does not cut a download short);
+    close it (or use it as an async context manager) when done."""
+
+    size: int  # bytes of the whole upload
+    mtime: float
+
+    def chunks(self, start: int = 0, stop: int | None = None, chunk_size: int = ...) -> AsyncIterator[bytes]:
+        """The bytes from `start` to `stop` (None: the end), in chunks of at most `chunk_size`."""
+        ...
+
+    async def close(self) -> None: ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(self, *exc: object) -> None: ...
 
 
 class UploadSink(Protocol):
@@ -212,3 +230,7 @@ class Store(BotFiles, Protocol):
     async def delete_upload(self, email: str, fid: str) -> bool: ...
 
     async def read_upload(self, record: UploadRecord, limit: int) -> bytes: ...
+
+    async def open_upload(self, record: UploadRecord) -> UploadStream | None:
+        """The upload's bytes to stream; None when they are gone."""
+        ...
