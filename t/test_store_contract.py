@@ -103,10 +103,17 @@ async def test_connections_round_trip(store: Store) -> None:
     await store.save_connection(EMAIL, "irc-b", {"url": "irc://b.example"})
     await store.save_connection(EMAIL, "irc-a", {"connection_id": "irc-a", "url": "irc://a.example",
                                                  "conversations": [{"conversation_id": "#x"}]})
-    assert await store.load_connections(EMAIL) == [
+    expected = [
         {"connection_id": "irc-a", "url": "irc://a.example", "conversations": [{"conversation_id": "#x"}]},
         {"connection_id": "irc-b", "url": "irc://b.example"},  # the id is the record's name when missing
     ]
+    assert await store.load_connections(EMAIL) == expected
+    (user,) = await store.load_users()
+    assert user.connections in (None, expected)  # a store may read them with the user
+    await store.save_connections([(EMAIL, "irc-a", {"url": "irc://a.example", "unread": 1}),
+                                  (EMAIL, "irc-c", {"url": "irc://c.example"})])
+    assert [c.get("unread") for c in await store.load_connections(EMAIL)] == [1, None, None]
+    await store.delete_connection(EMAIL, "irc-c")
     store.log_message(EMAIL, "irc-b", "#x", NOW.timestamp(), "private", "bob", "gone with it")
     await written(store)
     await store.delete_connection(EMAIL, "irc-b")

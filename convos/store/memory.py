@@ -191,7 +191,8 @@ class MemoryStore:
     # --- users and connections ------------------------------------------------------
 
     async def load_users(self) -> list[UserRecord]:
-        return [UserRecord(_copy(r.data), r.ctime) for _, r in sorted(self.users.items())]
+        return [UserRecord(_copy(r.data), r.ctime, await self.load_connections(email))
+                for email, r in sorted(self.users.items())]
 
     def is_broken_user(self, email: str) -> bool:
         return email in self.broken
@@ -222,6 +223,10 @@ class MemoryStore:
 
     async def save_connection(self, email: str, connection_id: str, data: dict[str, Any]) -> None:
         self.connections.setdefault(email, {})[connection_id] = _copy(data)
+
+    async def save_connections(self, items: list[tuple[str, str, dict[str, Any]]]) -> None:
+        for email, connection_id, data in items:
+            await self.save_connection(email, connection_id, data)
 
     async def delete_connection(self, email: str, connection_id: str) -> None:
         self.connections.get(email, {}).pop(connection_id, None)
