@@ -58,6 +58,8 @@ def _no_protocols(scheme: str) -> type[Connection]:
 
 
 class Core(ConnectionsMixin, ChatMixin, FilesMixin):
+    store: Store  # every capability; a part of the core declares the few it uses (FilesMixin: uploads)
+
     def __init__(
         self, store: Store, config: Config, *, readonly: bool = False, connection_class: ConnectionClass = _no_protocols
     ) -> None:
@@ -109,9 +111,7 @@ class Core(ConnectionsMixin, ChatMixin, FilesMixin):
         if not self.settings.local_secret:
             self.settings.local_secret = self.config.local_secret or random_secret()
         await self.save_settings()
-        remove_legacy = getattr(self.store, "remove_legacy_secrets", None)
-        if remove_legacy is not None:
-            await remove_legacy()
+        await self.store.remove_legacy_secrets()
 
     async def load_users(self) -> None:
         """Load every user; the API answers 503 until this is done."""

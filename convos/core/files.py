@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ..errors import InvalidInput, NotFound, PayloadTooLarge
-from ..store.base import Store, UploadRecord, UploadSink, UploadStream
+from ..store.base import UploadRecord, UploadSink, UploadStore, UploadStream
 from .connection import Connection
 from .user import User
 
@@ -180,7 +180,7 @@ def page_files(records: list[UploadRecord], after: str | None, limit: int) -> di
 class FilesMixin:
     """Part of Core: uploads and pastes of a user."""
 
-    store: Store
+    store: UploadStore
 
     def user_by_uid(self: Core, uid: str) -> User | None:
         return next((u for u in self.users if u.uid == uid), None)

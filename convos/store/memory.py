@@ -16,12 +16,12 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from . import logs
-from .base import DiskUsage, LogRef, QueryError, StoreError, UploadRecord, UserRecord
+from .base import DiskUsage, LogRef, QueryError, Store, StoreError, UploadRecord, UserRecord
 from .logs.collect import Collector, Query
 from .logs.format import (
     LogMessage,
@@ -435,3 +435,8 @@ def _record(email: str, fid: str, upload: _Upload) -> UploadRecord:
         mtime=upload.mtime, owner=email,
     )
 
+
+if TYPE_CHECKING:  # mypy: the memory store has every capability of the protocols
+
+    def _is_a_store(store: MemoryStore) -> Store:
+        return store
