@@ -145,7 +145,7 @@ class FileUploadStream:
         """Blocking; None when the file is gone."""
         try:
             fh = open(path, "rb")  # noqa: SIM115 -- closed by close()
-        except (FileNotFoundError, IsADirectoryError):
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             return None
         return cls(fh)
 
