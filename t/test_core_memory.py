@@ -16,6 +16,7 @@ from convos.core import core as core_module
 from convos.core import history
 from convos.core.connection import Connection
 from convos.core.core import Core
+from convos.core.events import Message
 from convos.errors import InvalidInput
 from convos.store.memory import MemoryStore
 
@@ -54,7 +55,7 @@ async def test_settings_users_and_connections_live_in_the_store(core: Core) -> N
 
     started = time.monotonic()
     user = await core.create_user("Superman@Example.com", "s3cret")
-    conn = await core.create_connection(user, "irc://irc.example.com/%23convos", start=False)
+    conn = await core.connections.create_connection(user, "irc://irc.example.com/%23convos", start=False)
     assert time.monotonic() - started < 0.5
     assert user.email == "superman@example.com" and user.roles == ["admin"]
     assert [r.data["email"] for r in await store.load_users()] == ["superman@example.com"]
@@ -62,26 +63,22 @@ async def test_settings_users_and_connections_live_in_the_store(core: Core) -> N
     assert saved["connection_id"] == conn.connection_id == "irc-example"
     assert [c["conversation_id"] for c in saved["conversations"]] == ["#convos"]
     with pytest.raises(InvalidInput):
-        await core.create_connection(user, "irc://irc.example.com", start=False)
+        await core.connections.create_connection(user, "irc://irc.example.com", start=False)
 
 
 async def test_a_chat_line_is_logged_published_and_paged_by_id(core: Core) -> None:
     user = await core.create_user("superman@example.com", "s3cret")
-    conn = await core.create_connection(user, "irc://irc.example.com/%23convos", start=False)
+    conn = await core.connections.create_connection(user, "irc://irc.example.com/%23convos", start=False)
     conv = conn.get_conversation("#convos")
     assert conv is not None
-    sub = core.events.subscribe(user.email)
+    sub = core.events.subscribe(email=user.email, kinds={Message})
     ts = time.time()
     for i in range(5):
-        await core.chat(conn, conv, type="private", from_="bob", message=f"hello {i}", ts=ts + i)
-    events: list[dict] = []
-    while len(events) < 5:
-        event = await asyncio.wait_for(sub.get(), 1)
-        assert event is not None
-        if event.get("event") == "message":
-            events.append(event)
-    ids = [e["id"] for e in events]
-    assert [e["message"] for e in events] == [f"hello {i}" for i in range(5)] and all(ids)
+        await core.chat.ingest(conn, conv, type="private", from_="bob", message=f"hello {i}", ts=ts + i)
+    events = [await asyncio.wait_for(sub.get(), 1) for _ in range(5)]
+    assert all(isinstance(e, Message) for e in events)
+    ids = [e.id for e in events if isinstance(e, Message)]
+    assert [e.message for e in events if isinstance(e, Message)] == [f"hello {i}" for i in range(5)] and all(ids)
     assert conv.unread == 5
 
     page = await history.messages(core, user, conn.connection_id, "#convos", {"limit": 2})
@@ -98,10 +95,10 @@ async def test_a_chat_line_is_logged_published_and_paged_by_id(core: Core) -> No
 async def test_removing_a_user_removes_their_data(core: Core) -> None:
     await core.create_user("admin@example.com", "s3cret")
     user = await core.create_user("superman@example.com", "s3cret")
-    conn = await core.create_connection(user, "irc://irc.example.com/%23convos", start=False)
+    conn = await core.connections.create_connection(user, "irc://irc.example.com/%23convos", start=False)
     conv = conn.get_conversation("#convos")
     assert conv is not None
-    await core.chat(conn, conv, type="private", from_="bob", message="hello")
+    await core.chat.ingest(conn, conv, type="private", from_="bob", message="hello")
     await core.remove_user(user)
     store = core.store
     assert isinstance(store, MemoryStore)
