@@ -1,4 +1,4 @@
-"""Background tasks a service owns: started with a name, failures logged, all cancelled at its stop."""
+"""Background tasks the core owns: started by its services, cancelled when the core stops."""
 
 from __future__ import annotations
 
@@ -7,16 +7,15 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
+log = logging.getLogger(__name__)
 
-class OwnedTasks:
-    """Never fire-and-forget: each task is kept until it ends; `cancel_all` ends the rest."""
 
-    def __init__(self, owner: str, log: logging.Logger) -> None:
-        self.owner = owner
-        self.log = log
+class Tasks:
+    def __init__(self) -> None:
         self._tasks: set[asyncio.Task[Any]] = set()
 
-    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+    def track(self, coro: Coroutine[Any, Any, Any], name: str | None = None) -> asyncio.Task[Any]:
+        """Run a background task that the core owns (cancelled on stop, failures logged)."""
         task = asyncio.get_running_loop().create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._done)
@@ -25,7 +24,7 @@ class OwnedTasks:
     def _done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            self.log.error("%s task %s failed", self.owner, task.get_name(), exc_info=task.exception())
+            log.error("Background task %s failed", task.get_name(), exc_info=task.exception())
 
     async def cancel_all(self) -> None:
         tasks = list(self._tasks)
@@ -34,8 +33,5 @@ class OwnedTasks:
         for task in tasks:
             try:
                 await task
-            except BaseException:  # cancelled, or failed (logged by _done)
+            except BaseException:
                 pass
-
-    def __len__(self) -> int:
-        return len(self._tasks)

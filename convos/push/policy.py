@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import quote
 
 import orjson
 
 from ..core.connection import is_channel_name
+from ..core.events import ConversationChanged, Event, Message
 from .devices import PushState
 from .limits import MAX_BODY
 
@@ -43,40 +43,34 @@ class Notice:
             else "normal"
 
 
-def notice_for(event: dict[str, Any], state: PushState, own_nick: str) -> Notice | None:
-    """The notification an event of the user's bus asks for under their settings, if any.
+def notice_for(event: Event, state: PushState, own_nick: str) -> Notice | None:
+    """The notification an event asks for under the user's settings, if any.
 
     Highlights, private messages and invites are pushed by default ("mentions"); "all" adds
     every line of others in that conversation, "nothing" silences it. Notices are pushed only
     when they mention the user (services send many); the server tab never is."""
-    kind = event.get("event")
-    cid = str(event.get("connection_id") or "")
-    conv_id = str(event.get("conversation_id") or "")
-    if not cid or not conv_id:
+    if not isinstance(event, Message | ConversationChanged) or not event.conversation_id:
         return None
-    policy = state.policy(cid, conv_id)
-    if policy == "nothing":
+    cid, conv_id = event.connection_id, event.conversation_id
+    if state.policy(cid, conv_id) == "nothing":
         return None
-    if kind == "state":
-        if event.get("type") == "frozen" and event.get("frozen") == INVITED and is_channel_name(conv_id):
-            return Notice(cid, conv_id, str(event.get("name") or conv_id), "", "", kind="invite")
+    if isinstance(event, ConversationChanged):
+        if event.frozen == INVITED and is_channel_name(conv_id):
+            return Notice(cid, conv_id, event.name or conv_id, "", "", kind="invite")
         return None
-    if kind != "message" or event.get("type") not in PUSHED_TYPES:
+    sender = event.from_
+    if event.type not in PUSHED_TYPES or not sender or sender.lower() == own_nick.lower():
         return None
-    sender = str(event.get("from") or "")
-    if not sender or sender.lower() == own_nick.lower():
-        return None
-    mention = event.get("highlight") is True
+    mention = event.highlight
     private = not is_channel_name(conv_id)
-    if event.get("type") == "notice" and not mention:
+    if event.type == "notice" and not mention:
         return None
-    if policy == "mentions" and not (mention or private):
+    if state.policy(cid, conv_id) == "mentions" and not (mention or private):
         return None
-    text = _FORMATTING.sub("", str(event.get("message") or ""))
-    if event.get("type") == "action":
+    text = _FORMATTING.sub("", event.message)
+    if event.type == "action":
         text = f"* {sender} {text}"
-    return Notice(cid, conv_id, str(event.get("name") or conv_id), sender, text, message_id=str(event.get("id") or ""),
-                  mention=mention)
+    return Notice(cid, conv_id, event.name or conv_id, sender, text, message_id=event.id or "", mention=mention)
 
 
 def _cut(text: str, size: int) -> str:

@@ -21,7 +21,8 @@ import orjson
 
 from ..config import Config
 from ..core.addresses import any_address, is_public_address
-from ..core.tasks import OwnedTasks
+from ..core.events import ConversationChanged, Event, Message
+from ..core.tasks import Tasks
 from ..errors import ConvosError, InvalidInput, NotFound, NotReady
 from ..store.base import StoreError
 from ..store.push import PushFiles
@@ -36,9 +37,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Events one user's listener may have waiting; it only filters them, so it never falls this far behind
-# unless the loop is stuck. If it does, it listens again (a few notifications may be lost, never the chat).
-LISTEN_QUEUE = 5000
+# Events the listener may have waiting (chat lines of every user); it only filters them, so it never
+# falls this far behind unless the loop is stuck. If it does, it listens again (a few notifications
+# may be lost, never the chat).
+LISTEN_QUEUE = 20_000
 READY_TIMEOUT = 10.0
 
 
@@ -82,10 +84,10 @@ class Push:
         self._states: dict[str, PushState] = {}
         # The account each state was loaded for: a new account of the same email never inherits it.
         self._owners: dict[str, object] = {}
-        self._listeners: dict[str, asyncio.Task[None]] = {}
         self._windows: dict[tuple[str, str], _Window] = {}
         self._queue: asyncio.Queue[_Job] = asyncio.Queue(MAX_QUEUED)
-        self._tasks = OwnedTasks("Push", log)
+        self._tasks = Tasks()
+        self._listener: asyncio.Task[None] | None = None
         self._saves: dict[str, asyncio.TimerHandle] = {}
         self._load_lock = asyncio.Lock()
         self._ready = asyncio.Event()
@@ -107,8 +109,7 @@ class Push:
         for window in self._windows.values():
             window.handle.cancel()
         self._windows.clear()
-        await self._tasks.cancel_all()  # the listeners too
-        self._listeners.clear()
+        await self._tasks.cancel_all()  # the listener too
         for email in list(self._saves):
             self._saves.pop(email).cancel()
             await self._save(email)
@@ -139,11 +140,11 @@ class Push:
                 log.error("%s", err)
                 continue
             if state.devices:
-                self._listen(user.email)
+                self._listen()
         self._ready.set()
 
     def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
-        return self._tasks.spawn(coro, name)
+        return self._tasks.track(coro, name=name)
 
     async def _ready_key(self) -> VapidKey:
         try:
@@ -200,38 +201,29 @@ class Push:
 
     # --- events ------------------------------------------------------------------------------
 
-    def _listen(self, email: str) -> None:
-        task = self._listeners.get(email)
-        if task is None or task.done():
-            self._listeners[email] = self._spawn(self._follow(email), "push-listen")
+    def _listen(self) -> None:
+        """Follow the chat lines and conversation changes of every user, from the first device on."""
+        if self._listener is None or self._listener.done():
+            self._listener = self._spawn(self._follow(), "push-listen")
 
-    async def _follow(self, email: str) -> None:
-        try:
-            while True:
-                sub = self.core.events.subscribe(email, LISTEN_QUEUE)
-                try:
-                    while (event := await sub.get()) is not None:
-                        self.on_event(email, event)
-                finally:
-                    sub.close()
-                if self.core.get_user(email) is None:  # the account was deleted
-                    self._states.pop(email, None)
-                    return
-                state = self._states.get(email)
-                if state is None or not state.devices:
-                    return
-                log.warning("Push fell behind on the events of %s; listening again.", email)
-        finally:
-            if self._listeners.get(email) is asyncio.current_task():
-                del self._listeners[email]
+    async def _follow(self) -> None:
+        while True:
+            sub = self.core.events.subscribe(kinds={Message, ConversationChanged}, maxsize=LISTEN_QUEUE)
+            try:
+                while (event := await sub.get()) is not None:
+                    self.on_event(event)
+            finally:
+                sub.close()
+            log.warning("Push fell behind on the events; listening again.")
 
-    def on_event(self, email: str, event: dict[str, Any]) -> None:
-        """One event of the user's bus: a notification to push now, coalesce, or nothing."""
+    def on_event(self, event: Event) -> None:
+        """An event of the bus: a notification to push now, coalesce, or nothing."""
+        email = event.email
         state = self._current(email)
-        if state is None or not state.enabled or not state.devices or event.get("event") not in ("message", "state"):
+        if state is None or not state.enabled or not state.devices or not isinstance(event, Message | ConversationChanged):
             return
         user = self.core.get_user(email)
-        conn = user.connections.get(str(event.get("connection_id") or "")) if user is not None else None
+        conn = user.connections.get(event.connection_id) if user is not None else None
         if conn is None:
             return
         notice = notice_for(event, state, str(conn.info.get("nick") or ""))
@@ -318,7 +310,7 @@ class Push:
         state = await self._state(email)
         device = state.add(endpoint, keys["p256dh"], keys["auth"], name, browser_name(user_agent))
         await self._save(email)
-        self._listen(email)
+        self._listen()
         return device.api_dict()
 
     async def unsubscribe(self, email: str, device_id: str) -> None:
@@ -329,8 +321,6 @@ class Push:
             raise NotFound("Device not found.", "/id")
         state.devices.remove(device)
         await self._save(email)
-        if not state.devices and (task := self._listeners.pop(email, None)) is not None:
-            task.cancel()
 
     async def test(self, email: str) -> dict[str, Any]:
         """A test notification to each of the user's devices, now; what each service answered."""
