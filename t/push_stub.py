@@ -263,9 +263,12 @@ async def subscribe(client: TestClient, stub: PushStub, name: str, **extra: Any)
     return body
 
 
-async def logged_in(client: TestClient, stub: PushStub, email: str = "superman@example.com") -> None:
-    res = await client.post("/api/user/register", json={"email": email, "password": "longenough"})
-    assert res.status == 200, await res.text()
+async def logged_in(client: TestClient, stub: PushStub, email: str = "superman@example.com", *,
+                    register: bool = True) -> None:
+    """Register (the first user) and tell the stub the server's VAPID key."""
+    if register:
+        res = await client.post("/api/user/register", json={"email": email, "password": "longenough"})
+        assert res.status == 200, await res.text()
     res = await client.get("/api/push/key")
     assert res.status == 200
     stub.vapid_key = (await res.json())["public_key"]

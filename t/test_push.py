@@ -8,7 +8,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from conftest import core_of
+from conftest import core_of, register
 from push_stub import PushClient, PushStub, logged_in, push_of, subscribe
 
 from convos.push.limits import MAX_DEVICES, MAX_TRIES
@@ -17,7 +17,10 @@ from convos.push.limits import MAX_DEVICES, MAX_TRIES
 async def test_vapid_key_is_made_once_kept_private_and_published(push_client: PushClient, home: Path,
                                                                  stub: PushStub) -> None:
     client = await push_client()
-    await logged_in(client, stub)
+    await register(client, "superman@example.com")
+    assert (await (await client.get("/api/push/subscriptions")).json()) == {"devices": []}
+    assert not (home / "vapid.pem").exists()  # no file before a browser asks for the key
+    await logged_in(client, stub, register=False)
     key = stub.vapid_key
     raw = base64.urlsafe_b64decode(key + "=" * (-len(key) % 4))
     assert len(raw) == 65 and raw[0] == 4  # an uncompressed P-256 point

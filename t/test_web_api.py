@@ -16,6 +16,9 @@ OPERATIONS = {
     "notificationMessages", "registerUser", "removeConnection", "removeConnectionProfile",
     "saveConnectionProfile", "searchMessages", "updateConnection", "updateSettings", "updateUser",
     "uploadFile", "webhook",
+    # Web Push (docs/push.md)
+    "getPushKey", "listPushSubscriptions", "addPushSubscription", "removePushSubscription", "testPush",
+    "getPushSettings", "updatePushSettings",
 }
 
 

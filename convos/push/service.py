@@ -90,6 +90,7 @@ class Push:
         self._listener: asyncio.Task[None] | None = None
         self._saves: dict[str, asyncio.TimerHandle] = {}
         self._load_lock = asyncio.Lock()
+        self._key_lock = asyncio.Lock()
         self._ready = asyncio.Event()
         self._error = ""
         self._started = False
@@ -121,16 +122,14 @@ class Push:
         # and must not meet the one of a first vapid.pem being written.
         await self.core.ready_event.wait()
         try:
-            self.key = await VapidKey.load(self.store)
+            key = await VapidKey.load(self.store)
         except (StoreError, ValueError, OSError) as err:
             self._error = f"Web Push is off: the VAPID key cannot be read ({err})."
             log.error("%s", self._error)
             self._ready.set()
             return
-        sender = Sender(self.key, lambda: subject(self.core.settings.contact), allowed=self.allowed,
-                        ssl_context=self.ssl_context, retry_base=self.retry_base,
-                        request_timeout=self.request_timeout)
-        self.sender = DeliveryThread(sender).start()
+        if key is not None:
+            self._use_key(key)
         for n in range(MAX_CONCURRENT):
             self._spawn(self._worker(), f"push-worker-{n}")
         for user in self.core.users:
@@ -143,16 +142,32 @@ class Push:
                 self._listen()
         self._ready.set()
 
+    def _use_key(self, key: VapidKey) -> None:
+        self.key = key
+        sender = Sender(key, lambda: subject(self.core.settings.contact), allowed=self.allowed,
+                        ssl_context=self.ssl_context, retry_base=self.retry_base,
+                        request_timeout=self.request_timeout)
+        self.sender = DeliveryThread(sender).start()
+
     def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
         return self._tasks.track(coro, name=name)
 
-    async def _ready_key(self) -> VapidKey:
+    async def _started_ok(self) -> None:
         try:
             await asyncio.wait_for(self._ready.wait(), READY_TIMEOUT)
         except TimeoutError:
             raise NotReady("Web Push is starting; try again.") from None
-        if self.key is None:
-            raise NotReady(self._error or "Web Push is off.")
+        if self._error:
+            raise NotReady(self._error)
+
+    async def _ready_key(self) -> VapidKey:
+        """The VAPID key, made (and saved) when the first browser asks for it: a home whose users
+        never use push gets no file."""
+        await self._started_ok()
+        async with self._key_lock:
+            if self.key is None:
+                self._use_key(await VapidKey.make(self.store))
+        assert self.key is not None
         return self.key
 
     # --- state -------------------------------------------------------------------------------
@@ -266,7 +281,9 @@ class Push:
     async def _worker(self) -> None:
         while True:
             job = await self._queue.get()
-            assert self.sender is not None
+            if self.sender is None:  # devices but no key (vapid.pem was lost): they must subscribe again
+                self.failed += 1
+                continue
             try:
                 outcome = await self.sender.send(job.device, job.body, ttl=TTL, urgency=job.urgency,
                                                  topic_key=job.topic)
@@ -297,7 +314,7 @@ class Push:
         return (await self._ready_key()).public_key
 
     async def devices(self, email: str) -> list[dict[str, Any]]:
-        await self._ready_key()
+        await self._started_ok()
         return [d.api_dict() for d in (await self._state(email)).devices]
 
     async def subscribe(self, email: str, subscription: dict[str, Any], name: str, user_agent: str
@@ -314,7 +331,7 @@ class Push:
         return device.api_dict()
 
     async def unsubscribe(self, email: str, device_id: str) -> None:
-        await self._ready_key()
+        await self._started_ok()
         state = await self._state(email)
         device = state.device(device_id)
         if device is None:
@@ -341,11 +358,11 @@ class Push:
         return {"devices": results}
 
     async def settings(self, email: str) -> dict[str, Any]:
-        await self._ready_key()
+        await self._started_ok()
         return (await self._state(email)).settings_dict()
 
     async def update_settings(self, email: str, changes: dict[str, Any]) -> dict[str, Any]:
-        await self._ready_key()
+        await self._started_ok()
         state = await self._state(email)
         if "conversations" in changes:
             state.set_policies(changes["conversations"])

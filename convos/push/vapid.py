@@ -1,4 +1,4 @@
-"""The server's VAPID key (RFC 8292): made on first start, kept by the store, and the signed
+"""The server's VAPID key (RFC 8292): made when a browser first asks for it, kept by the store, and the signed
 `Authorization` header of each push service (py-vapid signs; cached until close to expiry)."""
 
 from __future__ import annotations
@@ -46,14 +46,19 @@ class VapidKey:
         self._tokens: dict[tuple[str, str], tuple[float, str]] = {}
 
     @classmethod
-    async def load(cls, store: PushFiles) -> VapidKey:
-        """The key in the store, or a new one saved there (atomically, mode 0600) first."""
+    async def load(cls, store: PushFiles) -> VapidKey | None:
+        """The key in the store; None before the first one was made."""
         pem = await store.load_vapid_key()
-        if pem is not None:
-            key = serialization.load_pem_private_key(pem, password=None)
-            if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
-                raise ValueError(f"{store.vapid_key_location()}: not a P-256 private key.")
-            return cls(key)
+        if pem is None:
+            return None
+        key = serialization.load_pem_private_key(pem, password=None)
+        if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
+            raise ValueError(f"{store.vapid_key_location()}: not a P-256 private key.")
+        return cls(key)
+
+    @classmethod
+    async def make(cls, store: PushFiles) -> VapidKey:
+        """A new key, saved in the store (atomically, mode 0600) before it is used."""
         key = ec.generate_private_key(ec.SECP256R1())
         pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
