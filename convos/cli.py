@@ -233,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
         overrides["home"] = Path(args.home).expanduser()
     if getattr(args, "listen", None):
         overrides["listen"] = tuple(args.listen)
-    config = Config.from_env(**overrides)
+    config = Config.from_env(None, **overrides)
     setup_logging(config)
 
     if args.command == "recover":

@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ..core.addresses import NotPublicAddress, vetted_addresses
 from ..core.connection import Connection, Conversation, is_channel_name, with_query
+from ..core.events import ConnectionInfo, ConnectionState
 from ..errors import ConvosError, InvalidInput
 from . import tls as tlsmod
 from .handlers import ConvosClient
@@ -47,6 +48,8 @@ class IrcConnection(Connection):
     _reconnect_handle: asyncio.TimerHandle | None = field(default=None, repr=False)
     _periodic: asyncio.Task[None] | None = field(default=None, repr=False)
     _connecting: asyncio.Task[None] | None = field(default=None, repr=False)
+    # The last state event said "Reconnecting in ...": a disconnect on request must say it no longer is.
+    _retry_announced: bool = field(default=False, repr=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     # --- URL -----------------------------------------------------------------
@@ -140,7 +143,8 @@ class IrcConnection(Connection):
 
     def emit_info(self) -> None:
         # A snapshot: the event may be serialised after info changed again.
-        self.hub.emit_state(self, "info", info=copy.deepcopy(self.info))
+        self.hub.emit(self, ConnectionInfo(email=self.email, connection_id=self.connection_id,
+                                           info=copy.deepcopy(self.info)))
 
     def set_frozen(self, conv: Conversation, reason: str) -> None:
         if conv.frozen != reason:
@@ -149,9 +153,11 @@ class IrcConnection(Connection):
 
     # --- state ---------------------------------------------------------------
 
-    async def set_state(self, state: str, message: str, **extra: Any) -> None:
+    async def set_state(self, state: str, message: str, reconnect_in: float | None = None) -> None:
         self.state = state
-        self.hub.emit_state(self, "connection", state=state, message=message, **extra)
+        self._retry_announced = reconnect_in is not None
+        self.hub.emit(self, ConnectionState(email=self.email, connection_id=self.connection_id, state=state,
+                                            message=message, reconnect_in=reconnect_in))
         await self.server_message(message)
 
     def reconnect_in(self) -> float | None:
@@ -228,7 +234,8 @@ class IrcConnection(Connection):
         wait = 0.0 if profile.skip_queue else self.factory.hosts.reserve(f"{host}:{port}", config.connect_delay)
         self.state = "connecting"
         message = f"Connecting to {host}." if wait <= 0.05 else f"Connecting to {host} in about {fmt_seconds(round(wait, 1))}s."
-        self.hub.emit_state(self, "connection", state="connecting", message=message)
+        self.hub.emit(self, ConnectionState(email=self.email, connection_id=self.connection_id, state="connecting",
+                                            message=message))
         await self.server_message(message)
         if wait > 0:
             self.hub.connect_done(self)  # the host's turn comes later: not a slot of the connect queue meanwhile
@@ -329,7 +336,7 @@ class IrcConnection(Connection):
         self.info["authenticated"] = False
         self.info["capabilities"] = {}
         message = reason
-        extra: dict[str, Any] = {}
+        reconnect_in: float | None = None
         if self.wanted_state == "connected":
             delay = min(self.reconnect_delay * 2 if self.reconnect_delay else self.hub.config.connect_delay,
                         MAX_RECONNECT_DELAY)
@@ -341,10 +348,10 @@ class IrcConnection(Connection):
             self._cancel_reconnect()
             # Through the connect queue: when a server goes away, its connections come back a few at a time.
             self._reconnect_handle = loop.call_later(delay, self.hub.queue_connect, self)
-            extra["reconnect_in"] = delay  # so a client can say when, and count down
+            reconnect_in = delay  # so a client can say when, and count down
         for conv in self.sorted_conversations():
             self.set_frozen(conv, "Not connected.")
-        await self.set_state("disconnected", message, **extra)
+        await self.set_state("disconnected", message, reconnect_in)
 
     def _cancel_reconnect(self) -> bool:
         """Cancel a scheduled reconnect; True when one was still waiting."""
@@ -361,10 +368,13 @@ class IrcConnection(Connection):
         if self._connecting is not None and self._connecting is not asyncio.current_task():
             self._connecting.cancel()
         if self.client is None:
-            # Also when it was already disconnected, but waiting to reconnect: it no longer is.
-            if self.state != "disconnected" or retrying:
+            # Also when it was already disconnected, but waiting to reconnect (its timer may have
+            # fired already, the attempt not begun yet): it no longer is.
+            if self.state != "disconnected" or retrying or self._retry_announced:
                 self.state = "disconnected"
-                self.hub.emit_state(self, "connection", state="disconnected", message="Disconnected.")
+                self._retry_announced = False
+                self.hub.emit(self, ConnectionState(email=self.email, connection_id=self.connection_id,
+                                                    state="disconnected", message="Disconnected."))
             return
         await self.set_state("disconnecting", "Quitting...")
         await self._close(QUIT_MESSAGE)

@@ -116,7 +116,7 @@ class ListCache:
             self._drop(next(iter(self._lists)))
         return found
 
-    def feed(self, key: str, command: int, params: list[str]) -> None:
+    def feed(self, key: str, command: int | str, params: list[str]) -> None:
         """A 321, 322 or 323 from the host: into its list, if one is being made."""
         found = self._lists.get(key)
         if found is None:
