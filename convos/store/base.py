@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -165,6 +165,12 @@ class Store(BotFiles, Protocol):
     async def search_messages(
         self, email: str, targets: list[tuple[str, str]], *, limit: int, **query: Any
     ) -> tuple[list[Any], str | None, str | None]: ...
+
+    def export_messages(
+        self, email: str, connection_id: str, conversation_id: str, start: Any, end: Any
+    ) -> AsyncIterator[bytes]:
+        """Plain text of the log lines with start <= ts < end, oldest first, in blocks."""
+        ...
 
     async def count_messages(self, email: str, connection_id: str, conversation_id: str, after: str) -> int: ...
 

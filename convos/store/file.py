@@ -10,13 +10,13 @@ import re
 import shutil
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from . import botfiles, logfile, logid, uploads
+from . import botfiles, logexport, logfile, logid, uploads
 from .base import DiskUsage, LogRef, QueryError, StoreError, UploadRecord, UserRecord
 from .jsonfile import JsonWriter, decode, make_dirs
 from .logformat import LogMessage
@@ -294,6 +294,35 @@ class FileStore:
         if last is None:
             return items, None, None
         return items, logfile.shift_ts(last[2].ts, 1) if split else last[2].ts, last[2].id
+
+    async def export_messages(
+        self, email: str, connection_id: str, conversation_id: str, start: datetime, end: datetime
+    ) -> AsyncIterator[bytes]:
+        """The log between `start` (inclusive) and `end` as plain text, a block at a time: each
+        block is read in a scan thread, so a download never holds a log in memory nor reads
+        on the loop. Closing the iterator (a client that went away) closes the file."""
+        lines = logexport.export_lines(self.connection_dir(email, connection_id), conversation_id, start, end)
+        step: Future[bytes | None] | None = None
+        try:
+            while True:
+                step = self._scans.submit(next, lines, None)
+                block = await asyncio.wrap_future(step)
+                if block is None:
+                    return
+                yield block
+        finally:
+            # Close the file in the pool once the step in progress (if any) is over: a generator
+            # cannot be closed while a thread runs it.
+            if step is None or step.done():
+                self._close_in_pool(lines)
+            else:
+                step.add_done_callback(lambda _: self._close_in_pool(lines))
+
+    def _close_in_pool(self, lines: Any) -> None:
+        try:
+            self._scans.submit(lines.close)
+        except RuntimeError:  # the pool is shut down (the daemon stops): close it here
+            lines.close()
 
     def log_message(
         self, email: str, connection_id: str, conversation_id: str, ts: float, type: str, from_: str,
