@@ -55,6 +55,9 @@ SEED = [
 # The browser app's tools (issue 13): history download, themes, custom CSS, images through the server.
 UI_TOOLS = [
     ("exportConversation", "GET", "/connection/{connection_id}/conversation/{conversation_id}/export"),
+    ("listThemes", "GET", "/themes"),
+    ("getCustomCss", "GET", "/custom-css"),
+    ("saveCustomCss", "POST", "/custom-css"),
 ]
 SEED += UI_TOOLS
 ADMIN = {
@@ -186,6 +189,7 @@ PARAMS = {
 }
 PARAMS.update({
     "exportConversation": "connection_id:path conversation_id:path month:query from:query to:query",
+    "saveCustomCss": "body:body",
 })
 
 

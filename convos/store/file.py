@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from . import botfiles, logexport, logfile, logid, uploads
 from .base import DiskUsage, LogRef, QueryError, StoreError, UploadRecord, UserRecord
-from .jsonfile import JsonWriter, decode, make_dirs
+from .jsonfile import JsonWriter, atomic_write, decode, make_dirs
 from .logformat import LogMessage
 
 log = logging.getLogger(__name__)
@@ -258,6 +258,29 @@ class FileStore:
         path = self.connection_dir(email, connection_id)
         self._writer.forget(path / "connection.json")
         await asyncio.to_thread(shutil.rmtree, path, True)
+
+    # --- a user's own stylesheet ------------------------------------------------
+
+    async def load_custom_css(self, email: str, max_size: int) -> str:
+        """`<user>/custom.css` (at most `max_size` bytes of it), or "" when there is none."""
+        path = self.user_dir(email) / "custom.css"
+
+        def read() -> str:
+            try:
+                with open(path, "rb") as fh:
+                    return fh.read(max_size).decode("utf-8", "replace")
+            except (FileNotFoundError, NotADirectoryError):
+                return ""
+
+        return await asyncio.to_thread(read)
+
+    async def save_custom_css(self, email: str, css: str) -> None:
+        """Write it atomically; an empty text removes the file."""
+        path = self.user_dir(email) / "custom.css"
+        if css:
+            await asyncio.to_thread(atomic_write, path, css.encode())
+        else:
+            await asyncio.to_thread(path.unlink, True)
 
     # --- chat history --------------------------------------------------------
 

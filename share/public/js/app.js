@@ -17,7 +17,7 @@ import {NotificationsView} from "./views/notifications.js";
 import {PlaceholderView} from "./views/placeholder.js";
 import {SearchView} from "./views/search.js";
 import {settingsView} from "./views/settings.js";
-import {applyTheme} from "./theme.js";
+import {applyTheme, loadCustomCss} from "./theme.js";
 
 const app = {
   config,
@@ -44,6 +44,7 @@ async function boot() {
     await app.api.load();
     configureEmbeds({api: app.api});
     app.user = await fetchUser();
+    if (app.user) loadCustomCss();
   } catch (err) {
     fatal(err.message);
     return;
@@ -68,6 +69,7 @@ async function fetchUser() {
  * not stay in the history. */
 app.loggedIn = async () => {
   app.user = await fetchUser();
+  if (app.user) loadCustomCss();
   await app.router.go("/chat", {replace: true});
 };
 
