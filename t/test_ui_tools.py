@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from playwright.async_api import expect
@@ -93,7 +94,7 @@ async def test_video_call_button(ui_daemon: Any, page: Any) -> None:
 
 
 async def test_download_history(ui_daemon: Any, page: Any) -> None:
-    d = await registered(ui_daemon, page)
+    await registered(ui_daemon, page)
     await say(page, "#convos", "first line to keep")
     await say(page, "#convos", "second line to keep")
     await expect(log_of(page).get_by_text("second line to keep")).to_be_visible()
@@ -105,7 +106,7 @@ async def test_download_history(ui_daemon: Any, page: Any) -> None:
         await dialog.get_by_role("button", name="Download").click()
     download = await info.value
     assert download.suggested_filename == f"irc-localhost-_convos-{month}.txt"
-    text = open(await download.path(), encoding="utf-8").read()
+    text = Path(await download.path()).read_text(encoding="utf-8")
     lines = text.splitlines()
     assert any(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d <superman> first line to keep", line) for line in lines), lines
     assert lines.index(next(x for x in lines if x.endswith("first line to keep"))) < lines.index(
@@ -120,4 +121,3 @@ async def test_download_history(ui_daemon: Any, page: Any) -> None:
     await dialog.get_by_label("To", exact=True).fill("2026-11-01")
     await dialog.get_by_role("button", name="Download").click()
     await expect(dialog.get_by_role("alert")).to_have_text("The end is before the start.")
-    assert d.url
