@@ -58,6 +58,7 @@ UI_TOOLS = [
     ("listThemes", "GET", "/themes"),
     ("getCustomCss", "GET", "/custom-css"),
     ("saveCustomCss", "POST", "/custom-css"),
+    ("embedImage", "GET", "/embed/image"),
 ]
 SEED += UI_TOOLS
 ADMIN = {
@@ -190,6 +191,7 @@ PARAMS = {
 PARAMS.update({
     "exportConversation": "connection_id:path conversation_id:path month:query from:query to:query",
     "saveCustomCss": "body:body",
+    "embedImage": "url:query",
 })
 
 
