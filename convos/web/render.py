@@ -66,10 +66,12 @@ def theme_link(request: web.Request, base_url: str) -> str:
 
 
 def security_headers(request: web.Request) -> dict[str, str]:
-    """A strict CSP for the app shell: no inline script or style, sockets only to our own host."""
+    """A strict CSP for the app shell: no inline script or style, sockets only to our own host, and
+    images only from our own origin: another site's pictures come through /api/embed/image, so
+    the browser never asks a third party for anything."""
     host = urlsplit(request.get("base_url", "")).netloc
     sockets = f" ws://{host} wss://{host}" if re.fullmatch(r"[A-Za-z0-9.:\[\]-]+", host) else ""
-    csp = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https: http:; "
+    csp = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
            f"connect-src 'self'{sockets}; object-src 'none'; base-uri 'self'; form-action 'self'; "
            "frame-ancestors 'self'")
     return {"Content-Security-Policy": csp, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}

@@ -2,6 +2,7 @@
 // language, the list of connections) and the routes of the other settings pages.
 import {h, uid} from "../dom.js";
 import {currentLanguage, t} from "../i18n.js";
+import {inlineMedia, setInlineMedia} from "../embeds.js";
 import {desktopNotifications} from "../notify.js";
 import {convKey, pathFor} from "../store.js";
 import {loadCustomCss, readCookie, setThemePreference, themePreference, writeCookie} from "../theme.js";
@@ -45,7 +46,8 @@ export class AccountSettingsView extends SettingsPage {
       section(t("Sessions"), this.sessionsField()),
       section(t("Highlight keywords"), this.keywordsForm()),
       // Not a form to submit, but laid out like one: as wide as the other fields.
-      section(t("Appearance"), h("div", {class: "form settings-form"}, this.themeField(), this.languageField())),
+      section(t("Appearance"), h("div", {class: "form settings-form"}, this.themeField(), this.languageField(),
+        this.mediaField())),
       section(t("Custom CSS"), this.customCssForm()),
       section(t("Notifications"), this.notificationsField()),
       section(t("Connections"), this.connectionList,
@@ -144,6 +146,14 @@ export class AccountSettingsView extends SettingsPage {
     return h("fieldset", {class: "form__fieldset", "aria-describedby": hintId},
       h("legend", {}, t("Theme")), h("div", {class: "choices"}, options), themes,
       h("p", {class: "form__hint", id: hintId}, t("Auto follows the system setting.")));
+  }
+
+  /** Pictures, videos and link thumbnails in conversations, or none (kept in this browser). */
+  mediaField() {
+    const box = h("input", {type: "checkbox", name: "inline_media", checked: inlineMedia(),
+      onchange: () => setInlineMedia(box.checked)});
+    return field(t("Show pictures and videos in conversations"), box,
+      t("Pictures from other sites come through Convos, never from your browser. At most 5 MB each."));
   }
 
   /** The user's own CSS, kept with the account and linked as a stylesheet (GET /api/custom-css). */
