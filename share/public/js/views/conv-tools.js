@@ -5,7 +5,8 @@
 // mode +t. A non-operator's app asks for the channel's modes once per page (/mode; the server
 // tab notes the answer, as for a typed /mode) and follows the "changed mode" lines after that. The video room is <video_service><room> with the room
 // named after the connection and the conversation, as in Convos 8.07; the link opens in a new
-// tab and goes into the input box, to send to the others.
+// tab and goes into the input box, to send to the others. A connection that could not connect
+// (no network, a wrong address) says so under the title, with why and a link to edit it.
 import {h} from "../dom.js";
 import {t} from "../i18n.js";
 import {convKey} from "../store.js";
@@ -29,6 +30,8 @@ export class ConversationTools {
     if (this.videoLink) this.videoLink.title = t("Video call");
     this.downloadButton = !view.isServer ? this.iconButton("download", t("Download history"), () => this.downloadDialog()) : null;
     this.el = h("div", {class: "conv__tools"}, this.editButton, this.videoLink, this.downloadButton);
+    this.notice = h("p", {class: "conn-notice", role: "status", hidden: true});
+    view.frozen.after(this.notice);
     this.topicForm = null;
     if (view.participants) this.on(view.participants.el, "count", () => this.render());
     const serverKey = convKey(view.connectionId);
@@ -61,6 +64,7 @@ export class ConversationTools {
     const {view} = this;
     const conv = this.app.store.get(view.key);
     const conn = this.app.store.connection(view.connectionId);
+    this.renderNotice(conn);
     const live = Boolean(conv && !conv.frozen && conn && conn.state === "connected");
     if (this.editButton) {
       this.editButton.hidden = !(live && this.mayEditTopic());
@@ -71,6 +75,21 @@ export class ConversationTools {
       this.videoLink.hidden = !href;
       if (href) this.videoLink.href = href;
     }
+  }
+
+  /** "Could not connect to host: why." and "Edit connection", while a connection that should be
+   * up is down with a reason (what the server said when it gave up or will try again). */
+  renderNotice(conn) {
+    const down = conn && conn.state === "disconnected" && conn.message && conn.wanted_state !== "disconnected"
+      && !/^Disconnected\.?$/.test(conn.message);
+    this.notice.hidden = !down;
+    if (!down) return this.notice.replaceChildren();
+    const reason = conn.message.replace(/\s*Reconnecting in [\d.]+s\.\.\.$/, "");
+    this.notice.replaceChildren(
+      h("span", {class: "conn-notice__title"}, t("Could not connect to %1.", hostOf(conn.url) || conn.name)), " ",
+      t(reason), " ",
+      h("a", {href: this.app.url(`/settings/connection?connection_id=${encodeURIComponent(conn.connection_id)}`)},
+        t("Edit connection")));
   }
 
   isOperator() {
@@ -187,6 +206,15 @@ export class ConversationTools {
         dialog.close();
       },
     });
+  }
+}
+
+function hostOf(url) {
+  try {
+    const u = new URL(String(url).replace(/^ircs?:/, "http:"));
+    return u.port ? `${u.hostname}:${u.port}` : u.hostname;
+  } catch {
+    return "";
   }
 }
 
