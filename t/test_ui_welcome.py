@@ -15,6 +15,7 @@ from conftest import free_port
 from playwright.async_api import expect
 from test_ui_chat import log_of, register_first_user, sidebar
 
+
 async def contrast_failures(page: Any) -> list[str]:
     """As browser.contrast_failures, for a small page (a form has few texts)."""
     result = await page.evaluate(CONTRAST_JS, 4.5)
