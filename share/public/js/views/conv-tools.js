@@ -209,7 +209,8 @@ export class ConversationTools {
   }
 }
 
-function hostOf(url) {
+/** `host:port` of a connection URL (irc://, ircs://), for people to read; "" when it does not parse. */
+export function hostOf(url) {
   try {
     const u = new URL(String(url).replace(/^ircs?:/, "http:"));
     return u.port ? `${u.hostname}:${u.port}` : u.hostname;

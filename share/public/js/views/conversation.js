@@ -6,7 +6,7 @@ import {commandOf, rewrite} from "../irc/commands.js";
 import {formatMessage} from "../irc/format.js";
 import {convKey, isChannel, splitKey} from "../store.js";
 import {Composer} from "./composer.js";
-import {ConversationTools} from "./conv-tools.js";
+import {ConversationTools, hostOf} from "./conv-tools.js";
 import {MessageLog} from "./messages.js";
 import {ParticipantsView} from "./participants.js";
 
@@ -397,13 +397,4 @@ export function stateLabel(state) {
 export function displayState(conn) {
   const state = (conn && conn.state) || "disconnected";
   return state === "disconnected" && conn.reconnect_at ? "reconnecting" : state;
-}
-
-function hostOf(url) {
-  try {
-    const u = new URL(String(url).replace(/^ircs?:/, "http:"));
-    return u.port ? `${u.hostname}:${u.port}` : u.hostname;
-  } catch {
-    return "";
-  }
 }
