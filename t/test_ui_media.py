@@ -7,10 +7,12 @@ Fixtures: `ui_daemon`, `page` (t/browser.py), `ircd` (t/ircd.py).
 from __future__ import annotations
 
 import base64
+import re
 from typing import Any
 
 from playwright.async_api import expect
-from test_ui_chat import log_of
+from test_ui_admin import second_browser
+from test_ui_chat import EMAIL, PASSWORD, log_of
 from test_ui_trust import registered, say
 
 # A 2x1 PNG.
@@ -95,3 +97,16 @@ async def test_uploads_show_inline(ui_daemon: Any, page: Any) -> None:
     await page.reload()
     await expect(log_of(page).locator(".msg", has_text="a paste").locator(".embed--paste")).to_be_visible()
     await expect(log_of(page).locator(".embed--photo, .embed--video")).to_have_count(0)
+    # The setting is kept with the account: another browser has it too.
+    assert await page.evaluate("fetch('/api/preferences').then((r) => r.json())") == {"inline_media": False}
+    async with second_browser() as other:
+        await other.goto(d.url + "/login")
+        await other.get_by_label("Email").fill(EMAIL)
+        await other.get_by_label("Password").fill(PASSWORD)
+        await other.get_by_role("button", name="Log in").click()
+        await expect(other).to_have_url(re.compile(r"/chat"))
+        await other.goto(d.url + "/chat/irc-localhost/%23convos")
+        await expect(log_of(other).locator(".msg", has_text="a paste").locator(".embed--paste")).to_be_visible()
+        await expect(log_of(other).locator(".embed--photo, .embed--video")).to_have_count(0)
+        await other.goto(d.url + "/settings/account")
+        await expect(other.get_by_label("Show pictures and videos in conversations")).not_to_be_checked()

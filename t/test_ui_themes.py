@@ -74,7 +74,7 @@ async def test_admin_theme_and_custom_css(ui_daemon: Any, page: Any, tmp_path: A
     await expect(group.get_by_label("bad name")).to_have_count(0)
     await group.get_by_label("My Theme").check()
     await expect(page.locator("html")).to_have_attribute("data-theme", "dark")
-    await page.wait_for_function("getComputedStyle(document.body).backgroundColor === 'rgb(16, 32, 48)'")
+    await page.wait_for_function("() => getComputedStyle(document.body).backgroundColor === 'rgb(16, 32, 48)'")
     # Served as CSS, safely; other names are 404s in CSS.
     res = await page.request.get(d.url + "/themes/MyTheme.css")
     assert res.status == 200
@@ -92,7 +92,7 @@ async def test_admin_theme_and_custom_css(ui_daemon: Any, page: Any, tmp_path: A
     await expect(form.get_by_role("status")).to_have_text("Saved.")
     await page.goto(d.url + "/chat/irc-localhost/%23convos")
     await page.wait_for_function(
-        "getComputedStyle(document.querySelector('.sidebar')).outlineColor === 'rgb(255, 0, 255)'")
+        "() => getComputedStyle(document.querySelector('.sidebar')).outlineColor === 'rgb(255, 0, 255)'")
     assert (home / "superman@example.com" / "custom.css").read_text().startswith(".sidebar")
     res = await page.request.get(d.url + "/api/custom-css")
     assert res.headers["content-type"] == "text/css; charset=utf-8"

@@ -112,3 +112,4 @@ async def test_streams_a_big_log_in_bounded_memory(make_client, home):
     assert total > 23 << 20
     print(f"\nexport: {size} bytes of log, {total} bytes sent, peak traced memory {peak} bytes")
     assert peak < 4 << 20, peak
+

@@ -59,6 +59,8 @@ UI_TOOLS = [
     ("getCustomCss", "GET", "/custom-css"),
     ("saveCustomCss", "POST", "/custom-css"),
     ("embedImage", "GET", "/embed/image"),
+    ("getPreferences", "GET", "/preferences"),
+    ("savePreferences", "POST", "/preferences"),
 ]
 SEED += UI_TOOLS
 ADMIN = {
@@ -192,6 +194,7 @@ PARAMS.update({
     "exportConversation": "connection_id:path conversation_id:path month:query from:query to:query",
     "saveCustomCss": "body:body",
     "embedImage": "url:query",
+    "savePreferences": "body:body",
 })
 
 

@@ -338,6 +338,14 @@ class FileStore:
         else:
             await asyncio.to_thread(path.unlink, True)
 
+    async def load_preferences(self, email: str) -> dict[str, Any]:
+        """`<user>/preferences.json` (the app's settings kept with the account), or {}."""
+        data = await asyncio.to_thread(self._read_json, self.user_dir(email) / "preferences.json")
+        return data if isinstance(data, dict) else {}
+
+    async def save_preferences(self, email: str, data: dict[str, Any]) -> None:
+        await self._writer.save(self.user_dir(email) / "preferences.json", data)
+
     # --- chat history --------------------------------------------------------
 
     async def read_messages(

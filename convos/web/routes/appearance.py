@@ -1,4 +1,4 @@
-"""How the app looks: the theme list and a user's own stylesheet (custom CSS)."""
+"""How the app looks: the theme list, a user's own stylesheet (custom CSS) and their preferences."""
 
 from __future__ import annotations
 
@@ -38,3 +38,15 @@ async def save_custom_css(request: web.Request, inp: Input) -> dict[str, Any]:
     css = inp["body"]["css"]
     await appearance.save_custom_css(request.app[CORE], user, css)
     return {"css": css}
+
+
+@routes.get("/preferences")
+async def get_preferences(request: web.Request, inp: Input) -> dict[str, Any]:
+    user = await require_login(request)
+    return await appearance.load_preferences(request.app[CORE], user)
+
+
+@routes.post("/preferences")
+async def save_preferences(request: web.Request, inp: Input) -> dict[str, Any]:
+    user = await require_login(request)
+    return await appearance.save_preferences(request.app[CORE], user, inp["body"])

@@ -14,7 +14,8 @@
 // 4 KiB), without /api/embed. Pictures from other sites only ever come through the server
 // (GET /api/embed/image), so the browser never asks a third party; the page's CSP allows
 // images from its own origin only. A setting turns pictures, videos and thumbnails off
-// (inlineMedia), and uploads bigger than MAX_INLINE_BYTES are not shown inline.
+// (inlineMedia: kept with the account, getPreferences, and remembered in localStorage), and
+// uploads bigger than MAX_INLINE_BYTES are not shown inline.
 import {config} from "./config.js";
 import {atBottom, h} from "./dom.js";
 import {t} from "./i18n.js";

@@ -148,12 +148,22 @@ export class AccountSettingsView extends SettingsPage {
       h("p", {class: "form__hint", id: hintId}, t("Auto follows the system setting.")));
   }
 
-  /** Pictures, videos and link thumbnails in conversations, or none (kept in this browser). */
+  /** Pictures, videos and link thumbnails in conversations, or none (kept with the account). */
   mediaField() {
+    const error = h("p", {class: "form__error", role: "alert", hidden: true});
     const box = h("input", {type: "checkbox", name: "inline_media", checked: inlineMedia(),
-      onchange: () => setInlineMedia(box.checked)});
-    return field(t("Show pictures and videos in conversations"), box,
-      t("Pictures from other sites come through Convos, never from your browser. At most 5 MB each."));
+      onchange: async () => {
+        error.hidden = true;
+        setInlineMedia(box.checked);
+        try {
+          await this.app.api.call("savePreferences", {body: {inline_media: box.checked}});
+        } catch (err) {
+          error.textContent = err.message;
+          error.hidden = false;
+        }
+      }});
+    return h("div", {}, field(t("Show pictures and videos in conversations"), box,
+      t("Pictures from other sites come through Convos, never from your browser. At most 5 MB each.")), error);
   }
 
   /** The user's own CSS, kept with the account and linked as a stylesheet (GET /api/custom-css). */
