@@ -22,10 +22,14 @@ from .events import setup_events
 from .i18n import make_catalog
 from .keys import (
     CATALOG,
+    CHAT,
     CONFIG,
+    CONNECTIONS,
     CORE,
     EMBEDDER,
+    FILES,
     LOGIN_LIMITS,
+    PROFILES,
     RAW_BODY,
     SPEC,
     TEMPLATES,
@@ -152,7 +156,7 @@ async def _core_lifecycle(app: web.Application) -> AsyncIterator[None]:
     async def start() -> None:
         if not core.ready:
             await core.load_users()
-        await core.start_connections()
+        await core.connections.start_connections()
 
     task = asyncio.create_task(start(), name="core-start")
     task.add_done_callback(_log_failure)
@@ -221,6 +225,10 @@ def create_app(core: Core, config: Config, *, api_routes: Iterable[web.RouteTabl
                      ready_middleware],
     )
     app[CORE] = core
+    app[CHAT] = core.chat
+    app[CONNECTIONS] = core.connections
+    app[PROFILES] = core.profiles
+    app[FILES] = core.files
     app[CONFIG] = config
     app[SPEC] = spec
     app[LOGIN_LIMITS] = LoginLimits(config.login_failures_per_address, config.login_failures_per_account,
