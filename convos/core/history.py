@@ -74,7 +74,7 @@ async def messages(core: Core, user: User, connection_id: str, conversation_id: 
             page = await core.store.read_messages(user.email, connection_id, conv.conversation_id, **query)
     except QueryError as err:
         raise InvalidInput(str(err), err.path) from None
-    return page.to_dict()  # type: ignore[no-any-return]
+    return page.to_dict()
 
 
 @dataclass(slots=True)

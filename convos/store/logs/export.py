@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-from .logformat import iter_months, month_of, split_line, to_utc
-from .logseek import LogFile, epoch_key, lower_bound, month_paths, upper_bound
+from .format import iter_months, month_of, split_line, to_utc
+from .seek import LogFile, epoch_key, lower_bound, month_paths, upper_bound
 
 # Text handed on at a time: what one step of a download holds in memory (plus one line).
 BLOCK = 64 * 1024
