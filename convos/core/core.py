@@ -118,9 +118,7 @@ class Core:
         if not self.settings.local_secret:
             self.settings.local_secret = self.config.local_secret or random_secret()
         await self.save_settings()
-        remove_legacy = getattr(self.store, "remove_legacy_secrets", None)
-        if remove_legacy is not None:
-            await remove_legacy()
+        await self.store.remove_legacy_secrets()
 
     async def load_users(self) -> None:
         """Load every user; the API answers 503 until this is done."""

@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 Command = Callable[["IrcConnection", str, str], Awaitable[dict[str, Any]]]
 COMMANDS: dict[str, Command] = {}
 NAMES_TIMEOUT = 30.0
-# /list answers come from a cache per IRC host, shared by every user on it.
-LIST_CACHE: dict[str, dict[str, Any]] = {}
+# /list answers come from a cache per IRC host, shared by every user on it (the factory's
+# ListCache, irc/factory.py: bounded, and a finished list expires).
 # /list waits this long for the whole list (323) before it answers with what has come so far.
 LIST_WAIT = 1.0
 # A list that got no line for this long is not coming any more (the connection dropped): ask again.
@@ -583,20 +583,17 @@ async def cmd_oper(conn: IrcConnection, target: str, args: str) -> dict[str, Any
 async def cmd_list(conn: IrcConnection, target: str, args: str) -> dict[str, Any]:
     client = conn.require_client()
     key = f"{conn.host}:{conn.port}"
-    cache = LIST_CACHE.get(key)
-    now = time.time()
-    loop = asyncio.get_running_loop()
-    if cache is None or "refresh" in args.split() or (
-            not cache["done"] and (now - cache["ts"] > LIST_STALE or cache.get("loop") is not loop)):
-        cache = LIST_CACHE[key] = {"conversations": {}, "done": False, "ts": now, "arrived": asyncio.Event(),
-                                   "loop": loop}
+    lists = conn.factory.lists
+    cache = lists.get(key)
+    if cache is None or "refresh" in args.split() or (not cache.done and lists.idle(cache) > LIST_STALE):
+        cache = lists.start(key)
         await client.write("LIST")
-    if not cache["done"]:
+    if not cache.done:
         # Most servers send the whole list at once: answer with it, not with "0 channels" first.
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(LIST_WAIT):
-                await cache["arrived"].wait()
-    items = list(cache["conversations"].values())
+                await cache.arrived.wait()
+    items = list(cache.conversations.values())
     m = re.search(r"/(\W?[\w-]+)/(\w*)", args)
     if m:
         # The filter is a literal word (no user-supplied regular expressions): case-insensitive.
@@ -607,26 +604,7 @@ async def cmd_list(conn: IrcConnection, target: str, args: str) -> dict[str, Any
         items = by_name + by_topic
     else:
         items.sort(key=lambda c: -c["n_users"])
-    return {"n_conversations": len(cache["conversations"]), "conversations": items[:200], "done": cache["done"]}
-
-
-def list_reply(host_key: str, message: Message) -> None:
-    """Feed 321/322/323 into the per-host /list cache."""
-    cache = LIST_CACHE.get(host_key)
-    if cache is None:
-        return
-    cache["ts"] = time.time()  # still coming
-    if message.command == 322 and len(message.params) >= 3:
-        name = message.params[1]
-        topic = re.sub(r"^\[\+[^\]]*\]\s?", "", message.params[-1] if len(message.params) > 3 else "")
-        users = message.params[2]
-        cache["conversations"][name.lower()] = {
-            "name": name, "conversation_id": name.lower(), "n_users": int(users) if users.isdigit() else 0,
-            "topic": topic,
-        }
-    elif message.command == 323:
-        cache["done"] = True
-        cache["arrived"].set()
+    return {"n_conversations": len(cache.conversations), "conversations": items[:200], "done": cache.done}
 
 
 # --- the connection itself ----------------------------------------------------------

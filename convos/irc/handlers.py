@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.events import Joined, ModeChanged, NickChanged, Parted, Quit
 from .client import IrcClient, Message
-from .commands import list_reply, run_command
+from .commands import run_command
 from .limits import CTCP_BURST, CTCP_INTERVAL, TokenBucket, TooManyConversations
 from .prefixes import MODE_PREFIXES, split_prefix
 
@@ -544,6 +544,7 @@ class ConvosClient(IrcClient):
     on_raw_436 = on_raw_433
 
     async def _list_reply(self, message: Message) -> None:
-        list_reply(f"{self.conn.host}:{self.conn.port}", message)
+        conn = self.conn
+        conn.factory.lists.feed(f"{conn.host}:{conn.port}", message.command, list(message.params))
 
     on_raw_321 = on_raw_322 = on_raw_323 = _list_reply
