@@ -6,9 +6,9 @@ import asyncio
 import logging
 import time
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
-from ..store.base import LogRef, Store
+from ..store.base import ConnectionStore, LogRef, MessageLog
 from .connection import Connection, Conversation
 from .events import ConversationChanged, Event, EventBus, Message, NotificationsRead, Read
 from .highlight import Highlights
@@ -18,6 +18,10 @@ from .user import User
 from .users import Users
 
 log = logging.getLogger(__name__)
+
+
+class ConversationStore(ConnectionStore, MessageLog, Protocol):
+    """What the chat and connections services need of the store: connection.json and the logs."""
 
 
 def conversation_changed(conn: Connection, conv: Conversation, topic_by: str | None = None) -> ConversationChanged:
@@ -32,7 +36,7 @@ class ChatService:
     """What happens in conversations: the lines protocols report, the events of connections,
     unread counters and highlights, and the saves of connection.json that keep them."""
 
-    def __init__(self, store: Store, events: EventBus, users: Users, tasks: Tasks, *, save_interval: float,
+    def __init__(self, store: ConversationStore, events: EventBus, users: Users, tasks: Tasks, *, save_interval: float,
                  readonly: bool = False) -> None:
         self.store = store
         self.events = events
