@@ -182,6 +182,27 @@ class Core(ConnectionsMixin, ChatMixin, FilesMixin):
         self.emit_state(conn, "read", conversation_id=conv.conversation_id)
         await self.save_connection(user, conn)
 
+    async def mark_all_read(self, user: User) -> None:
+        """Every conversation and server tab of the user read at once ("Mark all as read")."""
+        for conn in user.sorted_connections():
+            changed = False
+            for conv in conn.all_conversations():
+                if conv.unread or conv.notifications or conv.first_unread:
+                    conv.mark_read()
+                    self.emit_state(conn, "read", conversation_id=conv.conversation_id)
+                    changed = True
+            if changed:
+                await self.save_connection(user, conn)
+        self.events.publish(user.email, {"event": "state", "type": "notifications_read"})
+
+    async def set_muted(self, user: User, conn: Connection, conv: Conversation, muted: bool) -> None:
+        """Mute or unmute a conversation; other tabs and devices get the conversation (`frozen`)."""
+        if conv.muted == muted:
+            return
+        conv.muted = muted
+        self.emit_conversation(conn, conv)
+        await self.save_connection(user, conn)
+
     async def mark_notifications_read(self, user: User) -> None:
         for conn in user.sorted_connections():
             changed = False

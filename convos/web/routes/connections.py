@@ -62,6 +62,19 @@ async def update_connection(request: web.Request, inp: Input) -> dict[str, Any]:
     return conn.api_dict()
 
 
+@routes.post("/connection/{connection_id}/conversation/{conversation_id}")
+async def update_conversation(request: web.Request, inp: Input) -> dict[str, Any]:
+    user = await require_login(request)
+    conn = _connection(user, inp["connection_id"])
+    conv = conn.get_conversation(inp["conversation_id"])
+    if conv is None or not conv.conversation_id:
+        raise NotFound("Conversation not found.")
+    body = inp.get("body") or {}
+    if "muted" in body:
+        await request.app[CORE].set_muted(user, conn, conv, body["muted"])
+    return conv.api_dict()
+
+
 @routes.delete("/connection/{connection_id}")
 async def remove_connection(request: web.Request, inp: Input) -> dict[str, Any]:
     user = await require_login(request)
