@@ -5,6 +5,7 @@ import {config, eventsUrl, url} from "./config.js";
 import {h} from "./dom.js";
 import {configureEmbeds} from "./embeds.js";
 import {loadI18n, t} from "./i18n.js";
+import {Attention} from "./attention.js";
 import {startDesktopNotifications} from "./notify.js";
 import {Router} from "./router.js";
 import {EventSocket} from "./socket.js";
@@ -111,6 +112,7 @@ function startChat() {
   app.socket = new EventSocket(eventsUrl());
   app.chat = new ChatView(app);
   app.stopNotifications = startDesktopNotifications(app);
+  app.attention = new Attention(app);
   app.root.replaceChildren(app.chat.el);
   app.socket.open();
   return app.chat;
@@ -120,6 +122,7 @@ function stopChat() {
   if (!app.chat) return;
   app.chat.destroy();
   app.stopNotifications();
+  app.attention.destroy();
   app.socket.stop();
   app.chat = null;
   app.socket = null;

@@ -11,6 +11,7 @@ import {displayState, stateLabel} from "./conversation.js";
 import {addConversationDialog, field} from "./dialogs.js";
 import {PlaceholderView} from "./placeholder.js";
 import {ConnectionEditorView} from "./settings-connection.js";
+import {readingField} from "./settings-reading.js";
 import {SettingsPage, confirmDialog, isAdmin, section, settingsForm} from "./settings-common.js";
 
 const MIN_PASSWORD = 10;
@@ -46,6 +47,7 @@ export class AccountSettingsView extends SettingsPage {
       section(t("Highlight keywords"), this.keywordsForm()),
       // Not a form to submit, but laid out like one: as wide as the other fields.
       section(t("Appearance"), h("div", {class: "form settings-form"}, this.themeField(), this.languageField())),
+      section(t("Reading"), readingField()),
       section(t("Notifications"), this.notificationsField()),
       section(t("Connections"), this.connectionList,
         h("p", {}, h("a", {class: "btn btn--small", href: app.url("/settings/connection/add")}, t("Add connection")))));

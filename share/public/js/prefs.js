@@ -1,0 +1,20 @@
+// Reading preferences of this browser, kept in localStorage (like the desktop notification
+// switch): how joins, parts, quits and nick changes show in a conversation. A change is told
+// to open views with the window event "convos:prefs".
+const JOINS_KEY = "convos.joinsAndParts";
+export const JOINS_MODES = ["fold", "show", "hide"]; // folded into one line (the default), in full, hidden
+
+export const readingPrefs = {
+  /** "fold", "show" or "hide". */
+  get joins() {
+    let value = null;
+    try { value = localStorage.getItem(JOINS_KEY); } catch { /* private mode */ }
+    return JOINS_MODES.includes(value) ? value : "fold";
+  },
+
+  set joins(value) {
+    if (!JOINS_MODES.includes(value)) return;
+    try { localStorage.setItem(JOINS_KEY, value); } catch { /* private mode */ }
+    window.dispatchEvent(new CustomEvent("convos:prefs"));
+  },
+};
