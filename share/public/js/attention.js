@@ -1,7 +1,7 @@
 // What needs attention, outside the sidebar: the unread and mention count in the tab's title,
 // a badge drawn on the favicon (a canvas, as a data: URL: the CSP allows data: images) and
 // the dot on the phone's menu button (js/views/chat.js). Muted conversations count only their
-// mentions. Kept current from the store's "sidebar" events, also while the tab is hidden.
+// mentions; server tabs do not count. Kept current from the store's "sidebar" events, also while the tab is hidden.
 import {isChannel} from "./store.js";
 
 const ICON_SIZE = 64;
@@ -11,6 +11,7 @@ export function attentionCounts(store) {
   let unread = 0;
   let mentions = 0;
   for (const conv of store.conversations.values()) {
+    if (!conv.conversation_id) continue; // server tabs: the MOTD and notices are not worth a count
     const n = conv.unread || 0;
     const m = conv.notifications || 0;
     const privateConv = conv.conversation_id && !isChannel(conv.name);

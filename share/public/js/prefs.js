@@ -18,3 +18,7 @@ export const readingPrefs = {
     window.dispatchEvent(new CustomEvent("convos:prefs"));
   },
 };
+
+window.addEventListener("storage", (e) => {
+  if (e.key === JOINS_KEY) window.dispatchEvent(new CustomEvent("convos:prefs"));
+});
