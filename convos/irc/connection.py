@@ -5,20 +5,25 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import os
 import re
+import socket
 import ssl
-import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ..core.addresses import NotPublicAddress, vetted_addresses
 from ..core.connection import Connection, Conversation, is_channel_name, with_query
+from ..core.events import ConnectionInfo, ConnectionState
 from ..errors import ConvosError, InvalidInput
 from . import tls as tlsmod
 from .handlers import ConvosClient
 from .limits import TooManyConversations
 from .waiters import Waiters
+
+if TYPE_CHECKING:
+    from .factory import IrcFactory
 
 log = logging.getLogger(__name__)
 
@@ -26,25 +31,12 @@ MAX_RECONNECT_DELAY = 900.0
 QUIT_MESSAGE = "https://convos.chat"
 
 
-class HostQueue:
-    """Connection attempts to one IRC host are spaced by CONVOS_CONNECT_DELAY, across all users."""
-
-    def __init__(self) -> None:
-        self._next: dict[str, float] = {}
-
-    def reserve(self, host: str, delay: float) -> float:
-        """Book the next slot for `host`; returns how long to wait for it."""
-        now = time.monotonic()
-        slot = max(now, self._next.get(host, 0.0))
-        self._next[host] = slot + delay
-        return slot - now
-
-    def failed(self, host: str) -> None:
-        # After a failed attempt the next one need not wait for the full delay.
-        self._next[host] = min(self._next.get(host, 0.0), time.monotonic())
-
-
-QUEUE = HostQueue()
+def plain_reason(err: OSError) -> str:
+    """Why a connection failed, in words: asyncio says "Connect call failed ('10.0.0.1', 6667)"
+    where the error number says "Connection refused" or "Network is unreachable"."""
+    if err.errno and err.errno > 0 and not isinstance(err, socket.gaierror):
+        return os.strerror(err.errno)
+    return err.strerror or str(err)
 
 
 def fmt_seconds(value: float) -> str:
@@ -53,6 +45,9 @@ def fmt_seconds(value: float) -> str:
 
 @dataclass(slots=True, eq=False)
 class IrcConnection(Connection):
+    # The factory whose state (host queue, /list cache, TLS contexts) this connection shares;
+    # set on the class IrcFactory.connection_class() makes.
+    factory: ClassVar[IrcFactory]
     client: ConvosClient | None = field(default=None, repr=False)
     reconnect_delay: float = 0.0
     waiters: Waiters = field(default_factory=Waiters, repr=False)
@@ -63,6 +58,8 @@ class IrcConnection(Connection):
     _reconnect_handle: asyncio.TimerHandle | None = field(default=None, repr=False)
     _periodic: asyncio.Task[None] | None = field(default=None, repr=False)
     _connecting: asyncio.Task[None] | None = field(default=None, repr=False)
+    # The last state event said "Reconnecting in ...": a disconnect on request must say it no longer is.
+    _retry_announced: bool = field(default=False, repr=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     # --- URL -----------------------------------------------------------------
@@ -125,6 +122,8 @@ class IrcConnection(Connection):
             raise TooManyConversations()
         conv = Conversation(self.connection_id, name.lower(), name, frozen=frozen)
         self.conversations[conv.conversation_id] = conv
+        # A command saves it at once; one a message opened is on disk within a second.
+        self.hub.save_soon(self, soon=True)
         return conv, True
 
     def forget_conversation(self, name: str) -> Conversation | None:
@@ -154,7 +153,8 @@ class IrcConnection(Connection):
 
     def emit_info(self) -> None:
         # A snapshot: the event may be serialised after info changed again.
-        self.hub.emit_state(self, "info", info=copy.deepcopy(self.info))
+        self.hub.emit(self, ConnectionInfo(email=self.email, connection_id=self.connection_id,
+                                           info=copy.deepcopy(self.info)))
 
     def set_frozen(self, conv: Conversation, reason: str) -> None:
         if conv.frozen != reason:
@@ -163,9 +163,11 @@ class IrcConnection(Connection):
 
     # --- state ---------------------------------------------------------------
 
-    async def set_state(self, state: str, message: str, **extra: Any) -> None:
+    async def set_state(self, state: str, message: str, reconnect_in: float | None = None) -> None:
         self.state = state
-        self.hub.emit_state(self, "connection", state=state, message=message, **extra)
+        self._retry_announced = reconnect_in is not None
+        self.hub.emit(self, ConnectionState(email=self.email, connection_id=self.connection_id, state=state,
+                                            message=message, reconnect_in=reconnect_in))
         await self.server_message(message)
 
     def reconnect_in(self) -> float | None:
@@ -187,7 +189,9 @@ class IrcConnection(Connection):
         self.reconnect_delay = 0.0
 
     async def start(self) -> None:
-        if self.wanted_state != "connected" or self.state != "disconnected":
+        """Connect when wanted (at start-up, to reconnect, and when the connect queue says so)."""
+        if self.wanted_state != "connected" or self.state not in ("disconnected", "queued"):
+            self.hub.connect_done(self)
             return
         try:
             await self.connect()
@@ -197,18 +201,25 @@ class IrcConnection(Connection):
     async def stop(self) -> None:
         """Daemon shutdown: close the socket, keep wanted_state."""
         self._cancel_reconnect()
+        self._leave_queue()
         await self._close(QUIT_MESSAGE)
 
+    def _leave_queue(self) -> None:
+        self.hub.unqueue_connect(self)
+        self.hub.connect_done(self)
+
     async def connect(self) -> None:
+        """Connect now; also when the connection waits in the connect queue (it leaves it)."""
         if self.state == "connected":
             return
-        if self.state in ("connecting", "queued"):
+        if self.state == "connecting":
             raise InvalidInput("Connecting.")
         if self.state == "disconnecting":
             raise InvalidInput("Disconnecting.")
         if self.wanted_state != "connected":
             raise InvalidInput("Does not want to be connected.")
         self._cancel_reconnect()
+        self.hub.unqueue_connect(self)
         self._connecting = asyncio.current_task()
         try:
             await self._connect()
@@ -222,18 +233,22 @@ class IrcConnection(Connection):
         params = self.query
         if "tls" not in params and urlsplit(self.url).scheme != "ircs":
             self.set_url_param(tls="1")  # try TLS first, as the original does
+            self.hub.save_soon(self, soon=True)
         if "nick" not in params:
             self.set_url_param(nick=self.wanted_nick())
+            self.hub.save_soon(self, soon=True)
         profile = await self.hub.profile_for(self.url, self.email)
         config = self.hub.config
         host, port, use_tls = self.host, self.port, self.uses_tls()
 
-        wait = 0.0 if profile.skip_queue else QUEUE.reserve(f"{host}:{port}", config.connect_delay)
+        wait = 0.0 if profile.skip_queue else self.factory.hosts.reserve(f"{host}:{port}", config.connect_delay)
         self.state = "connecting"
         message = f"Connecting to {host}." if wait <= 0.05 else f"Connecting to {host} in about {fmt_seconds(round(wait, 1))}s."
-        self.hub.emit_state(self, "connection", state="connecting", message=message)
+        self.hub.emit(self, ConnectionState(email=self.email, connection_id=self.connection_id, state="connecting",
+                                            message=message))
         await self.server_message(message)
         if wait > 0:
+            self.hub.connect_done(self)  # the host's turn comes later: not a slot of the connect queue meanwhile
             await asyncio.sleep(wait)
 
         context = None
@@ -247,7 +262,8 @@ class IrcConnection(Connection):
                 except OSError as err:
                     log.warning("No client certificate for %s: %s", self.connection_id, err)
             verify = params.get("tls_verify", "1") not in ("0", "")
-            context = tlsmod.make_context(verify=verify, ca_file=config.tls_ca, cert=cert, key=key)
+            # Built in a thread, and kept: a reconnect reuses it (irc/factory.py).
+            context = await self.factory.tls.context(verify=verify, ca_file=config.tls_ca, cert=cert, key=key)
         local_address = params.get("local_address") or config.local_address
         self.info.update(
             authenticated=False, capabilities={}, nick=self.wanted_nick() if not self.info.get("nick") else self.info["nick"],
@@ -278,10 +294,11 @@ class IrcConnection(Connection):
                                         or "record layer failure" in text or "HELLO" in text):
                 # The server does not speak TLS and the URL did not ask for it: plain text next time.
                 self.set_url_param(tls="0")
+                self.hub.save_soon(self, soon=True)
             await self._failed(text)
             raise InvalidInput(text) from None
         except (OSError, TimeoutError) as err:
-            text = "Connection timeout!" if isinstance(err, TimeoutError) else (err.strerror or str(err))
+            text = "Connection timeout!" if isinstance(err, TimeoutError) else plain_reason(err)
             await self._failed(text)
             raise InvalidInput(text) from None
         self.client = client
@@ -289,9 +306,9 @@ class IrcConnection(Connection):
         client.read_timeout = max(3 * config.periodic_interval, 30.0)
         await self.set_state("connected", f"Connected to {host}.")
         self._periodic = self.hub.track(self._periodic_loop(), name=f"irc-periodic-{self.connection_id}")
-        await self.hub.save_connection_of(self)
+        # Saved once the channels are joined again (after_welcome), not here.
         if self.client is not client:
-            return  # lost while we were saving; _on_lost scheduled the next try
+            return  # lost meanwhile; _on_lost scheduled the next try
         try:
             await client.register_connection(profile)
         except (OSError, TimeoutError) as err:
@@ -303,11 +320,12 @@ class IrcConnection(Connection):
                 await self._lost(str(err) or "Connection closed.")
 
     async def _failed(self, reason: str) -> None:
-        QUEUE.failed(f"{self.host}:{self.port}")
+        self.factory.hosts.failed(f"{self.host}:{self.port}")
         await self._lost(reason)
 
     async def _refused(self, reason: str) -> None:
         """Not allowed to connect: say why, and do not try again on our own (nothing would change)."""
+        self.hub.connect_done(self)
         self._stop_periodic()
         self._cancel_reconnect()
         for conv in self.sorted_conversations():
@@ -322,12 +340,13 @@ class IrcConnection(Connection):
 
     async def _lost(self, reason: str) -> None:
         """The socket is gone without us asking: tell the user and schedule a reconnect."""
+        self.hub.connect_done(self)
         self._stop_periodic()
         self.waiters.fail_all("Not connected.")
         self.info["authenticated"] = False
         self.info["capabilities"] = {}
         message = reason
-        extra: dict[str, Any] = {}
+        reconnect_in: float | None = None
         if self.wanted_state == "connected":
             delay = min(self.reconnect_delay * 2 if self.reconnect_delay else self.hub.config.connect_delay,
                         MAX_RECONNECT_DELAY)
@@ -337,12 +356,12 @@ class IrcConnection(Connection):
             message += f" Reconnecting in {fmt_seconds(delay)}s..."
             loop = asyncio.get_running_loop()
             self._cancel_reconnect()
-            self._reconnect_handle = loop.call_later(
-                delay, lambda: self.hub.track(self.start(), name=f"irc-reconnect-{self.connection_id}"))
-            extra["reconnect_in"] = delay  # so a client can say when, and count down
+            # Through the connect queue: when a server goes away, its connections come back a few at a time.
+            self._reconnect_handle = loop.call_later(delay, self.hub.queue_connect, self)
+            reconnect_in = delay  # so a client can say when, and count down
         for conv in self.sorted_conversations():
             self.set_frozen(conv, "Not connected.")
-        await self.set_state("disconnected", message, **extra)
+        await self.set_state("disconnected", message, reconnect_in)
 
     def _cancel_reconnect(self) -> bool:
         """Cancel a scheduled reconnect; True when one was still waiting."""
@@ -355,13 +374,17 @@ class IrcConnection(Connection):
 
     async def disconnect(self) -> None:
         retrying = self._cancel_reconnect()
+        self._leave_queue()
         if self._connecting is not None and self._connecting is not asyncio.current_task():
             self._connecting.cancel()
         if self.client is None:
-            # Also when it was already disconnected, but waiting to reconnect: it no longer is.
-            if self.state != "disconnected" or retrying:
+            # Also when it was already disconnected, but waiting to reconnect (its timer may have
+            # fired already, the attempt not begun yet): it no longer is.
+            if self.state != "disconnected" or retrying or self._retry_announced:
                 self.state = "disconnected"
-                self.hub.emit_state(self, "connection", state="disconnected", message="Disconnected.")
+                self._retry_announced = False
+                self.hub.emit(self, ConnectionState(email=self.email, connection_id=self.connection_id,
+                                                    state="disconnected", message="Disconnected."))
             return
         await self.set_state("disconnecting", "Quitting...")
         await self._close(QUIT_MESSAGE)
@@ -382,11 +405,11 @@ class IrcConnection(Connection):
             task.cancel()
 
     async def _periodic_loop(self) -> None:
-        """Every CONVOS_IRC_PERIDOC_INTERVAL: save, reclaim the wanted nick, and PING (keep-alive)."""
+        """Every CONVOS_IRC_PERIDOC_INTERVAL: reclaim the wanted nick, and PING (keep-alive).
+        What changed is saved by the core's deferred saves (CONVOS_SAVE_INTERVAL)."""
         interval = self.hub.config.periodic_interval
         while True:
             await asyncio.sleep(interval)
-            await self.hub.save_connection_of(self)
             client = self.client
             if client is None or not client.connected:
                 return

@@ -7,6 +7,7 @@ import {formatMessage} from "../irc/format.js";
 import {readingPrefs} from "../prefs.js";
 import {convKey, isChannel, splitKey} from "../store.js";
 import {Composer} from "./composer.js";
+import {ConversationTools, hostOf} from "./conv-tools.js";
 import {MessageLog} from "./messages.js";
 import {closeNickMenu, openNickMenu} from "./nick-menu.js";
 import {ParticipantsView} from "./participants.js";
@@ -75,6 +76,7 @@ export class ConversationView {
     this.header = h("header", {class: "conv__header"},
       app.chat.menuButton(),
       h("div", {class: "conv__titles"}, this.title, this.topic, this.frozen),
+      (this.tools = new ConversationTools(this)).el,
       this.muteButton, this.participantsButton, this.closeButton);
     this.el = h("section", {class: ["conv", this.participants && "conv--with-participants"], "aria-labelledby": this.titleId},
       this.header,
@@ -123,6 +125,7 @@ export class ConversationView {
     clearInterval(this.ticker);
     this.log.destroy();
     this.composer.destroy();
+    this.tools.destroy();
     if (this.participants) this.participants.destroy();
   }
 
@@ -168,6 +171,7 @@ export class ConversationView {
       const n = this.participants.size();
       this.participantsCount.textContent = n ? ` (${n})` : "";
     }
+    this.tools.render();
     // Joined (again): the participants may have changed meanwhile.
     if (this.isChannel && this.lastFrozen && !conv.frozen) this.loadNames();
     this.lastFrozen = conv.frozen;
@@ -446,13 +450,4 @@ export function stateLabel(state) {
 export function displayState(conn) {
   const state = (conn && conn.state) || "disconnected";
   return state === "disconnected" && conn.reconnect_at ? "reconnecting" : state;
-}
-
-function hostOf(url) {
-  try {
-    const u = new URL(String(url).replace(/^ircs?:/, "http:"));
-    return u.port ? `${u.hostname}:${u.port}` : u.hostname;
-  } catch {
-    return "";
-  }
 }
