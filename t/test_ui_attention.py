@@ -219,6 +219,9 @@ async def test_joins_and_parts_setting(ui_daemon: Any, page: Any, irc_client: An
     await expect(log.get_by_text("dave is here")).to_be_visible()
     await expect(log.get_by_text("dave joined.")).to_be_hidden()
     await expect(log.locator(".fold")).to_have_count(0)
+    # Kept with the account too.
+    await until(settings, """async () => (await (await fetch("/api/preferences")).json()).joins === "hide" """)
+    await settings.evaluate("localStorage.clear()")
     await settings.reload()
     await expect(group.get_by_label("Hidden")).to_be_checked()
     await group.get_by_label("Folded into one line").check()

@@ -16,6 +16,8 @@ OPERATIONS = {
     "notificationMessages", "registerUser", "removeConnection", "removeConnectionProfile",
     "saveConnectionProfile", "searchMessages", "updateConnection", "updateConversation", "updateSettings", "updateUser",
     "uploadFile", "webhook",
+    # issue 13: the browser app's tools, themes and preferences
+    "embedImage", "exportConversation", "getCustomCss", "getPreferences", "listThemes", "saveCustomCss", "savePreferences",
 }
 
 

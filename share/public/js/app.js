@@ -6,6 +6,7 @@ import {h} from "./dom.js";
 import {configureEmbeds, setInlineMedia} from "./embeds.js";
 import {loadI18n, t} from "./i18n.js";
 import {Attention} from "./attention.js";
+import {readingPrefs} from "./prefs.js";
 import {startDesktopNotifications} from "./notify.js";
 import {Router} from "./router.js";
 import {EventSocket} from "./socket.js";
@@ -71,6 +72,7 @@ async function loadAppearance() {
   try {
     const prefs = await app.api.call("getPreferences");
     setInlineMedia(prefs.inline_media !== false);
+    if (prefs.joins) readingPrefs.joins = prefs.joins;
   } catch {
     // The choice this browser remembers stays.
   }

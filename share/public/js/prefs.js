@@ -1,6 +1,8 @@
-// Reading preferences of this browser, kept in localStorage (like the desktop notification
-// switch): how joins, parts, quits and nick changes show in a conversation. A change is told
-// to open views with the window event "convos:prefs".
+// Reading preferences: how joins, parts, quits and nick changes show in a conversation. Kept
+// with the account (savePreferences `joins`; js/app.js loads it at start, the settings page
+// saves it) and mirrored in localStorage, so a log knows it at once. A change is told to open
+// views with the window event "convos:prefs", also in the browser's other tabs (from the
+// "storage" event).
 const JOINS_KEY = "convos.joinsAndParts";
 export const JOINS_MODES = ["fold", "show", "hide"]; // folded into one line (the default), in full, hidden
 

@@ -50,7 +50,7 @@ export class AccountSettingsView extends SettingsPage {
       section(t("Appearance"), h("div", {class: "form settings-form"}, this.themeField(), this.languageField(),
         this.mediaField())),
       section(t("Custom CSS"), this.customCssForm()),
-      section(t("Reading"), readingField()),
+      section(t("Reading"), readingField(this.app)),
       section(t("Notifications"), this.notificationsField()),
       section(t("Connections"), this.connectionList,
         h("p", {}, h("a", {class: "btn btn--small", href: app.url("/settings/connection/add")}, t("Add connection")))));
