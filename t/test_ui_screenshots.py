@@ -78,6 +78,7 @@ async def test_screenshots(ui_daemon: Any, page: Any, irc_client: Any) -> None:
     await expect(page.get_by_role("menu", name="perry_white")).to_be_visible()
     await page.screenshot(path=str(OUT / "nick-menu-dark.png"))
     await page.keyboard.press("Escape")
+    await composer.focus()
 
     await page.set_viewport_size({"width": 360, "height": 740})
     await page.emulate_media(color_scheme="light")

@@ -71,8 +71,11 @@ export class ConversationView {
       onclick: () => this.closeConversation()},
     h("span", {class: ["icon", this.isServer ? "icon--power" : "icon--leave"], "aria-hidden": "true"}), this.closeLabel);
     // Muted: no unread count and no desktop notification; mentions still count (kept by the server).
-    this.muteButton = this.isServer ? null : h("button", {type: "button", class: "btn btn--quiet conv__mute",
-      "aria-pressed": "false", onclick: () => this.toggleMute()}, t("Mute"));
+    // The label is for screen readers only on phones (.btn-label), where the bell is enough.
+    this.muteIcon = h("span", {class: "icon icon--bell", "aria-hidden": "true"});
+    this.muteLabel = h("span", {class: "btn-label"}, t("Mute"));
+    this.muteButton = this.isServer ? null : h("button", {type: "button", class: "icon-btn conv__mute",
+      "aria-pressed": "false", onclick: () => this.toggleMute()}, this.muteIcon, this.muteLabel);
     this.header = h("header", {class: "conv__header"},
       app.chat.menuButton(),
       h("div", {class: "conv__titles"}, this.title, this.topic, this.frozen),
@@ -164,7 +167,8 @@ export class ConversationView {
     this.frozen.hidden = !this.frozen.textContent;
     if (this.muteButton) {
       this.muteButton.setAttribute("aria-pressed", conv.muted ? "true" : "false");
-      this.muteButton.textContent = conv.muted ? t("Muted") : t("Mute");
+      this.muteLabel.textContent = conv.muted ? t("Muted") : t("Mute");
+      this.muteIcon.className = conv.muted ? "icon icon--bell-off" : "icon icon--bell";
       this.muteButton.title = conv.muted ? t("Muted: no unread count and no notifications, but mentions still count.") : "";
     }
     if (this.participantsButton) {

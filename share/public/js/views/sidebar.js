@@ -131,8 +131,8 @@ export class Sidebar {
         h("span", {class: "sr-only"}, " ", mentions > 1 ? t("unread, %1 mentions", mentions)
           : mentions === 1 ? t("unread, 1 mention") : t("unread")));
     }
-    const mutedIcon = muted ? h("span", {class: "nav-item__muted", title: t("Muted")}, h("span", {"aria-hidden": "true"}, "🔕"),
-      h("span", {class: "sr-only"}, " ", t("Muted"))) : null;
+    const mutedIcon = muted ? h("span", {class: "nav-item__muted", title: t("Muted")},
+      h("span", {class: "icon icon--bell-off", "aria-hidden": "true"}), h("span", {class: "sr-only"}, " ", t("Muted"))) : null;
     return h("a", {
       href: this.app.url(pathFor(key)), class: ["nav-item", active && "nav-item--active",
         badge && "nav-item--unread", muted && "nav-item--muted", conv && conv.frozen && "nav-item--frozen"],
