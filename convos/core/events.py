@@ -91,7 +91,7 @@ class ConnectionInfo(ConnectionEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ConversationChanged(ConnectionEvent):
-    """A conversation was created, (un)frozen or got a topic: all of it (`state/frozen`)."""
+    """A conversation was created, (un)frozen, got a topic or was muted: all of it (`state/frozen`)."""
 
     conversation_id: str
     frozen: str
@@ -101,6 +101,7 @@ class ConversationChanged(ConnectionEvent):
     topic: str
     unread: int
     first_unread_id: str
+    muted: bool = False
     topic_by: str | None = None  # who set the topic, on a live change
 
 
