@@ -12,13 +12,15 @@ OPERATIONS = {
     "checkForUpdates", "connectionMessages", "conversationMessages", "createConnection", "deleteFiles",
     "deleteSessions", "deleteUser", "embed", "getDictionary", "getFile", "getFiles", "getSettings", "getUser", "getUsers",
     "inviteUser", "listConnectionProfiles", "listConnections", "listConversations", "loginUser",
-    "logoutUser", "markConnectionAsRead", "markConversationAsRead", "markNotificationsAsRead",
+    "logoutUser", "markAllAsRead", "markConnectionAsRead", "markConversationAsRead", "markNotificationsAsRead",
     "notificationMessages", "registerUser", "removeConnection", "removeConnectionProfile",
-    "saveConnectionProfile", "searchMessages", "updateConnection", "updateSettings", "updateUser",
+    "saveConnectionProfile", "searchMessages", "updateConnection", "updateConversation", "updateSettings", "updateUser",
     "uploadFile", "webhook",
     # Web Push (docs/push.md)
     "getPushKey", "listPushSubscriptions", "addPushSubscription", "removePushSubscription", "testPush",
     "getPushSettings", "updatePushSettings",
+    # issue 13: the browser app's tools, themes and preferences
+    "embedImage", "exportConversation", "getCustomCss", "getPreferences", "listThemes", "saveCustomCss", "savePreferences",
 }
 
 
