@@ -13,7 +13,7 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from . import __version__
@@ -26,8 +26,6 @@ from .store.file import FileStore
 if TYPE_CHECKING:
     from aiohttp import web
 
-    from .bot import Bot
-    from .push import Push
     from .store.push import PushFiles
 
 log = logging.getLogger("convos")
@@ -92,14 +90,14 @@ def build_app(core: Core, config: Config) -> web.Application:
     push = Push(core, _push_files(core), config)
     app[PUSH] = push
     # After create_app's own: cleanup runs in reverse order, so push stops before the core.
-    app.cleanup_ctx.append(_push_lifecycle(push))
+    app.cleanup_ctx.append(_lifecycle(push))
     if config.bot_email:
         from .bot import Bot
 
         bot = Bot(core, core.store, config)
         app[WEBHOOKS] = bot
         # After create_app's own: cleanup runs in reverse order, so the bot stops before the core.
-        app.cleanup_ctx.append(_bot_lifecycle(bot))
+        app.cleanup_ctx.append(_lifecycle(bot))
     return app
 
 
@@ -111,20 +109,19 @@ def _push_files(core: Core) -> PushFiles:
     return store
 
 
-def _push_lifecycle(push: Push) -> Callable[[web.Application], AsyncIterator[None]]:
+class Consumer(Protocol):
+    """A consumer of the core beside the web application (the bot, Web Push)."""
+
+    def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+def _lifecycle(consumer: Consumer) -> Callable[[web.Application], AsyncIterator[None]]:
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        push.start()
+        consumer.start()
         yield
-        await push.stop()
-
-    return lifecycle
-
-
-def _bot_lifecycle(bot: Bot) -> Callable[[web.Application], AsyncIterator[None]]:
-    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        bot.start()
-        yield
-        await bot.stop()
+        await consumer.stop()
 
     return lifecycle
 
