@@ -328,3 +328,39 @@ async def test_bot_files(store: Store, files: Files) -> None:
     assert await store.list_spool(bot, 10) == []
     with pytest.raises(StoreError):
         await store.load_spool_file(bot, "b.json", 10)
+
+
+# --- downloads, custom CSS, preferences (issue 13) ---------------------------------------------
+
+async def test_export_as_plain_text(store: Store) -> None:
+    # In time order, as they come: 12:00 today, 12:00:05, 22:00, 08:00 tomorrow, ...
+    for ts, type, nick, text in [(0, "private", "Alice", "line 0 potato"), (5, "action", "bob", "\x02waves\x02"),
+                                 (36000, "private", "bob", "line 1"), (72000, "private", "bob", "line 2"),
+                                 (108000, "private", "bob", "line 3")]:
+        store.log_message(EMAIL, "irc-a", "#x", NOW.timestamp() + ts, type, nick, text, is_channel=True)
+    await written(store)
+
+    async def text(start: datetime, end: datetime) -> str:
+        return b"".join([block async for block in store.export_messages(EMAIL, "irc-a", "#x", start, end)]).decode()
+
+    assert await text(NOW, NOW + timedelta(days=1)) == (
+        "2024-03-21 12:00:00 <Alice> line 0 potato\n"
+        "2024-03-21 12:00:05 * bob waves\n"
+        "2024-03-21 22:00:00 <bob> line 1\n"
+        "2024-03-22 08:00:00 <bob> line 2\n")
+    # the end is exclusive, to the second; other conversations and other months are left out
+    assert await text(NOW + timedelta(hours=10), NOW + timedelta(hours=20)) == "2024-03-21 22:00:00 <bob> line 1\n"
+    assert await text(NOW - timedelta(days=60), NOW) == ""
+    assert [b async for b in store.export_messages(EMAIL, "irc-a", "#nope", NOW, LATER)] == []
+
+
+async def test_custom_css_and_preferences(store: Store) -> None:
+    assert await store.load_custom_css(EMAIL, 100) == ""
+    await store.save_custom_css(EMAIL, "body { color: red; }")
+    assert await store.load_custom_css(EMAIL, 100) == "body { color: red; }"
+    assert await store.load_custom_css(EMAIL, 4) == "body"
+    await store.save_custom_css(EMAIL, "")
+    assert await store.load_custom_css(EMAIL, 100) == ""
+    assert await store.load_preferences(EMAIL) == {}
+    await store.save_preferences(EMAIL, {"inline_media": False})
+    assert await store.load_preferences(EMAIL) == {"inline_media": False}

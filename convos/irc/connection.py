@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import os
 import re
+import socket
 import ssl
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -27,6 +29,14 @@ log = logging.getLogger(__name__)
 
 MAX_RECONNECT_DELAY = 900.0
 QUIT_MESSAGE = "https://convos.chat"
+
+
+def plain_reason(err: OSError) -> str:
+    """Why a connection failed, in words: asyncio says "Connect call failed ('10.0.0.1', 6667)"
+    where the error number says "Connection refused" or "Network is unreachable"."""
+    if err.errno and err.errno > 0 and not isinstance(err, socket.gaierror):
+        return os.strerror(err.errno)
+    return err.strerror or str(err)
 
 
 def fmt_seconds(value: float) -> str:
@@ -288,7 +298,7 @@ class IrcConnection(Connection):
             await self._failed(text)
             raise InvalidInput(text) from None
         except (OSError, TimeoutError) as err:
-            text = "Connection timeout!" if isinstance(err, TimeoutError) else (err.strerror or str(err))
+            text = "Connection timeout!" if isinstance(err, TimeoutError) else plain_reason(err)
             await self._failed(text)
             raise InvalidInput(text) from None
         self.client = client

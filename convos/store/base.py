@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol, Self
 
 
@@ -283,6 +284,13 @@ class MessageLog(Protocol):
 
     async def count_messages(self, email: str, connection_id: str, conversation_id: str, after: str) -> int: ...
 
+    def export_messages(
+        self, email: str, connection_id: str, conversation_id: str, start: datetime, end: datetime
+    ) -> AsyncIterator[bytes]:
+        """Plain text of the log lines with start <= ts < end, oldest first, in blocks of about
+        64 KiB, each read in a scan thread (docs/logs.md)."""
+        ...
+
     async def read_notifications(self, email: str, limit: int) -> Sequence[LogRecord]:
         """The newest `limit` notifications, oldest first, each with its message's id."""
         ...
@@ -313,7 +321,23 @@ class UploadStore(Protocol):
         ...
 
 
-class Store(SettingsStore, UserStore, ConnectionStore, MessageLog, UploadStore, BotFiles, Protocol):
+class AppearanceStore(Protocol):
+    """A user's own stylesheet and the browser app's preferences, kept in the user's directory."""
+
+    async def load_custom_css(self, email: str, max_size: int) -> str:
+        """At most `max_size` bytes of it; "" when there is none."""
+        ...
+
+    async def save_custom_css(self, email: str, css: str) -> None:
+        """Written atomically; an empty text removes it."""
+        ...
+
+    async def load_preferences(self, email: str) -> dict[str, Any]: ...
+
+    async def save_preferences(self, email: str, data: dict[str, Any]) -> None: ...
+
+
+class Store(SettingsStore, UserStore, ConnectionStore, MessageLog, UploadStore, AppearanceStore, BotFiles, Protocol):
     """Every capability, and the store's own life: what the composition root hands the core."""
 
     async def disk_usage(self) -> DiskUsage | None: ...

@@ -10,7 +10,7 @@ import re
 import shutil
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +20,7 @@ from . import botfiles, logs, uploads
 from .base import DiskUsage, LogRef, QueryError, StoreError, UploadRecord, UserRecord
 from .jsonfile import (
     JsonWriter,
+    atomic_write,
     decode,
     is_user_dir,
     make_dirs,
@@ -299,6 +300,37 @@ class FileStore:
         self._writer.forget(path / "connection.json")
         await asyncio.to_thread(shutil.rmtree, path, True)
 
+    # --- a user's own stylesheet ------------------------------------------------
+
+    async def load_custom_css(self, email: str, max_size: int) -> str:
+        """`<user>/custom.css` (at most `max_size` bytes of it), or "" when there is none."""
+        path = self.user_dir(email) / "custom.css"
+
+        def read() -> str:
+            try:
+                with open(path, "rb") as fh:
+                    return fh.read(max_size).decode("utf-8", "replace")
+            except (FileNotFoundError, NotADirectoryError):
+                return ""
+
+        return await asyncio.to_thread(read)
+
+    async def save_custom_css(self, email: str, css: str) -> None:
+        """Write it atomically; an empty text removes the file."""
+        path = self.user_dir(email) / "custom.css"
+        if css:
+            await asyncio.to_thread(atomic_write, path, css.encode())
+        else:
+            await asyncio.to_thread(path.unlink, True)
+
+    async def load_preferences(self, email: str) -> dict[str, Any]:
+        """`<user>/preferences.json` (the app's settings kept with the account), or {}."""
+        data = await asyncio.to_thread(self._read_json, self.user_dir(email) / "preferences.json")
+        return data if isinstance(data, dict) else {}
+
+    async def save_preferences(self, email: str, data: dict[str, Any]) -> None:
+        await self._writer.save(self.user_dir(email) / "preferences.json", data)
+
     # --- chat history --------------------------------------------------------
 
     async def read_messages(
@@ -324,6 +356,35 @@ class FileStore:
             raise QueryError(str(err), err.path) from None
         by_time = query.get("before") is not None and query.get("before_id") is None
         return logs.merge_search(targets, found, limit, by_time=by_time)
+
+    async def export_messages(
+        self, email: str, connection_id: str, conversation_id: str, start: datetime, end: datetime
+    ) -> AsyncIterator[bytes]:
+        """The log between `start` (inclusive) and `end` as plain text, a block at a time: each
+        block is read in a scan thread, so a download never holds a log in memory nor reads
+        on the loop. Closing the iterator (a client that went away) closes the file."""
+        lines = logs.export_lines(self.connection_dir(email, connection_id), conversation_id, start, end)
+        step: Future[bytes | None] | None = None
+        try:
+            while True:
+                step = self._scans.submit(next, lines, None)
+                block = await asyncio.wrap_future(step)
+                if block is None:
+                    return
+                yield block
+        finally:
+            # Close the file in the pool once the step in progress (if any) is over: a generator
+            # cannot be closed while a thread runs it.
+            if step is None or step.done():
+                self._close_in_pool(lines)
+            else:
+                step.add_done_callback(lambda _: self._close_in_pool(lines))
+
+    def _close_in_pool(self, lines: Any) -> None:
+        try:
+            self._scans.submit(lines.close)
+        except RuntimeError:  # the pool is shut down (the daemon stops): close it here
+            lines.close()
 
     def log_message(
         self, email: str, connection_id: str, conversation_id: str, ts: float, type: str, from_: str,

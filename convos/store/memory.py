@@ -33,7 +33,7 @@ from .logs.format import (
     split_line,
 )
 from .logs.id import conversation_tag, key_id, pos_key
-from .logs.seek import epoch_key, line_key, lower_bound
+from .logs.seek import epoch_key, line_key, lower_bound, upper_bound
 from .uploads import META_KEYS, format_saved, valid_fid
 
 CHUNK = 64 * 1024
@@ -154,6 +154,8 @@ class MemoryStore:
         self._uploads: dict[str, dict[str, _Upload]] = {}
         self.bot_configs: dict[str, tuple[bytes, int]] = {}  # email -> (bytes, mtime in ns)
         self.spools: dict[str, dict[str, bytes]] = {}
+        self.custom_css: dict[str, str] = {}
+        self.preferences: dict[str, dict[str, Any]] = {}
 
     # --- settings and profiles -------------------------------------------------------
 
@@ -318,6 +320,25 @@ class MemoryStore:
             return 0
         return len(lines.keys) - bisect.bisect_left(lines.keys, epoch_key(lower_bound(since, False)))
 
+    async def export_messages(
+        self, email: str, connection_id: str, conversation_id: str, start: datetime, end: datetime
+    ) -> AsyncIterator[bytes]:
+        lines = self._logs.get((email, connection_id, conversation_id)) or _Lines()
+        lo, hi = epoch_key(lower_bound(start, True)), epoch_key(upper_bound(end, False))
+        out: list[str] = []
+        size = 0
+        for i in range(bisect.bisect_left(lines.keys, lo), bisect.bisect_left(lines.keys, hi)):
+            text = logs.plain_line(lines.lines[i])
+            if text is None:
+                continue
+            out.append(text)
+            size += len(text)
+            if size >= logs.EXPORT_BLOCK:
+                yield "".join(out).encode()
+                out, size = [], 0
+        if out:
+            yield "".join(out).encode()
+
     async def find_message_id(self, email: str, connection_id: str, conversation_id: str, ts: str,
                               body: str) -> str | None:
         lines = self._logs.get((email, connection_id, conversation_id))
@@ -340,6 +361,23 @@ class MemoryStore:
                 n.id = await self.find_message_id(email, n.connection_id, n.conversation_id, n.ts, n.body)
                 found.append(n)
         return found
+
+    # --- a user's stylesheet and preferences --------------------------------------------
+
+    async def load_custom_css(self, email: str, max_size: int) -> str:
+        return self.custom_css.get(email, "").encode()[:max_size].decode("utf-8", "replace")
+
+    async def save_custom_css(self, email: str, css: str) -> None:
+        if css:
+            self.custom_css[email] = css
+        else:
+            self.custom_css.pop(email, None)
+
+    async def load_preferences(self, email: str) -> dict[str, Any]:
+        return _copy(self.preferences.get(email, {}))  # type: ignore[no-any-return]
+
+    async def save_preferences(self, email: str, data: dict[str, Any]) -> None:
+        self.preferences[email] = _copy(data)
 
     # --- uploads ----------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from ..core.core import Core
 from ..embed import Embedder
 from ..errors import NotImplementedYet, PayloadTooLarge, UnsupportedMediaType
 from ..paths import share_dir
-from . import pages
+from . import pages, themes
 from .events import setup_events
 from .i18n import make_catalog
 from .keys import (
@@ -33,6 +33,7 @@ from .keys import (
     RAW_BODY,
     SPEC,
     TEMPLATES,
+    THEMES,
     UPDATE_CHECKER,
 )
 from .loginlimit import LoginLimits
@@ -44,7 +45,19 @@ from .middlewares import (
     ready_middleware,
 )
 from .openapi import ApiSpec, Operation
-from .routes import Handler, connections, embed, files, history, i18n, settings, updates, users, webhook
+from .routes import (
+    Handler,
+    appearance,
+    connections,
+    embed,
+    files,
+    history,
+    i18n,
+    settings,
+    updates,
+    users,
+    webhook,
+)
 from .serverlog import ServerLog
 from .session import SessionStorage, current_user, require_login
 from .templates import Templates
@@ -57,7 +70,7 @@ HTML_SUFFIX = {"embed", "inviteUser", "logoutUser"}
 # The API: one route table per resource (routes/<resource>.py).
 API_ROUTES: tuple[web.RouteTableDef, ...] = (
     users.routes, connections.routes, history.routes, files.routes, settings.routes, i18n.routes,
-    embed.routes, updates.routes, webhook.routes,
+    embed.routes, updates.routes, webhook.routes, appearance.routes,
 )
 
 
@@ -225,6 +238,7 @@ def create_app(core: Core, config: Config, *, api_routes: Iterable[web.RouteTabl
     app[TEMPLATES] = Templates(share_dir() / "templates")
     app[CATALOG] = make_catalog(config)
     app[UPDATE_CHECKER] = UpdateChecker()
+    app[THEMES] = themes.ThemeList(config.home)
 
     router = app.router
     router.add_get("/api", api_spec)
@@ -238,6 +252,7 @@ def create_app(core: Core, config: Config, *, api_routes: Iterable[web.RouteTabl
             router.add_route(op.method, path + suffix, endpoint)
     pages.add_page_routes(app)
     files.add_file_pages(app)
+    app.router.add_routes(themes.page_routes)
     setup_events(app)
     app.cleanup_ctx.append(_core_lifecycle)
     return app

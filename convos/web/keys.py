@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .events import EventSocket, EventTexts
     from .i18n import Catalog
     from .loginlimit import LoginLimits
+    from .themes import ThemeList
     from .updates import UpdateChecker
 
 
@@ -54,5 +55,7 @@ TEMPLATES = web.AppKey("templates", Templates)
 CATALOG: web.AppKey[Catalog] = web.AppKey("catalog")
 # The newest-release lookup behind checkForUpdates (updates.py), with its cache.
 UPDATE_CHECKER: web.AppKey[UpdateChecker] = web.AppKey("update_checker")
+# The theme list (themes.py): bundled and the admin's CONVOS_HOME/themes, rescanned every 10 s.
+THEMES: web.AppKey[ThemeList] = web.AppKey("themes")
 # The request body as sent (request[RAW_BODY]), read by the endpoint within x-convos-max-body.
 RAW_BODY = web.RequestKey("raw_body", bytes)

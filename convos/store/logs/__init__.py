@@ -3,12 +3,14 @@
 The code lives in writer.py (appends), seek.py (files, keys, binary search),
 collect.py (which lines make a page), scan.py (the scan, in Python or through grep),
 grep.py (the grep process), reader.py (pages, counts, notifications) and search.py
-(search). See docs/logs.md.
+(search), export.py (downloads as plain text). See docs/logs.md.
 """
 
 from __future__ import annotations
 
 from .collect import MAX_WIDEN
+from .export import BLOCK as EXPORT_BLOCK
+from .export import export_lines, plain_line
 from .grep import Cancelled
 from .id import MessagePos, parse_message_id
 from .reader import (
@@ -47,6 +49,7 @@ from .writer import LogWriter, delete_conversation_logs
 
 __all__ = [
     "DEFAULT_LIMIT",
+    "EXPORT_BLOCK",
     "MAX_LIMIT",
     "MAX_WIDEN",
     "MAX_WINDOW",
@@ -67,6 +70,7 @@ __all__ = [
     "conversation_log_path",
     "count_messages",
     "delete_conversation_logs",
+    "export_lines",
     "find_message_id",
     "list_log_months",
     "merge_exact",
@@ -74,6 +78,7 @@ __all__ = [
     "merge_search",
     "parse_ids",
     "parse_message_id",
+    "plain_line",
     "plan_page",
     "read_messages",
     "read_notifications",
