@@ -17,6 +17,9 @@ OPERATIONS = {
     "saveConnectionProfile", "searchMessages", "updateConnection", "updateSettings", "updateUser",
     "uploadFile", "webhook",
 }
+# The browser app's tools (issue 13).
+OPERATIONS |= {"exportConversation", "listThemes", "getCustomCss", "saveCustomCss", "embedImage", "getPreferences",
+               "savePreferences"}
 
 
 def _is_envelope(body: dict) -> bool:
