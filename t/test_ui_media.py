@@ -98,7 +98,7 @@ async def test_uploads_show_inline(ui_daemon: Any, page: Any) -> None:
     await expect(log_of(page).locator(".msg", has_text="a paste").locator(".embed--paste")).to_be_visible()
     await expect(log_of(page).locator(".embed--photo, .embed--video")).to_have_count(0)
     # The setting is kept with the account: another browser has it too.
-    assert await page.evaluate("fetch('/api/preferences').then((r) => r.json())") == {"inline_media": False}
+    assert await page.evaluate("fetch('/api/preferences').then((r) => r.json())") == {"inline_media": False, "joins": "fold"}
     async with second_browser() as other:
         await other.goto(d.url + "/login")
         await other.get_by_label("Email").fill(EMAIL)

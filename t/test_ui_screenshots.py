@@ -47,7 +47,14 @@ async def test_screenshots(ui_daemon: Any, page: Any, irc_client: Any) -> None:
     await expect(page).to_have_url(re.compile(r"/chat/irc-localhost/%23photos$"))
     await nav.get_by_role("link", name="#convos").click()
     composer = page.get_by_role("textbox", name="Message #convos")
+    # Joins and a part in a row: one folded line.
+    for nick in ("clark_k", "bruce_w"):
+        peer = await irc_client(nick)
+        await peer.join("#convos")
+    await peer.send("PART #convos :back to Gotham")
+    await expect(page.get_by_role("log").locator(".fold__toggle")).to_have_text("2 joined, 1 left")
     await lois.privmsg("#convos", "Morning all! Anyone seen the proofs for page one?")
+    await lois.privmsg("#convos", "They should be on my desk by nine.")
     await jimmy.privmsg("#convos", "\x01ACTION waves from the darkroom\x01")
     await jimmy.privmsg("#convos", "Uploading them now: https://example.com/proofs/page-one.png")
     await composer.fill("Thanks Jimmy, I'll take a look.")
@@ -66,6 +73,12 @@ async def test_screenshots(ui_daemon: Any, page: Any, irc_client: Any) -> None:
     await composer.fill("")
     await page.emulate_media(color_scheme="dark")
     await page.screenshot(path=str(OUT / "chat-dark.png"))
+    # The nick menu of someone in the log (an operator's: op, voice, kick and ban too).
+    await page.get_by_role("log").locator(".msg__nick[data-nick='perry_white']").first.click()
+    await expect(page.get_by_role("menu", name="perry_white")).to_be_visible()
+    await page.screenshot(path=str(OUT / "nick-menu-dark.png"))
+    await page.keyboard.press("Escape")
+    await composer.focus()
 
     await page.set_viewport_size({"width": 360, "height": 740})
     await page.emulate_media(color_scheme="light")

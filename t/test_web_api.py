@@ -12,10 +12,12 @@ OPERATIONS = {
     "checkForUpdates", "connectionMessages", "conversationMessages", "createConnection", "deleteFiles",
     "deleteSessions", "deleteUser", "embed", "getDictionary", "getFile", "getFiles", "getSettings", "getUser", "getUsers",
     "inviteUser", "listConnectionProfiles", "listConnections", "listConversations", "loginUser",
-    "logoutUser", "markConnectionAsRead", "markConversationAsRead", "markNotificationsAsRead",
+    "logoutUser", "markAllAsRead", "markConnectionAsRead", "markConversationAsRead", "markNotificationsAsRead",
     "notificationMessages", "registerUser", "removeConnection", "removeConnectionProfile",
-    "saveConnectionProfile", "searchMessages", "updateConnection", "updateSettings", "updateUser",
+    "saveConnectionProfile", "searchMessages", "updateConnection", "updateConversation", "updateSettings", "updateUser",
     "uploadFile", "webhook",
+    # issue 13: the browser app's tools, themes and preferences
+    "embedImage", "exportConversation", "getCustomCss", "getPreferences", "listThemes", "saveCustomCss", "savePreferences",
 }
 # The browser app's tools (issue 13).
 OPERATIONS |= {"exportConversation", "listThemes", "getCustomCss", "saveCustomCss", "embedImage", "getPreferences",

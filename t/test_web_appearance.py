@@ -83,16 +83,20 @@ async def test_custom_css(make_client: Any, home: Any) -> None:
 async def test_preferences_are_kept_with_the_account(make_client: Any, home: Any) -> None:
     build_home(home, {})
     client = await login(make_client)
-    assert await (await client.get("/api/preferences")).json() == {"inline_media": True}
+    assert await (await client.get("/api/preferences")).json() == {"inline_media": True, "joins": "fold"}
     res = await client.post("/api/preferences", json={"inline_media": False})
-    assert await res.json() == {"inline_media": False}
-    assert await (await client.get("/api/preferences")).json() == {"inline_media": False}
+    assert await res.json() == {"inline_media": False, "joins": "fold"}
+    assert await (await client.get("/api/preferences")).json() == {"inline_media": False, "joins": "fold"}
+    res = await client.post("/api/preferences", json={"joins": "hide"})
+    assert await res.json() == {"inline_media": False, "joins": "hide"}
+    res = await client.post("/api/preferences", json={"joins": "sometimes"})
+    assert res.status == 400
     assert (home / EMAIL / "preferences.json").exists()
     res = await client.post("/api/preferences", json={"theme": "x"})
     assert res.status == 400
     res = await client.post("/api/preferences", json={"inline_media": "maybe"})
     assert res.status == 400
     # What the file holds that is not a preference counts as the default.
-    (home / EMAIL / "preferences.json").write_text('{"inline_media": "no"}')
+    (home / EMAIL / "preferences.json").write_text('{"inline_media": "no", "joins": "sometimes"}')
     other = await login(make_client)
-    assert await (await other.get("/api/preferences")).json() == {"inline_media": True}
+    assert await (await other.get("/api/preferences")).json() == {"inline_media": True, "joins": "fold"}

@@ -37,6 +37,7 @@ SEED = [
     ("listConversations", "GET", "/conversations"),
     ("loginUser", "POST", "/user/login"),
     ("logoutUser", "GET", "/user/logout"),
+    ("markAllAsRead", "POST", "/conversations/read"),
     ("markConnectionAsRead", "POST", "/connection/{connection_id}/read"),
     ("markConversationAsRead", "POST", "/connection/{connection_id}/conversation/{conversation_id}/read"),
     ("markNotificationsAsRead", "POST", "/notifications/read"),
@@ -47,6 +48,7 @@ SEED = [
     ("saveConnectionProfile", "POST", "/connection-profiles"),
     ("searchMessages", "GET", "/search"),
     ("updateConnection", "POST", "/connection/{connection_id}"),
+    ("updateConversation", "POST", "/connection/{connection_id}/conversation/{conversation_id}"),
     ("updateSettings", "POST", "/settings"),
     ("updateUser", "POST", "/user/{email}"),
     ("uploadFile", "POST", "/files"),
@@ -107,7 +109,7 @@ CONV = {"connection_id": "irc-libera", "conversation_id": "#convos"}
 
 
 def test_doc_has_exactly_the_seed_operations(spec: ApiSpec) -> None:
-    assert len(SEED) == 34 + len(UI_TOOLS)
+    assert len(SEED) == 36 + len(UI_TOOLS)
     assert sorted(op.operation_id for op in spec.operations) == sorted(o for o, _, _ in SEED)
     assert {(op.operation_id, op.method, op.path) for op in spec.operations} == set(SEED)
 
@@ -185,6 +187,7 @@ PARAMS = {
     "searchMessages": "match:query after:query before:query before_id:query from:query limit:query connection_id:query"
     " conversation_id:query",
     "updateConnection": "connection_id:path body:body",
+    "updateConversation": "connection_id:path conversation_id:path body:body",
     "updateSettings": "body:body",
     "updateUser": "email:path body:body",
     "uploadFile": "file:formData id:formData write_only:formData",

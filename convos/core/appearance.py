@@ -28,13 +28,18 @@ async def save_custom_css(core: Core, user: User, css: str) -> None:
 
 
 # The app's preferences kept with the account, and their defaults. Only these keys are kept.
-PREFERENCES: dict[str, Any] = {"inline_media": True}
+PREFERENCES: dict[str, Any] = {"inline_media": True, "joins": "fold"}
+# The values a preference may have, where not any value of its type (the API document says the same).
+CHOICES: dict[str, tuple[Any, ...]] = {"joins": ("fold", "show", "hide")}
+
+
+def _valid(key: str, value: Any) -> bool:
+    return isinstance(value, type(PREFERENCES[key])) and (key not in CHOICES or value in CHOICES[key])
 
 
 async def load_preferences(core: Core, user: User) -> dict[str, Any]:
     saved = await core.store.load_preferences(user.email)
-    return {key: saved[key] if isinstance(saved.get(key), type(default)) else default
-            for key, default in PREFERENCES.items()}
+    return {key: saved[key] if _valid(key, saved.get(key)) else default for key, default in PREFERENCES.items()}
 
 
 async def save_preferences(core: Core, user: User, changes: dict[str, Any]) -> dict[str, Any]:

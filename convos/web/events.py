@@ -70,7 +70,7 @@ def _message(e: ev.Message) -> dict[str, Any]:
 
 def _conversation(e: ev.ConversationChanged) -> dict[str, Any]:
     frame = {"event": "state", "type": "frozen", "connection_id": e.connection_id,
-             "conversation_id": e.conversation_id, "frozen": e.frozen, "info": e.info, "name": e.name,
+             "conversation_id": e.conversation_id, "frozen": e.frozen, "info": e.info, "muted": e.muted, "name": e.name,
              "notifications": e.notifications, "topic": e.topic, "unread": e.unread,
              "first_unread_id": e.first_unread_id}
     if e.topic_by is not None:

@@ -42,6 +42,13 @@ async def mark_connection_as_read(request: web.Request, inp: Input) -> dict[str,
     return {}
 
 
+@routes.post("/conversations/read")
+async def mark_all_as_read(request: web.Request, inp: Input) -> dict[str, Any]:
+    user = await require_login(request)
+    await request.app[CHAT].mark_all_read(user)
+    return {}
+
+
 @routes.get("/search")
 async def search_messages(request: web.Request, inp: Input) -> dict[str, Any]:
     user = await require_login(request)

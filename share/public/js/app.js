@@ -5,6 +5,8 @@ import {config, eventsUrl, url} from "./config.js";
 import {h} from "./dom.js";
 import {configureEmbeds, setInlineMedia} from "./embeds.js";
 import {loadI18n, t} from "./i18n.js";
+import {Attention} from "./attention.js";
+import {readingPrefs} from "./prefs.js";
 import {startDesktopNotifications} from "./notify.js";
 import {Router} from "./router.js";
 import {EventSocket} from "./socket.js";
@@ -70,6 +72,7 @@ async function loadAppearance() {
   try {
     const prefs = await app.api.call("getPreferences");
     setInlineMedia(prefs.inline_media !== false);
+    if (prefs.joins) readingPrefs.joins = prefs.joins;
   } catch {
     // The choice this browser remembers stays.
   }
@@ -124,6 +127,7 @@ function startChat() {
   app.socket = new EventSocket(eventsUrl());
   app.chat = new ChatView(app);
   app.stopNotifications = startDesktopNotifications(app);
+  app.attention = new Attention(app);
   app.root.replaceChildren(app.chat.el);
   app.socket.open();
   return app.chat;
@@ -133,6 +137,7 @@ function stopChat() {
   if (!app.chat) return;
   app.chat.destroy();
   app.stopNotifications();
+  app.attention.destroy();
   app.socket.stop();
   app.chat = null;
   app.socket = null;

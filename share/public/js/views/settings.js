@@ -12,6 +12,7 @@ import {displayState, stateLabel} from "./conversation.js";
 import {addConversationDialog, field} from "./dialogs.js";
 import {PlaceholderView} from "./placeholder.js";
 import {ConnectionEditorView} from "./settings-connection.js";
+import {readingField} from "./settings-reading.js";
 import {SettingsPage, confirmDialog, isAdmin, section, settingsForm} from "./settings-common.js";
 
 const MIN_PASSWORD = 10;
@@ -49,6 +50,7 @@ export class AccountSettingsView extends SettingsPage {
       section(t("Appearance"), h("div", {class: "form settings-form"}, this.themeField(), this.languageField(),
         this.mediaField())),
       section(t("Custom CSS"), this.customCssForm()),
+      section(t("Reading"), readingField(this.app)),
       section(t("Notifications"), this.notificationsField()),
       section(t("Connections"), this.connectionList,
         h("p", {}, h("a", {class: "btn btn--small", href: app.url("/settings/connection/add")}, t("Add connection")))));
