@@ -22,6 +22,9 @@ OPERATIONS = {
     # issue 13: the browser app's tools, themes and preferences
     "embedImage", "exportConversation", "getCustomCss", "getPreferences", "listThemes", "saveCustomCss", "savePreferences",
 }
+# The browser app's tools (issue 13).
+OPERATIONS |= {"exportConversation", "listThemes", "getCustomCss", "saveCustomCss", "embedImage", "getPreferences",
+               "savePreferences"}
 
 
 def _is_envelope(body: dict) -> bool:
