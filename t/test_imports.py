@@ -36,6 +36,9 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     # The consumers beside the web layer: each talks to the core, never to another consumer.
     "convos.bot": ("convos.web", "convos.irc", "convos.embed", "convos.store.file", "convos.cli",
                    "aiohttp", "aiohttp_session", "pydle"),
+    # Sign-in: the providers use the core; the web layer (and a future IRC listener) use them.
+    "convos.auth": ("convos.web", "convos.irc", "convos.bot", "convos.embed", "convos.store.file", "convos.cli",
+                    "aiohttp_session", "pydle"),
     "convos.embed": ("convos.web", "convos.irc", "convos.bot", "convos.store", "convos.cli",
                      "aiohttp_session", "pydle"),
 }

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from . import botfiles, logfile, logid, uploads
 from .base import DiskUsage, LogRef, QueryError, StoreError, UploadRecord, UserRecord
 from .jsonfile import JsonWriter, decode, make_dirs
+from .keyfile import load_or_create_key
 from .logformat import LogMessage
 
 log = logging.getLogger(__name__)
@@ -172,6 +173,11 @@ class FileStore:
             return secrets
 
         return await asyncio.to_thread(read)
+
+    async def load_key(self, name: str, make: Callable[[], bytes]) -> bytes:
+        if not re.fullmatch(r"[a-z][a-z0-9-]*", name):
+            raise ValueError(f"bad key name {name!r}")
+        return await asyncio.to_thread(load_or_create_key, self.home / f"{name}.key", make)
 
     async def remove_legacy_secrets(self) -> None:
         await asyncio.to_thread(lambda: (self.home / "secrets").unlink(missing_ok=True))

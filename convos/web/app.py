@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from aiohttp_session import session_middleware
 
+from .. import auth
 from ..config import Config
 from ..core.core import Core
 from ..embed import Embedder
@@ -20,7 +21,18 @@ from ..paths import share_dir
 from . import pages
 from .events import setup_events
 from .i18n import make_catalog
-from .keys import CATALOG, CONFIG, CORE, EMBEDDER, LOGIN_LIMITS, RAW_BODY, SPEC, TEMPLATES, UPDATE_CHECKER
+from .keys import (
+    AUTH,
+    CATALOG,
+    CONFIG,
+    CORE,
+    EMBEDDER,
+    LOGIN_LIMITS,
+    RAW_BODY,
+    SPEC,
+    TEMPLATES,
+    UPDATE_CHECKER,
+)
 from .loginlimit import LoginLimits
 from .middlewares import (
     base_url_middleware,
@@ -200,6 +212,7 @@ def create_app(core: Core, config: Config, *, api_routes: Iterable[web.RouteTabl
     app[CORE] = core
     app[CONFIG] = config
     app[SPEC] = spec
+    app[AUTH] = auth.build(core, config.auth)
     app[LOGIN_LIMITS] = LoginLimits(config.login_failures_per_address, config.login_failures_per_account,
                                     config.login_failure_interval)
     app[EMBEDDER] = Embedder.from_config(config)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 
+from ..auth import Auth
 from ..config import Config
 from ..core.core import Core
 from .openapi import ApiSpec
@@ -30,6 +31,8 @@ class WebhookReceiver(Protocol):
 CORE = web.AppKey("core", Core)
 CONFIG = web.AppKey("config", Config)
 SPEC = web.AppKey("spec", ApiSpec)
+# Sign-in: the active providers (convos/auth), built by create_app from CONVOS_AUTH_*.
+AUTH = web.AppKey("auth", Auth)
 # The open /events websockets, closed on shutdown.
 EVENT_SOCKETS = web.AppKey("event_sockets", set["EventSocket"])
 # Failed-login limits per address and account (loginlimit.py).

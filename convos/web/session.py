@@ -16,7 +16,7 @@ from cryptography.fernet import Fernet, MultiFernet
 
 from ..core.user import User
 from ..errors import Forbidden, InvalidInput, Unauthorized
-from .keys import CONFIG, CORE, EVENT_SOCKETS
+from .keys import AUTH, CONFIG, CORE, EVENT_SOCKETS
 from .middlewares import remember_base_url
 
 log = logging.getLogger(__name__)
@@ -85,6 +85,12 @@ async def current_user(request: web.Request) -> User | None:
         # cookie is forgotten and the request is anonymous.
         _forget(session)
         user = None
+    # A trusted proxy's header names the user of this request (HTTP and websocket alike); the
+    # session follows it, so a proxy that signs in someone else ends the old session here.
+    named = await request.app[AUTH].identify(request.headers, peer_address(request))
+    if named is not None and named is not user:
+        await login(request, named)
+        user = named
     if user is not None:
         now = int(time.time())
         if now - int(session.get("ts", 0)) > REFRESH_AFTER:

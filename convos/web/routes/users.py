@@ -9,7 +9,7 @@ from aiohttp import web
 
 from ...core.user import User, normalize_email
 from ...errors import ErrorItem, Forbidden, InvalidInput, NotFound, Unauthorized, ValidationFailed
-from ..keys import CORE, LOGIN_LIMITS
+from ..keys import AUTH, CORE, LOGIN_LIMITS
 from ..payloads import user_json, user_payload
 from ..session import (
     admin_check,
@@ -88,7 +88,7 @@ async def login_user(request: web.Request, inp: Input) -> dict[str, Any]:
     # Failures elsewhere do not lock the owner out of the address the account used last.
     exempt = bool(address) and known is not None and known.remote_address == address
     with request.app[LOGIN_LIMITS].attempt(address, email, account_exempt=exempt) as attempt:
-        user = await core.authenticate(email, _text(body, "password"))
+        user = await request.app[AUTH].check_password(email, _text(body, "password"))
         if user is not None:
             attempt.succeeded()
     if user is None:

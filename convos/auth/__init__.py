@@ -1,0 +1,21 @@
+"""Sign-in (docs/authentication.md): the providers and the chain that uses them (base.py)."""
+
+from __future__ import annotations
+
+from ..config import AuthConfig
+from ..core.core import Core
+from .base import Auth, PasswordProvider, RequestProvider
+from .header import HeaderAuth
+from .local import LocalPasswords
+
+__all__ = ["Auth", "PasswordProvider", "RequestProvider", "build"]
+
+
+def build(core: Core, config: AuthConfig) -> Auth:
+    """The providers CONVOS_AUTH_PROVIDERS and CONVOS_PLUGINS turn on; local passwords always."""
+    requests: list[RequestProvider] = []
+    passwords: list[PasswordProvider] = []
+    if "header" in config.providers:
+        requests.append(HeaderAuth(core, config.header, config.header_trusted, config.admin))
+    passwords.append(LocalPasswords(core))
+    return Auth(passwords, requests)
