@@ -142,3 +142,17 @@ def test_config_and_the_original_plugin_names() -> None:
 async def test_a_bad_trusted_network_stops_the_start(make_client: Any) -> None:
     with pytest.raises(ValueError, match="CONVOS_AUTH_HEADER_TRUSTED"):
         await make_client({**HEADER, "CONVOS_AUTH_HEADER_TRUSTED": "not-a-network"})
+
+
+async def test_the_admin_sees_the_active_providers(make_client: Any) -> None:
+    client = await make_client({**HEADER, "CONVOS_AUTH_TOTP_REQUIRED": "1"})
+    await client.get("/api/user", headers={"X-Authenticated-User": "boss@example.com"})
+    res = await client.get("/api/auth/providers")
+    body = await res.json()
+    assert res.status == 200, body
+    assert [p["name"] for p in body["providers"]] == ["header", "local", "totp"]
+    assert body["providers"][0]["trusted"] == ["127.0.0.0/8", "::1"]
+    assert body["providers"][2]["required"] is True
+    await client.get("/api/user", headers={"X-Authenticated-User": "other@example.com"})
+    res = await client.get("/api/auth/providers")
+    assert res.status == 403

@@ -7,6 +7,7 @@ from ..core.core import Core
 from .base import Auth, PasswordProvider, RequestProvider
 from .header import HeaderAuth
 from .local import LocalPasswords
+from .totp import TwoFactor
 
 __all__ = ["Auth", "PasswordProvider", "RequestProvider", "build"]
 
@@ -18,4 +19,4 @@ def build(core: Core, config: AuthConfig) -> Auth:
     if "header" in config.providers:
         requests.append(HeaderAuth(core, config.header, config.header_trusted, config.admin))
     passwords.append(LocalPasswords(core))
-    return Auth(passwords, requests)
+    return Auth(passwords, requests, TwoFactor(core, required=config.totp_required))

@@ -43,6 +43,7 @@ from .middlewares import (
 )
 from .openapi import ApiSpec, Operation
 from .routes import Handler, connections, embed, files, history, i18n, settings, updates, users, webhook
+from .routes import auth as auth_routes
 from .serverlog import ServerLog
 from .session import SessionStorage, current_user, require_login
 from .templates import Templates
@@ -55,7 +56,7 @@ HTML_SUFFIX = {"embed", "inviteUser", "logoutUser"}
 # The API: one route table per resource (routes/<resource>.py).
 API_ROUTES: tuple[web.RouteTableDef, ...] = (
     users.routes, connections.routes, history.routes, files.routes, settings.routes, i18n.routes,
-    embed.routes, updates.routes, webhook.routes,
+    embed.routes, updates.routes, webhook.routes, auth_routes.routes,
 )
 
 
@@ -214,7 +215,8 @@ def create_app(core: Core, config: Config, *, api_routes: Iterable[web.RouteTabl
     app[SPEC] = spec
     app[AUTH] = auth.build(core, config.auth)
     app[LOGIN_LIMITS] = LoginLimits(config.login_failures_per_address, config.login_failures_per_account,
-                                    config.login_failure_interval)
+                                    config.login_failure_interval, codes_per_account=config.auth.totp_failures,
+                                    code_interval=config.auth.totp_failure_interval)
     app[EMBEDDER] = Embedder.from_config(config)
     app.on_cleanup.append(_close_embedder)
     app[TEMPLATES] = Templates(share_dir() / "templates")

@@ -24,6 +24,7 @@ from ..session import (
     require_login,
     sessions_renewed,
 )
+from ..signin import check_code
 from . import ApiRoutes, Input
 
 routes = ApiRoutes()
@@ -70,12 +71,12 @@ async def register_user(request: web.Request, inp: Input) -> dict[str, Any]:
             await core.save_user(existing)
             await sessions_renewed(request, existing, keep_this=False)
             await login(request, existing)
-            return user_json(request, existing)
+            return _login_payload(request, existing)
 
     user = await core.create_user(email, password, remote_address(request))
     await core.initial_connection(user)
     await login(request, user)
-    return user_json(request, user)
+    return _login_payload(request, user)
 
 
 @routes.post("/user/login")
@@ -95,8 +96,20 @@ async def login_user(request: web.Request, inp: Input) -> dict[str, Any]:
         err = InvalidInput("Invalid email or password.")
         err.status_in_body = True
         raise err
+    two_factor = request.app[AUTH].two_factor
+    if two_factor is not None and two_factor.enabled(user):
+        await check_code(request, user, _text(body, "code"), "Two-factor code required.")
     await login(request, user)
-    return user_json(request, user)
+    return _login_payload(request, user)
+
+
+def _login_payload(request: web.Request, user: User) -> dict[str, Any]:
+    payload = user_json(request, user)
+    two_factor = request.app[AUTH].two_factor
+    if two_factor is not None and two_factor.must_enrol(user):
+        payload["two_factor_setup"] = True  # the app shows the setup before anything else
+    return payload
+
 
 
 @routes.get("/user/logout")

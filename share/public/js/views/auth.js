@@ -3,6 +3,7 @@
 import {h, uid} from "../dom.js";
 import {t} from "../i18n.js";
 import {field} from "./dialogs.js";
+import {twoFactorSetup} from "./two-factor.js";
 
 function authPage(title, ...content) {
   const titleId = uid("auth-title");
@@ -38,23 +39,56 @@ function authForm({fields, submitLabel, onSubmit}) {
   return form;
 }
 
+/** "Sign in with ..." when the server has an OpenID Connect provider (convos:oidc_name). */
+function oidcButton(app) {
+  if (!app.config.oidcName) return null;
+  return h("p", {class: "auth__alt"},
+    h("a", {class: "btn btn--wide", href: app.url("/auth/oidc/login")}, t("Sign in with %1", app.config.oidcName)));
+}
+
+/** After a login or registration: when the admin requires two-factor codes and the user has
+ * none, they are set up on this page before the app starts. */
+async function loggedIn(app, user, page) {
+  if (!user.two_factor_setup) return app.loggedIn(user);
+  const setup = h("div", {class: "two-factor"});
+  page.querySelector(".auth__box").replaceChildren(h("h1", {class: "auth__title"}, t("Set up two-factor codes")), setup);
+  await twoFactorSetup(app, setup, () => app.loggedIn(user));
+}
+
 export class LoginView {
   constructor(app) {
     const email = h("input", {name: "email", type: "email", required: true, autocomplete: "username", autofocus: true});
     const password = h("input", {name: "password", type: "password", required: true, autocomplete: "current-password"});
+    // Asked for after the password, when the account has two-factor codes on.
+    const code = h("input", {name: "code", autocomplete: "one-time-code", maxlength: "64"});
+    const codeField = field(t("Two-factor code"), code, t("Six digits from your app, or a recovery code."));
+    codeField.hidden = true;
     const canRegister = app.config.openToPublic || app.config.firstUser;
-    this.el = authPage(t("Log in"),
+    const box = authPage(t("Log in"),
       authForm({
-        fields: [field(t("Email"), email), field(t("Password"), password)],
+        fields: [field(t("Email"), email), field(t("Password"), password), codeField],
         submitLabel: t("Log in"),
         onSubmit: async () => {
-          const user = await app.api.call("loginUser", {body: {email: email.value.trim(), password: password.value}});
-          await app.loggedIn(user);
+          const body = {email: email.value.trim(), password: password.value};
+          if (!codeField.hidden && code.value.trim()) body.code = code.value.trim();
+          let user;
+          try {
+            user = await app.api.call("loginUser", {body});
+          } catch (err) {
+            if (err.path === "/body/code" && codeField.hidden) {
+              codeField.hidden = false;
+              code.required = true;
+            }
+            throw err;
+          }
+          await loggedIn(app, user, box);
         },
       }),
+      oidcButton(app),
       canRegister
         ? h("p", {class: "auth__alt"}, t("No account yet?"), " ", h("a", {href: app.url("/register")}, t("Register")))
         : h("p", {class: "auth__alt"}, t("Forgot your password, or need an account? Ask your Convos admin for a link.")));
+    this.el = box;
   }
 
   mount() {}
@@ -94,7 +128,7 @@ export class RegisterView {
           const body = {email: email.value.trim(), password: password.value};
           if (invite) Object.assign(body, {token: query.get("token"), exp: query.get("exp")});
           const user = await app.api.call("registerUser", {body});
-          await app.loggedIn(user);
+          await loggedIn(app, user, this.el);
         },
       }),
       config.firstUser ? null
