@@ -151,7 +151,7 @@ async def test_the_admin_sees_the_active_providers(make_client: Any) -> None:
     body = await res.json()
     assert res.status == 200, body
     assert [p["name"] for p in body["providers"]] == ["header", "local", "totp"]
-    assert body["providers"][0]["trusted"] == ["127.0.0.0/8", "::1"]
+    assert body["providers"][0]["trusted"] == ["127.0.0.0/8", "::1/128"]
     assert body["providers"][2]["required"] is True
     await client.get("/api/user", headers={"X-Authenticated-User": "other@example.com"})
     res = await client.get("/api/auth/providers")

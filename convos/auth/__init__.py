@@ -6,6 +6,7 @@ from ..config import AuthConfig
 from ..core.core import Core
 from .base import Auth, PasswordProvider, RequestProvider
 from .header import HeaderAuth
+from .ldap import LdapPasswords
 from .local import LocalPasswords
 from .totp import TwoFactor
 
@@ -18,5 +19,7 @@ def build(core: Core, config: AuthConfig) -> Auth:
     passwords: list[PasswordProvider] = []
     if "header" in config.providers:
         requests.append(HeaderAuth(core, config.header, config.header_trusted, config.admin))
+    if "ldap" in config.providers:
+        passwords.append(LdapPasswords(core, config))  # first: a bad bind falls back to the local password
     passwords.append(LocalPasswords(core))
     return Auth(passwords, requests, TwoFactor(core, required=config.totp_required))

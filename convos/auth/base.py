@@ -77,7 +77,8 @@ class Auth:
 
     def describe(self) -> list[dict[str, Any]]:
         """The active providers, for the admin page (never a secret)."""
-        out = [p.describe() for p in (*self.requests, *self.passwords)]
+        out = [p.describe() for p in self.requests]
+        out += [p.describe() for p in self.passwords]
         if self.oidc is not None:
             out.append(self.oidc.describe())
         if self.two_factor is not None:
