@@ -22,7 +22,7 @@ from convos.web.keys import CORE, WEBHOOKS
 
 # IRC fixtures: ircd, ircd_factory, irc_client (t/ircd.py) and irc_peer (t/irc_peer.py).
 # irc_peer must come first: ircd imports it, and pytest must load it first to rewrite its asserts.
-pytest_plugins = ["irc_peer", "ircd", "browser", "slapd"]
+pytest_plugins = ["irc_peer", "ircd", "browser", "slapd", "oidc_idp"]
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"

@@ -8,6 +8,7 @@ from .base import Auth, PasswordProvider, RequestProvider
 from .header import HeaderAuth
 from .ldap import LdapPasswords
 from .local import LocalPasswords
+from .oidc import OidcProvider
 from .totp import TwoFactor
 
 __all__ = ["Auth", "PasswordProvider", "RequestProvider", "build"]
@@ -22,4 +23,5 @@ def build(core: Core, config: AuthConfig) -> Auth:
     if "ldap" in config.providers:
         passwords.append(LdapPasswords(core, config))  # first: a bad bind falls back to the local password
     passwords.append(LocalPasswords(core))
-    return Auth(passwords, requests, TwoFactor(core, required=config.totp_required))
+    oidc = OidcProvider(core, config) if "oidc" in config.providers else None
+    return Auth(passwords, requests, TwoFactor(core, required=config.totp_required), oidc)

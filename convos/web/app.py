@@ -46,6 +46,7 @@ from .routes import Handler, connections, embed, files, history, i18n, settings,
 from .routes import auth as auth_routes
 from .serverlog import ServerLog
 from .session import SessionStorage, current_user, require_login
+from .signin import add_oidc_routes
 from .templates import Templates
 from .updates import UpdateChecker
 
@@ -234,6 +235,7 @@ def create_app(core: Core, config: Config, *, api_routes: Iterable[web.RouteTabl
         for suffix in suffixes:
             router.add_route(op.method, path + suffix, endpoint)
     pages.add_page_routes(app)
+    add_oidc_routes(app)
     files.add_file_pages(app)
     setup_events(app)
     app.cleanup_ctx.append(_core_lifecycle)

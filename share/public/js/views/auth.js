@@ -43,7 +43,9 @@ function authForm({fields, submitLabel, onSubmit}) {
 function oidcButton(app) {
   if (!app.config.oidcName) return null;
   return h("p", {class: "auth__alt"},
-    h("a", {class: "btn btn--wide", href: app.url("/auth/oidc/login")}, t("Sign in with %1", app.config.oidcName)));
+    // A page of the server, not of the app: the router must let the browser go there.
+    h("a", {class: "btn btn--wide", href: app.url("/auth/oidc/login"), "data-external": "1"},
+      t("Sign in with %1", app.config.oidcName)));
 }
 
 /** After a login or registration: when the admin requires two-factor codes and the user has
