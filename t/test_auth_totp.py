@@ -148,6 +148,8 @@ async def test_required_for_everyone(make_client: Any) -> None:
     body = await res.json()
     assert res.status == 200 and body["two_factor_setup"] is True
     # Until the codes are set up, the session may set them up and nothing else.
+    body = await (await client.get("/api/user?connections=true")).json()
+    assert body["two_factor_setup"] is True and "connections" not in body
     res = await client.get("/api/connections")
     assert res.status == 403
     assert (await res.json())["errors"] == [{"message": "Set up two-factor codes first.", "path": "/two_factor"}]
@@ -183,3 +185,24 @@ async def test_codes_of_the_wrong_shape_never_match(client: Any, bad: str) -> No
     await enrol(client, clock)
     user = core_of(client).get_user("a@example.com")
     assert await client.server.app[AUTH].two_factor.verify(user, bad) is False
+
+
+async def test_a_password_alone_is_refused_for_users_with_codes(make_client: Any) -> None:
+    """Auth.check_password is the path for the IRC listener's SASL: no second step there."""
+    client = await make_client()
+    await register(client, "a@example.com")
+    auth = client.server.app[AUTH]
+    assert (await auth.check_password("a@example.com", PASSWORD)).email == "a@example.com"
+    assert await auth.check_password("a@example.com", "wrong-password") is None
+    await enrol(client, clock_of(client))
+    assert await auth.check_password("a@example.com", PASSWORD) is None
+    assert (await auth.check_first_factor("a@example.com", PASSWORD)).email == "a@example.com"
+
+
+async def test_header_sessions_are_not_asked_for_codes(make_client: Any) -> None:
+    client = await make_client({"CONVOS_AUTH_TOTP_REQUIRED": "1", "CONVOS_AUTH_PROVIDERS": "header",
+                                "CONVOS_ADMIN": "boss@example.com"})
+    headers = {"X-Authenticated-User": "boss@example.com"}
+    body = await (await client.get("/api/user", headers=headers)).json()
+    assert "two_factor_setup" not in body
+    assert (await client.get("/api/connections", headers=headers)).status == 200

@@ -57,11 +57,21 @@ class Auth:
         self.oidc = oidc
 
     async def check_password(self, email: str, password: str) -> User | None:
-        """The user whose password this is, by the first provider that says so.
+        """A sign-in by password alone (the IRC listener's SASL PLAIN): the user, or None.
 
-        Only the password: a caller that logs someone in must also ask two_factor.needs_code(user)
-        (the web login does; a SASL check of a user with two-factor codes must refuse).
+        A user with two-factor codes on (or required and not set up) is refused: a password
+        alone must not get around the second factor. The web login, which asks for the code
+        next, uses check_first_factor.
         """
+        user = await self.check_first_factor(email, password)
+        if user is not None and self.two_factor is not None and (
+                self.two_factor.enabled(user) or self.two_factor.must_enrol(user)):
+            log.info("Login FAIL for %s: two-factor codes are on, and a password alone was given", user.email)
+            return None
+        return user
+
+    async def check_first_factor(self, email: str, password: str) -> User | None:
+        """The user whose password this is, by the first provider that says so (LDAP, local)."""
         for provider in self.passwords:
             user = await provider.check_password(email, password)
             if user is not None:

@@ -92,9 +92,7 @@ async def current_user(request: web.Request) -> User | None:
     if named is not None and named is not user:
         await login(request, named, method="header")
         user = named
-    if (user is not None and session.get("method", "password") == "password"
-            and auth.two_factor is not None and auth.two_factor.must_enrol(user)
-            and _needs_full_session(own_path(request))):
+    if user is not None and _needs_full_session(own_path(request)) and await enrol_only(request, user):
         # Two-factor codes are required and this password session has none yet: it may set
         # them up (and log out), nothing else.
         raise Forbidden("Set up two-factor codes first.", "/two_factor")
@@ -122,8 +120,17 @@ def _forget(session: Session) -> None:
 _ENROL_PATHS = frozenset({"/api/user", "/api/user/two-factor", "/api/user/two-factor/confirm", "/api/user/logout"})
 
 
+async def enrol_only(request: web.Request, user: User) -> bool:
+    """Whether this is a password session of a user who must set up two-factor codes first."""
+    two_factor = request.app[AUTH].two_factor
+    if two_factor is None or not two_factor.must_enrol(user):
+        return False
+    session = await session_of(request)
+    return session.get("method", "password") == "password"
+
+
 def _needs_full_session(path: str) -> bool:
-    path = path.removesuffix(".json")
+    path = path.removesuffix(".json").removesuffix(".html")
     return (path.startswith("/api/") or path == "/events") and path not in _ENROL_PATHS and \
         not path.startswith("/api/i18n/")
 

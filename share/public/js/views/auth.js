@@ -48,13 +48,27 @@ function oidcButton(app) {
       t("Sign in with %1", app.config.oidcName)));
 }
 
-/** After a login or registration: when the admin requires two-factor codes and the user has
- * none, they are set up on this page before the app starts. */
-async function loggedIn(app, user, page) {
-  if (!user.two_factor_setup) return app.loggedIn(user);
-  const setup = h("div", {class: "two-factor"});
-  page.querySelector(".auth__box").replaceChildren(h("h1", {class: "auth__title"}, t("Set up two-factor codes")), setup);
-  await twoFactorSetup(app, setup, () => app.loggedIn(user));
+/** When the admin requires two-factor codes and this user has none: set them up before the
+ * app starts (the server allows this session nothing else). */
+export class TwoFactorSetupView {
+  constructor(app) {
+    this.app = app;
+    this.box = h("div", {class: "two-factor"}, h("p", {}, t("Loading...")));
+    this.error = h("p", {class: "form__error", role: "alert", hidden: true});
+    this.el = authPage(t("Set up two-factor codes"), this.error, this.box,
+      h("p", {class: "auth__alt"}, h("a", {href: app.url("/logout") + "?csrf=" + encodeURIComponent(app.config.csrf),
+        "data-external": "1"}, t("Log out"))));
+  }
+
+  mount() {
+    twoFactorSetup(this.app, this.box, () => this.app.loggedIn()).catch((err) => {
+      this.error.textContent = err.message;
+      this.error.hidden = false;
+    });
+  }
+
+  destroy() {}
+  focus() {}
 }
 
 export class LoginView {
@@ -83,7 +97,7 @@ export class LoginView {
             }
             throw err;
           }
-          await loggedIn(app, user, box);
+          await app.loggedIn(user);
         },
       }),
       oidcButton(app),
@@ -130,7 +144,7 @@ export class RegisterView {
           const body = {email: email.value.trim(), password: password.value};
           if (invite) Object.assign(body, {token: query.get("token"), exp: query.get("exp")});
           const user = await app.api.call("registerUser", {body});
-          await loggedIn(app, user, this.el);
+          await app.loggedIn(user);
         },
       }),
       config.firstUser ? null
