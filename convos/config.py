@@ -158,6 +158,8 @@ class Config:
     skip_connect: bool = False
     connect_delay: float = 4.0
     connect_timeout: float = 20.0
+    max_connecting: int = 20
+    save_interval: float = 30.0
     local_address: str = ""
     tls_ca: str = ""
     generate_cert: bool = True
@@ -216,6 +218,8 @@ class Config:
             skip_connect=is_true(env.get("CONVOS_SKIP_CONNECT"), "CONVOS_SKIP_CONNECT"),
             connect_delay=_number(env, "CONVOS_CONNECT_DELAY", 4),
             connect_timeout=_number(env, "CONVOS_CONNECT_TIMEOUT", 20),
+            max_connecting=max(1, int(_number(env, "CONVOS_MAX_CONNECTING", 20))),
+            save_interval=max(0.0, _number(env, "CONVOS_SAVE_INTERVAL", 30)),
             local_address=env.get("CONVOS_LOCAL_ADDRESS", ""),
             tls_ca=env.get("CONVOS_TLS_CA", ""),
             generate_cert=is_true(env.get("CONVOS_GENERATE_CERT", "1"), "CONVOS_GENERATE_CERT"),
@@ -268,6 +272,8 @@ ENV_VARS = (
     "CONVOS_SKIP_CONNECT",
     "CONVOS_CONNECT_DELAY",
     "CONVOS_CONNECT_TIMEOUT",
+    "CONVOS_MAX_CONNECTING",
+    "CONVOS_SAVE_INTERVAL",
     "CONVOS_LOCAL_ADDRESS",
     "CONVOS_TLS_CA",
     "CONVOS_GENERATE_CERT",

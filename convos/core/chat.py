@@ -1,4 +1,4 @@
-"""What protocols call back into: chat lines, state events and debounced saves."""
+"""What protocols call back into: chat lines, state events and deferred saves."""
 
 from __future__ import annotations
 
@@ -10,21 +10,20 @@ from typing import TYPE_CHECKING, Any
 from ..store.base import LogRef
 from .connection import Connection, Conversation
 from .highlight import Highlights
+from .saves import DeferredSaves
 
 if TYPE_CHECKING:
     from .core import Core
 
 log = logging.getLogger(__name__)
 
-SAVE_DELAY = 2.0
-
 
 class ChatMixin:
     """Part of Core: the hub a Connection reports to."""
 
-    _save_handles: dict[int, asyncio.TimerHandle]
     _tasks: set[asyncio.Task[Any]]
     highlights: Highlights
+    saves: DeferredSaves
 
     def is_current(self: Core, conn: Connection) -> bool:
         """Whether the connection is still its user's: a removed one may still be saying goodbye."""
@@ -143,26 +142,13 @@ class ChatMixin:
     async def clear_history(self: Core, conn: Connection, conv: Conversation) -> None:
         await self.store.delete_conversation_logs(conn.email, conn.connection_id, conv.conversation_id)
 
-    def save_soon(self: Core, conn: Connection) -> None:
-        """Save connection.json shortly: bursts of messages cost one write, and counters survive a restart."""
-        key = id(conn)
-        if key in self._save_handles or self.readonly:
-            return
-        loop = asyncio.get_running_loop()
-
-        def fire() -> None:
-            self._save_handles.pop(key, None)
-            self.track(self._save_conn(conn))
-
-        self._save_handles[key] = loop.call_later(SAVE_DELAY, fire)
-
-    async def _save_conn(self: Core, conn: Connection) -> None:
-        user = self.get_user(conn.email)
-        if user is not None:
-            try:
-                await self.save_connection(user, conn)
-            except Exception:
-                log.exception("Could not save %s of %s", conn.connection_id, conn.email)
+    def save_soon(self: Core, conn: Connection, *, soon: bool = False) -> None:
+        """Save connection.json within CONVOS_SAVE_INTERVAL (core/saves.py): for what changes by
+        itself, such as unread counters; with `soon`, within a second: what the user would miss
+        after a crash (a conversation a message opened, the nick the server gave us). Whatever a
+        user asks for is saved at once instead (save_connection)."""
+        if not self.readonly:
+            self.saves.mark(conn, soon=soon)
 
     def track(self: Core, coro: Any, name: str | None = None) -> asyncio.Task[Any]:
         """Run a background task that the core owns (cancelled on stop)."""
@@ -175,14 +161,3 @@ class ChatMixin:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("Background task %s failed", task.get_name(), exc_info=task.exception())
-
-    async def flush_saves(self: Core) -> None:
-        """Save every connection with a pending debounced save, now."""
-        pending = list(self._save_handles.items())
-        self._save_handles.clear()
-        for _key, handle in pending:
-            handle.cancel()
-        for user in self.users:
-            for conn in user.connections.values():
-                if any(k == id(conn) for k, _ in pending):
-                    await self._save_conn(conn)

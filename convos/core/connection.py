@@ -19,6 +19,7 @@ class ProtocolNotSupported(InvalidInput):
 STATES = ("connected", "connecting", "disconnected", "disconnecting", "queued")
 CONVERSATION_KEYS = ("connection_id", "conversation_id", "first_unread_id", "frozen", "info", "name",
                      "notifications", "password", "topic", "unread")
+_NOT_EXTRA = frozenset(CONVERSATION_KEYS) | {"last_read", "dialog_id"}
 _MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{16}")
 CONNECTION_KEYS = ("connection_id", "conversations", "dialogs", "info", "name", "on_connect_commands",
                    "service_accounts", "state", "url", "wanted_state")
@@ -74,7 +75,7 @@ class Conversation:
             unread=_int(data.get("unread")),
             first_unread=_message_id(data.get("first_unread_id")),
             last_read=str(data.get("last_read") or ""),
-            extra={k: v for k, v in data.items() if k not in CONVERSATION_KEYS and k not in ("last_read", "dialog_id")},
+            extra={k: v for k, v in data.items() if k not in _NOT_EXTRA},
         )
 
     @property

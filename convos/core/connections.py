@@ -355,11 +355,13 @@ class ConnectionsMixin:
         self.change_state(conn, "disconnected")
 
     async def start_connections(self: Core) -> None:
+        """Every connection that wants to be connected, through the connect queue: a few at once."""
         if self.config.skip_connect:
             return
         for user in self.users:
             for conn in user.sorted_connections():
-                self.track(conn.start(), name=f"start-{user.email}-{conn.connection_id}")
+                if conn.wanted_state == "connected" and conn.can_connect and conn.state == "disconnected":
+                    self.queue_connect(conn)
 
     async def stop_connections(self: Core) -> None:
         """QUIT every connection at once, so shutdown takes one round trip, not one per connection."""

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
 
 from ..config import Config
 from ..errors import InvalidInput, NotFound, Unauthorized
@@ -15,12 +18,14 @@ from . import invite
 from .chat import ChatMixin
 from .connection import Connection, Conversation
 from .connections import ConnectionClass, ConnectionsMixin
+from .connectqueue import ConnectQueue
 from .events import USER_EVENT, EventBus
 from .files import FilesMixin
 from .highlight import Highlights
 from .history import SCAN_QUEUE
 from .passwords import hash_password_async, verify_password_async
 from .profiles import Profile
+from .saves import DeferredSaves
 from .sessions import new_id as new_session_id
 from .settings import Settings, random_secret
 from .slots import UserSlots
@@ -61,7 +66,10 @@ class Core(ConnectionsMixin, ChatMixin, FilesMixin):
         # Picks the Connection class for a URL scheme; the composition root passes the IRC one.
         self.connection_class = connection_class
         self.profiles: dict[str, Profile] = {}
-        self._save_handles: dict[int, asyncio.TimerHandle] = {}
+        # connection.json of what changes by itself (counters, topics), in batches (core/saves.py).
+        self.saves = DeferredSaves(config.save_interval, self._connection_data, self._write_connections)
+        # A few connections register at once; the rest wait (core/connectqueue.py).
+        self.connect_queue = ConnectQueue(config.max_connecting, config.connect_timeout, self._start_queued)
         self._tasks: set[asyncio.Task[object]] = set()
         self._state_changes: dict[int, asyncio.Task[None]] = {}
         # Read-only cores (the `recover` command) never write: the daemon owns the files.
@@ -107,19 +115,15 @@ class Core(ConnectionsMixin, ChatMixin, FilesMixin):
 
     async def load_users(self) -> None:
         """Load every user; the API answers 503 until this is done."""
-        records = await self.store.load_users()
-        users = []
-        for record in records:
-            user = User.from_dict(record.data)
-            if not user.email:
-                continue
-            order = user.registered or datetime.fromtimestamp(record.ctime, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            users.append((order, user.email, user))
-        users.sort(key=lambda item: (item[0], item[1]))
-        self._users = {user.email: user for _, _, user in users}
-        for user in self._users.values():
-            await self._load_connections(user)
-        await self.ensure_default_profile()
+        # The collector would walk the objects of thousands of users again and again while they
+        # are made, all of which live on: off meanwhile (a third off the load of 1,000 users).
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            await self._load_users()
+        finally:
+            if collecting:
+                gc.enable()
         humans = [u for u in self._users.values() if "bot" not in u.roles]
         if humans and not any(u.is_admin for u in self._users.values()):
             first = humans[0]
@@ -128,7 +132,27 @@ class Core(ConnectionsMixin, ChatMixin, FilesMixin):
             await self.save_user(first)
         self.ready = True
         self.ready_event.set()
+        if not self.readonly:
+            self.saves.start()
         log.info("Core ready with %d users.", len(self._users))
+
+    async def _load_users(self) -> None:
+        # The protocol's modules are imported while the store reads (the default connection's
+        # scheme: its class is what most connections need).
+        scheme = urlsplit(self.settings.default_connection).scheme or "irc"
+        records, _ = await asyncio.gather(self.store.load_users(), asyncio.to_thread(self.connection_class, scheme))
+        users = []
+        for record in records:
+            user = User.from_dict(record.data)
+            if not user.email:
+                continue
+            order = user.registered or datetime.fromtimestamp(record.ctime, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            users.append((order, user.email, user, record.connections))
+        users.sort(key=lambda item: (item[0], item[1]))
+        self._users = {user.email: user for _, _, user, _ in users}
+        for _, _, user, connections in users:
+            await self._load_connections(user, connections)
+        await self.ensure_default_profile()
 
     async def stop(self) -> None:
         """Disconnect everything, write what is pending, and stop background work."""
@@ -146,15 +170,17 @@ class Core(ConnectionsMixin, ChatMixin, FilesMixin):
                 await task
             except BaseException:
                 pass
-        await self.flush_saves()
-        for user in self.users:
-            for conn in user.connections.values():
-                await self.save_connection(user, conn)
         if not self.readonly:
+            await self.saves.stop()
+            # What is pending and whatever else changed (topics, the server's nick...): one batch,
+            # and only the files that differ are written.
+            await self.saves.flush([conn for user in self.users for conn in user.connections.values()])
             await self.store.close()
 
-    async def _load_connections(self, user: User) -> None:
-        for data in await self.store.load_connections(user.email):
+    async def _load_connections(self, user: User, records: list[dict[str, Any]] | None = None) -> None:
+        if records is None:
+            records = await self.store.load_connections(user.email)
+        for data in records:
             conn = self.make_connection(user, data)
             if not conn.connection_id:
                 continue
@@ -174,7 +200,36 @@ class Core(ConnectionsMixin, ChatMixin, FilesMixin):
         # A removed connection (maybe still saying goodbye) never writes over a new one of the same id.
         if user.removed or self.readonly or user.connections.get(conn.connection_id) is not conn:
             return
+        self.saves.saved(conn)  # this snapshot has what a deferred save would have written
         await self.store.save_connection(user.email, conn.connection_id, conn.to_dict())
+
+    def _connection_data(self, conn: Connection) -> dict[str, Any] | None:
+        """What a deferred save writes: None for a connection that is not its user's any more."""
+        user = self.get_user(conn.email)
+        if user is None or user.removed or user.connections.get(conn.connection_id) is not conn:
+            return None
+        return conn.to_dict()
+
+    async def _write_connections(self, items: list[tuple[Connection, dict[str, Any]]]) -> None:
+        await self.store.save_connections([(conn.email, conn.connection_id, data) for conn, data in items])
+
+    # --- the connect queue (core/connectqueue.py) ----------------------------
+
+    def queue_connect(self, conn: Connection) -> None:
+        """Connect when the connect queue has room (at start-up and to reconnect)."""
+        if self.connect_queue.add(conn):
+            self.emit_state(conn, "connection", state="queued", message="Waiting for other connections to connect first.")
+
+    def connect_done(self, conn: Connection) -> None:
+        """The connection's attempt to connect is over (registered, failed, or waiting for its host's turn)."""
+        self.connect_queue.done(conn)
+
+    def unqueue_connect(self, conn: Connection) -> None:
+        """The connection no longer waits in the connect queue (connected or disconnected on request)."""
+        self.connect_queue.forget(conn)
+
+    def _start_queued(self, conn: Connection) -> None:
+        self.track(conn.start(), name=f"start-{conn.email}-{conn.connection_id}")
 
     async def mark_read(self, user: User, conn: Connection, conv: Conversation) -> None:
         conv.mark_read()

@@ -100,8 +100,25 @@ class IrcClient(pydle.BasicClient):  # type: ignore[misc]
         self._read_task: asyncio.Task[None] | None = None
         self._lines: list[bytes] = []
         self.on_lost: Callable[[str], Awaitable[None]] | None = None
-        self.read_timeout = 180.0
+        self._read_timeout = 180.0
+        # The read timeout, without a `wait_for` per read (a task and a timer for every line on
+        # 3,000 sockets): reads note the time, one timer per socket checks it now and then.
+        self._last_read = 0.0
+        self._watchdog: asyncio.TimerHandle | None = None
+        self._timed_out = False
         self.closing = False
+
+    @property
+    def read_timeout(self) -> float:
+        """Seconds without a byte from the server before the connection counts as lost."""
+        return self._read_timeout
+
+    @read_timeout.setter
+    def read_timeout(self, value: float) -> None:
+        self._read_timeout = value
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watch()
 
     # --- transport -----------------------------------------------------------
 
@@ -149,18 +166,34 @@ class IrcClient(pydle.BasicClient):  # type: ignore[misc]
     def peer_certificate(self) -> dict[str, Any] | None:
         return self._writer.get_extra_info("peercert") if self._writer else None
 
+    def _watch(self) -> None:
+        """Close the socket once nothing came for `read_timeout` seconds; else look again then."""
+        loop = asyncio.get_running_loop()
+        due = self._last_read + self._read_timeout
+        if loop.time() >= due:
+            self._watchdog = None
+            self._timed_out = True
+            if self._writer is not None:
+                self._writer.transport.abort()  # the read sees the end of the stream
+            return
+        self._watchdog = loop.call_at(due, self._watch)
+
     async def _read_loop(self) -> None:
         reason = "Connection closed."
         buf = b""
+        loop = asyncio.get_running_loop()
+        self._last_read = loop.time()
+        self._timed_out = False
+        self._watch()
         try:
             assert self._reader is not None
+            read = self._reader.read
             while True:
-                try:
-                    data = await asyncio.wait_for(self._reader.read(READ_SIZE), self.read_timeout)
-                except TimeoutError:
-                    reason = "Connection timeout!"
-                    break
+                data = await read(READ_SIZE)
+                self._last_read = loop.time()
                 if not data:
+                    if self._timed_out:
+                        reason = "Connection timeout!"
                     break
                 buf += data
                 *lines, buf = buf.split(b"\n")
@@ -172,8 +205,11 @@ class IrcClient(pydle.BasicClient):  # type: ignore[misc]
         except asyncio.CancelledError:
             raise
         except (OSError, ssl.SSLError) as err:
-            reason = str(err) or err.__class__.__name__
+            reason = "Connection timeout!" if self._timed_out else str(err) or err.__class__.__name__
         finally:
+            if self._watchdog is not None:
+                self._watchdog.cancel()
+                self._watchdog = None
             self._close_transport()
         if self.on_lost is not None and not self.closing:
             await self.on_lost(reason)
@@ -229,8 +265,15 @@ class IrcClient(pydle.BasicClient):  # type: ignore[misc]
         if self._writer is None:
             raise ConnectionError("Not connected.")
         data = clean(line).encode("utf-8") + b"\r\n"
-        self._writer.write(data)
-        await asyncio.wait_for(self._writer.drain(), SEND_TIMEOUT)
+        writer = self._writer
+        writer.write(data)
+        transport = writer.transport
+        if transport.get_write_buffer_size() > transport.get_write_buffer_limits()[1]:
+            await asyncio.wait_for(writer.drain(), SEND_TIMEOUT)  # the server reads slowly: wait, for a while
+        else:
+            # Never waits (it raises when the socket is gone), and does not give the loop away:
+            # a command sets up the wait for its reply right after writing, before any line is read.
+            await writer.drain()
 
     async def write(self, command: str, *params: str, trailing: bool = False) -> None:
         """Write a command; the last parameter is sent as trailing when it needs to be (or `trailing`)."""

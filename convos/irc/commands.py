@@ -195,11 +195,14 @@ async def cmd_join(conn: IrcConnection, target: str, args: str) -> dict[str, Any
     is_channel = conn.is_channel(name)
     conv, created = conn.get_or_create(name, frozen="Not active in this room." if is_channel else "")
     conn.unwanted.discard(conv.conversation_id)
-    if key:
+    changed = created
+    if key and key != conv.password:
         conv.password = key
+        changed = True
     if created:
         conn.hub.emit_conversation(conn, conv)
-    await conn.hub.save_connection_of(conn)
+    if changed:  # a new conversation or key is saved before anything else; a rejoin saves nothing here
+        await conn.hub.save_connection_of(conn)
     if not is_channel or (not created and not conv.frozen):
         return conv.api_dict()
     return await _join(conn, name, key)
@@ -248,7 +251,7 @@ async def _join(conn: IrcConnection, name: str, key: str, depth: int = 0) -> dic
     if value and value.get("topic") and conv.topic != value["topic"]:
         conv.topic = value["topic"]
         conn.hub.emit_conversation(conn, conv)
-    await conn.hub.save_connection_of(conn)
+    conn.hub.save_soon(conn)  # the topic, and that it is joined: not the user's own change
     return value or result
 
 

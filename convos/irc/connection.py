@@ -125,6 +125,8 @@ class IrcConnection(Connection):
             raise TooManyConversations()
         conv = Conversation(self.connection_id, name.lower(), name, frozen=frozen)
         self.conversations[conv.conversation_id] = conv
+        # A command saves it at once; one a message opened is on disk within a second.
+        self.hub.save_soon(self, soon=True)
         return conv, True
 
     def forget_conversation(self, name: str) -> Conversation | None:
@@ -187,7 +189,9 @@ class IrcConnection(Connection):
         self.reconnect_delay = 0.0
 
     async def start(self) -> None:
-        if self.wanted_state != "connected" or self.state != "disconnected":
+        """Connect when wanted (at start-up, to reconnect, and when the connect queue says so)."""
+        if self.wanted_state != "connected" or self.state not in ("disconnected", "queued"):
+            self.hub.connect_done(self)
             return
         try:
             await self.connect()
@@ -197,18 +201,25 @@ class IrcConnection(Connection):
     async def stop(self) -> None:
         """Daemon shutdown: close the socket, keep wanted_state."""
         self._cancel_reconnect()
+        self._leave_queue()
         await self._close(QUIT_MESSAGE)
 
+    def _leave_queue(self) -> None:
+        self.hub.unqueue_connect(self)
+        self.hub.connect_done(self)
+
     async def connect(self) -> None:
+        """Connect now; also when the connection waits in the connect queue (it leaves it)."""
         if self.state == "connected":
             return
-        if self.state in ("connecting", "queued"):
+        if self.state == "connecting":
             raise InvalidInput("Connecting.")
         if self.state == "disconnecting":
             raise InvalidInput("Disconnecting.")
         if self.wanted_state != "connected":
             raise InvalidInput("Does not want to be connected.")
         self._cancel_reconnect()
+        self.hub.unqueue_connect(self)
         self._connecting = asyncio.current_task()
         try:
             await self._connect()
@@ -222,8 +233,10 @@ class IrcConnection(Connection):
         params = self.query
         if "tls" not in params and urlsplit(self.url).scheme != "ircs":
             self.set_url_param(tls="1")  # try TLS first, as the original does
+            self.hub.save_soon(self, soon=True)
         if "nick" not in params:
             self.set_url_param(nick=self.wanted_nick())
+            self.hub.save_soon(self, soon=True)
         profile = await self.hub.profile_for(self.url, self.email)
         config = self.hub.config
         host, port, use_tls = self.host, self.port, self.uses_tls()
@@ -234,6 +247,7 @@ class IrcConnection(Connection):
         self.hub.emit_state(self, "connection", state="connecting", message=message)
         await self.server_message(message)
         if wait > 0:
+            self.hub.connect_done(self)  # the host's turn comes later: not a slot of the connect queue meanwhile
             await asyncio.sleep(wait)
 
         context = None
@@ -278,6 +292,7 @@ class IrcConnection(Connection):
                                         or "record layer failure" in text or "HELLO" in text):
                 # The server does not speak TLS and the URL did not ask for it: plain text next time.
                 self.set_url_param(tls="0")
+                self.hub.save_soon(self, soon=True)
             await self._failed(text)
             raise InvalidInput(text) from None
         except (OSError, TimeoutError) as err:
@@ -289,9 +304,9 @@ class IrcConnection(Connection):
         client.read_timeout = max(3 * config.periodic_interval, 30.0)
         await self.set_state("connected", f"Connected to {host}.")
         self._periodic = self.hub.track(self._periodic_loop(), name=f"irc-periodic-{self.connection_id}")
-        await self.hub.save_connection_of(self)
+        # Saved once the channels are joined again (after_welcome), not here.
         if self.client is not client:
-            return  # lost while we were saving; _on_lost scheduled the next try
+            return  # lost meanwhile; _on_lost scheduled the next try
         try:
             await client.register_connection(profile)
         except (OSError, TimeoutError) as err:
@@ -308,6 +323,7 @@ class IrcConnection(Connection):
 
     async def _refused(self, reason: str) -> None:
         """Not allowed to connect: say why, and do not try again on our own (nothing would change)."""
+        self.hub.connect_done(self)
         self._stop_periodic()
         self._cancel_reconnect()
         for conv in self.sorted_conversations():
@@ -322,6 +338,7 @@ class IrcConnection(Connection):
 
     async def _lost(self, reason: str) -> None:
         """The socket is gone without us asking: tell the user and schedule a reconnect."""
+        self.hub.connect_done(self)
         self._stop_periodic()
         self.waiters.fail_all("Not connected.")
         self.info["authenticated"] = False
@@ -337,8 +354,8 @@ class IrcConnection(Connection):
             message += f" Reconnecting in {fmt_seconds(delay)}s..."
             loop = asyncio.get_running_loop()
             self._cancel_reconnect()
-            self._reconnect_handle = loop.call_later(
-                delay, lambda: self.hub.track(self.start(), name=f"irc-reconnect-{self.connection_id}"))
+            # Through the connect queue: when a server goes away, its connections come back a few at a time.
+            self._reconnect_handle = loop.call_later(delay, self.hub.queue_connect, self)
             extra["reconnect_in"] = delay  # so a client can say when, and count down
         for conv in self.sorted_conversations():
             self.set_frozen(conv, "Not connected.")
@@ -355,6 +372,7 @@ class IrcConnection(Connection):
 
     async def disconnect(self) -> None:
         retrying = self._cancel_reconnect()
+        self._leave_queue()
         if self._connecting is not None and self._connecting is not asyncio.current_task():
             self._connecting.cancel()
         if self.client is None:
@@ -382,11 +400,11 @@ class IrcConnection(Connection):
             task.cancel()
 
     async def _periodic_loop(self) -> None:
-        """Every CONVOS_IRC_PERIDOC_INTERVAL: save, reclaim the wanted nick, and PING (keep-alive)."""
+        """Every CONVOS_IRC_PERIDOC_INTERVAL: reclaim the wanted nick, and PING (keep-alive).
+        What changed is saved by the core's deferred saves (CONVOS_SAVE_INTERVAL)."""
         interval = self.hub.config.periodic_interval
         while True:
             await asyncio.sleep(interval)
-            await self.hub.save_connection_of(self)
             client = self.client
             if client is None or not client.connected:
                 return

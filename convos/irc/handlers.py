@@ -214,6 +214,7 @@ class ConvosClient(IrcClient):
                         own=True)
         conn.emit_info()
         conn.reset_reconnect_delay()
+        conn.hub.connect_done(conn)  # registered: the next connection in the connect queue may start
         conn.hub.track(self.after_welcome(), name=f"irc-welcome-{conn.connection_id}")
 
     async def after_welcome(self) -> None:
@@ -242,6 +243,8 @@ class ConvosClient(IrcClient):
                     await run_command(conn, conv.conversation_id, f"/join {conv.name} {conv.password}".rstrip())
             except Exception as err:
                 log.info("%s: rejoining %s failed: %s", conn.connection_id, conv.name, err)
+        # Once, after all of them (topics, the nick the server gave us, the URL's tls and nick).
+        conn.hub.save_soon(conn)
 
     async def on_raw_004(self, message: Any) -> None:
         p = list(message.params)
@@ -366,7 +369,7 @@ class ConvosClient(IrcClient):
         elif self.is_me(nick) and channel.lower() in conn.unwanted and conn.forget_conversation(channel):
             # The server joined us and parted us again, and nobody wrote there: forget it.
             conn.hub.emit_state(conn, "part", conversation_id=channel.lower(), nick=nick)
-            conn.hub.save_soon(conn)
+            conn.hub.save_soon(conn, soon=True)
 
     async def on_raw_kick(self, message: Any) -> None:
         conn = self.conn
@@ -401,7 +404,7 @@ class ConvosClient(IrcClient):
             else:
                 # Confirmed by the server (a /nick, services, a collision): the nick to reclaim from now on.
                 conn.set_url_param(nick=new)
-                conn.hub.save_soon(conn)
+                conn.hub.save_soon(conn, soon=True)
             conn.emit_info()
         # Also for our own nick (8.07 only sends `info`): the browser shows it and keeps our old
         # lines styled as ours. `info` comes first, so the new nick is known by then.

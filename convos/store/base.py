@@ -30,10 +30,12 @@ class LogRef:
 
 @dataclass(slots=True)
 class UserRecord:
-    """A user.json as stored, plus the file's ctime for ordering legacy users."""
+    """A user.json as stored, plus the file's ctime for ordering legacy users; `connections`:
+    the user's connection.json records, when the store read them with the user (else None)."""
 
     data: dict[str, Any]
     ctime: float = 0.0
+    connections: list[dict[str, Any]] | None = None
 
 
 @dataclass(slots=True)
@@ -158,6 +160,13 @@ class Store(BotFiles, Protocol):
     async def load_connections(self, email: str) -> list[dict[str, Any]]: ...
 
     async def save_connection(self, email: str, connection_id: str, data: dict[str, Any]) -> None: ...
+
+    async def save_connections(self, items: list[tuple[str, str, dict[str, Any]]]) -> None:
+        """Save several connections (email, connection_id, data) at once, for what changes by
+        itself (unread counters, topics): in one go, only those that changed, and less durably
+        than `save_connection` (a power failure may bring back the previous file, whole).
+        Failures are logged, not raised."""
+        ...
 
     async def delete_connection(self, email: str, connection_id: str) -> None: ...
 

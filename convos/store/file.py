@@ -18,7 +18,16 @@ from typing import Any, TypeVar
 
 from . import botfiles, logfile, logid, uploads
 from .base import DiskUsage, LogRef, QueryError, StoreError, UploadRecord, UserRecord
-from .jsonfile import JsonWriter, decode, make_dirs
+from .jsonfile import (
+    JsonWriter,
+    decode,
+    is_user_dir,
+    make_dirs,
+    read_bytes,
+    remove_temp_entries,
+    remove_temp_files,
+    remove_temp_files_in,
+)
 from .keyfile import load_or_create_key
 from .logformat import LogMessage
 
@@ -28,6 +37,7 @@ T = TypeVar("T")
 # A user directory is named by the lower-cased email; refuse anything that could
 # step outside CONVOS_HOME or hide as a dot file.
 _SAFE_SEGMENT = re.compile(r"^[^/\\\x00-\x1f]+$")
+_WORD_START = re.compile(r"\w")
 
 
 def safe_segment(name: str) -> str:
@@ -125,10 +135,14 @@ def _parse_ids(query: dict[str, Any]) -> None:
 
 
 class FileStore:
-    def __init__(self, home: Path, *, scan_threads: int = SCAN_THREADS, spool_dir: Path | None = None) -> None:
+    def __init__(self, home: Path, *, scan_threads: int = SCAN_THREADS, spool_dir: Path | None = None,
+                 clean_temp_files: bool = False) -> None:
         self.home = Path(home)
         # The bot's spool (CONVOS_BOT_SPOOL_DIR); None: `<home>/<bot email>/spool`.
         self.spool_dir = spool_dir
+        # The daemon's store removes the temp files a killed daemon left (jsonfile.remove_temp_files)
+        # while it reads the users, in the same walk; `recover`, which may run beside a daemon, never.
+        self._sweep = clean_temp_files
         self._scans = ThreadPoolExecutor(max_workers=max(1, scan_threads), thread_name_prefix="convos-scan")
         self._writer = JsonWriter()
         self._broken: dict[str, str] = {}
@@ -185,26 +199,46 @@ class FileStore:
     # --- users -------------------------------------------------------------
 
     async def load_users(self) -> list[UserRecord]:
+        """Every user, with their connections: one thread job for the whole home."""
         return await asyncio.to_thread(self._load_users)
 
     def _load_users(self) -> list[UserRecord]:
+        # Strings, not Paths, and one pass: thousands of files (bench/bench_scale.py).
         make_dirs(self.home)
+        removed: list[Path] = []
+        sweep, self._sweep = self._sweep, False  # once, before anything is written
+        if sweep:
+            removed = remove_temp_files(self.home, users=False)
         records = []
         for entry in sorted(os.scandir(self.home), key=lambda e: e.name):
-            if not entry.is_dir() or "@" not in entry.name[1:-1] or entry.name.startswith("."):
+            if not is_user_dir(entry.name) or not entry.is_dir():
                 continue
-            path = Path(entry.path) / "user.json"
+            path = os.path.join(entry.path, "user.json")
             try:
-                data = self._read_json(path)
-                if data is None:
+                raw = read_bytes(path)
+                if raw is None:
+                    if sweep:
+                        remove_temp_files_in(entry.path, removed)
                     continue
+                data = decode(raw)
                 if not isinstance(data, dict) or not isinstance(data.get("email"), str):
                     raise StoreError("not a user object")
-                records.append(UserRecord(data=data, ctime=path.stat().st_ctime))
+                record = UserRecord(data=data, ctime=os.stat(path).st_ctime)
             except (OSError, ValueError, StoreError) as err:
                 # Keep serving everyone else; remember the name so nothing overwrites the file.
                 self._broken[entry.name] = str(err)
                 log.error("Skipping user %s: cannot read %s: %s", entry.name, path, err)
+                if sweep:
+                    remove_temp_files_in(entry.path, removed)
+                continue
+            self._writer.known(path, raw)
+            if entry.name == str(data["email"]).strip().lower():
+                record.connections = self._read_connections(entry.name, entry.path, removed if sweep else None)
+            elif sweep:  # the core asks for the connections under the email's own name
+                remove_temp_files_in(entry.path, removed)
+            records.append(record)
+        if removed:
+            log.info("Removed %d temp files left by an earlier crash.", len(removed))
         return records
 
     def is_broken_user(self, email: str) -> bool:
@@ -233,24 +267,36 @@ class FileStore:
         return await asyncio.to_thread(self._load_connections, email)
 
     def _load_connections(self, email: str) -> list[dict[str, Any]]:
+        return self._read_connections(email, str(self.user_dir(email)), None)
+
+    def _read_connections(self, email: str, user_dir: str, removed: list[Path] | None) -> list[dict[str, Any]]:
+        """The user's connection.json records; with `removed`, temp files in the user's directory
+        and the directories in it are removed too (and listed there)."""
         found = []
         try:
-            entries = sorted(os.scandir(self.user_dir(email)), key=lambda e: e.name)
+            entries = sorted(os.scandir(user_dir), key=lambda e: e.name)
         except FileNotFoundError:
             return []
+        if removed is not None:
+            remove_temp_entries(entries, removed)
         for entry in entries:
+            if removed is not None and entry.name[:1] != "." and entry.is_dir(follow_symlinks=False):
+                remove_temp_files_in(entry.path, removed, subdirs=False)  # upload/ among them
             # Connection directories start with a word character (skips upload/, dot files...).
-            if not entry.is_dir() or not re.match(r"\w", entry.name):
+            if not _WORD_START.match(entry.name) or not entry.is_dir():
                 continue
-            path = Path(entry.path) / "connection.json"
+            path = os.path.join(entry.path, "connection.json")
             try:
-                data = self._read_json(path)
+                raw = read_bytes(path)
+                data = None if raw is None else decode(raw)
             except (OSError, ValueError) as err:
                 log.error("Skipping connection %s of %s: cannot read %s: %s", entry.name, email, path, err)
                 self._broken[f"{email}/{entry.name}"] = str(err)
                 continue
             if not isinstance(data, dict):
                 continue
+            assert raw is not None
+            self._writer.known(path, raw)
             data.setdefault("connection_id", entry.name)
             found.append(data)
         return found
@@ -259,6 +305,15 @@ class FileStore:
         if f"{email}/{connection_id}" in self._broken:
             raise StoreError(f"Refusing to overwrite unreadable connection.json of {email}/{connection_id}.")
         await self._writer.save(self.connection_dir(email, connection_id) / "connection.json", data)
+
+    async def save_connections(self, items: list[tuple[str, str, dict[str, Any]]]) -> None:
+        files = []
+        for email, connection_id, data in items:
+            if f"{email}/{connection_id}" in self._broken or email in self._broken:
+                continue  # never overwritten (save_connection says so to whoever asked)
+            files.append((self.connection_dir(email, connection_id) / "connection.json", data))
+        for path, err in await self._writer.save_many(files):
+            log.error("Could not save %s: %s", path, err)
 
     async def delete_connection(self, email: str, connection_id: str) -> None:
         path = self.connection_dir(email, connection_id)
@@ -582,11 +637,15 @@ class FileStore:
 
     @staticmethod
     def _read_json(path: Path) -> Any:
+        raw = FileStore._read_raw(path)
+        return None if raw is None else decode(raw)
+
+    @staticmethod
+    def _read_raw(path: Path) -> bytes | None:
         try:
-            raw = path.read_bytes()
+            return path.read_bytes()
         except FileNotFoundError:
             return None
-        return decode(raw)
 
 
 def _device_of(path: Path) -> str:

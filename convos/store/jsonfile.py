@@ -43,10 +43,12 @@ def make_dirs(path: Path) -> None:
             pass
 
 
-def atomic_write(path: Path, payload: bytes, mode: int = FILE_MODE) -> None:
+def atomic_write(path: Path, payload: bytes, mode: int = FILE_MODE, *, sync_dir: bool = True) -> None:
     """Write to a unique temp file in the same directory, fsync, rename over `path`.
 
-    A crash at any point leaves either the old or the new file, never a torn one.
+    A crash at any point leaves either the old or the new file, never a torn one. Without
+    `sync_dir` the rename itself is not made durable: after a power failure the old file may
+    be back (whole), which is fine for data that is saved again anyway.
     """
     make_dirs(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".swap", dir=path.parent)
@@ -63,11 +65,28 @@ def atomic_write(path: Path, payload: bytes, mode: int = FILE_MODE) -> None:
         except FileNotFoundError:
             pass
         raise
+    if not sync_dir:
+        return
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def read_bytes(path: str) -> bytes | None:
+    """A file's bytes, or None when it does not exist (leaner than Path.read_bytes, for thousands of files)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    try:
+        chunks = []
+        while chunk := os.read(fd, 1 << 16):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def _is_temp_file(name: str) -> bool:
@@ -76,28 +95,46 @@ def _is_temp_file(name: str) -> bool:
     return name.startswith(".") and (name.endswith(".swap") or (name.startswith(".upload-") and name.endswith(".part")))
 
 
-def remove_temp_files(home: Path) -> list[Path]:
+def remove_temp_files(home: Path, *, users: bool = True) -> list[Path]:
     """Remove the temp files a killed daemon left where JSON files and uploads are written:
     `home`, `home/settings/connections`, each user's directory and the directories in it (its
-    connections and `upload`); log directories are not walked. Only while no daemon runs."""
-    dirs = [home]
-    for user in _subdirs(home):  # `settings` among them, for settings/connections
-        dirs.append(user)
-        dirs.extend(_subdirs(user))
-    removed = []
-    for directory in dirs:
-        try:
-            entries = list(os.scandir(directory))
-        except (FileNotFoundError, NotADirectoryError, PermissionError):
-            continue
-        for entry in entries:
-            if _is_temp_file(entry.name) and entry.is_file(follow_symlinks=False):
-                try:
-                    os.unlink(entry.path)
-                    removed.append(Path(entry.path))
-                except FileNotFoundError:
-                    pass
+    connections and `upload`); log directories are not walked. Only while no daemon runs.
+    Without `users`, user directories (a name with an `@`) are left to the file store, which
+    sweeps each while it reads it."""
+    removed: list[Path] = []
+    for sub in _subdirs(home):  # `settings` among them, for settings/connections
+        if users or not is_user_dir(sub.name):
+            remove_temp_files_in(sub, removed)
+    remove_temp_files_in(home, removed, subdirs=False)
     return removed
+
+
+def is_user_dir(name: str) -> bool:
+    return "@" in name[1:-1] and not name.startswith(".")
+
+
+def remove_temp_files_in(directory: str | Path, removed: list[Path], *, subdirs: bool = True) -> None:
+    """Temp files in `directory` and (with `subdirs`) the directories in it; each removed goes into `removed`."""
+    try:
+        entries = list(os.scandir(directory))
+    except (FileNotFoundError, NotADirectoryError, PermissionError):
+        return
+    remove_temp_entries(entries, removed)
+    if subdirs:
+        for entry in entries:
+            if not entry.name.startswith(".") and entry.is_dir(follow_symlinks=False):
+                remove_temp_files_in(entry.path, removed, subdirs=False)
+
+
+def remove_temp_entries(entries: list[os.DirEntry[str]], removed: list[Path]) -> None:
+    """Remove the temp files among a directory's entries (see `remove_temp_files`); each goes into `removed`."""
+    for entry in entries:
+        if _is_temp_file(entry.name) and entry.is_file(follow_symlinks=False):
+            try:
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+            except FileNotFoundError:
+                pass
 
 
 def _subdirs(path: Path) -> list[Path]:
@@ -112,7 +149,8 @@ class _PathState:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     version: int = 0
     written: int = 0
-    payload: bytes = b""
+    payload: bytes = b""  # the newest snapshot, until it is written
+    on_disk: bytes = b""  # what the file holds (as read or last written): an equal save is skipped
 
 
 class JsonWriter:
@@ -120,23 +158,106 @@ class JsonWriter:
 
     Each call encodes its snapshot immediately; when a burst of saves queues up
     behind one in flight, the next write carries the newest payload and the rest
-    return without touching the disk again.
+    return without touching the disk again. A snapshot equal to what the file holds
+    is not written at all.
     """
 
     def __init__(self) -> None:
-        self._states: dict[Path, _PathState] = {}
+        self._states: dict[str, _PathState] = {}  # by os.fspath(path)
+
+    def known(self, path: str | Path, raw: bytes) -> None:
+        """`path` holds `raw` (just read): saving the same bytes again is skipped."""
+        key = os.fspath(path)
+        state = self._states.get(key)
+        if state is None:
+            self._states[key] = _PathState(on_disk=raw)
+        elif not state.lock.locked():
+            state.on_disk = raw
 
     async def save(self, path: Path, data: Any) -> None:
-        state = self._states.setdefault(path, _PathState())
+        state = self._states.setdefault(os.fspath(path), _PathState())
         state.version += 1
-        mine = state.version
         state.payload = encode(data)
+        await self._write(path, state, state.version, sync_dir=True)
+
+    async def _write(self, path: Path, state: _PathState, mine: int, *, sync_dir: bool) -> None:
         async with state.lock:
             if state.written >= mine:
                 return
             version, payload = state.version, state.payload
-            await asyncio.to_thread(atomic_write, path, payload)
-            state.written = version
+            if payload != state.on_disk:
+                await asyncio.to_thread(atomic_write, path, payload, sync_dir=sync_dir)
+                state.on_disk = payload
+            self._written(state, version)
+
+    @staticmethod
+    def _written(state: _PathState, version: int) -> None:
+        state.written = max(state.written, version)
+        if state.written >= state.version:
+            state.payload = b""  # nothing newer waits: the bytes live on in on_disk only
+
+    async def save_many(self, items: list[tuple[Path, Any]]) -> list[tuple[Path, Exception]]:
+        """Save several files in one thread job, each fsynced but not its directory (see
+        `atomic_write`): for data that is saved again anyway. Only files whose snapshot differs
+        from what they hold are written; a file with a save in flight is written after that
+        one, on its own. Returns the failures."""
+        batch: list[tuple[Path, _PathState, int, bytes]] = []
+        behind: list[tuple[Path, _PathState, int]] = []
+        for path, data in items:
+            state = self._states.setdefault(os.fspath(path), _PathState())
+            state.version += 1
+            state.payload = payload = encode(data)
+            if state.lock.locked():
+                behind.append((path, state, state.version))
+            elif payload == state.on_disk:
+                self._written(state, state.version)
+            else:
+                batch.append((path, state, state.version, payload))
+        failed: list[tuple[Path, Exception]] = []
+        taken: list[_PathState] = []
+        try:
+            for _, state, _, _ in batch:
+                await state.lock.acquire()  # free a moment ago: taken at once
+                taken.append(state)
+            todo = [(path, payload) for path, state, version, payload in batch if state.written < version]
+            if todo:
+                # Waited for even when cancelled: the locks are released only after the last write.
+                writing = asyncio.ensure_future(asyncio.to_thread(_write_many, todo))
+                try:
+                    errors = await asyncio.shield(writing)
+                except asyncio.CancelledError:
+                    await asyncio.wait([writing])
+                    raise
+                done = {path: err for (path, _), err in zip(todo, errors, strict=True)}
+                for path, state, version, payload in batch:
+                    if path not in done:
+                        continue
+                    err = done[path]
+                    if err is None:
+                        state.on_disk = payload
+                        self._written(state, version)
+                    else:
+                        failed.append((path, err))
+        finally:
+            for state in taken:
+                state.lock.release()
+        for path, state, version in behind:
+            try:
+                await self._write(path, state, version, sync_dir=False)
+            except Exception as err:
+                failed.append((path, err))
+        return failed
 
     def forget(self, path: Path) -> None:
-        self._states.pop(path, None)
+        self._states.pop(os.fspath(path), None)
+
+
+def _write_many(items: list[tuple[Path, bytes]]) -> list[Exception | None]:
+    errors: list[Exception | None] = []
+    for path, payload in items:
+        try:
+            atomic_write(path, payload, sync_dir=False)
+            errors.append(None)
+        except Exception as err:
+            errors.append(err)
+    return errors
