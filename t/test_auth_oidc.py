@@ -200,3 +200,18 @@ async def test_an_unreachable_provider_is_a_clear_error(make_client: Any) -> Non
     res = await client.get("/auth/oidc/login", allow_redirects=False)
     assert res.status == 502
     assert "The identity provider cannot be reached." in await res.text()
+
+
+async def test_discovery_with_plain_http_endpoints_elsewhere_is_refused(make_client: Any, idp: Idp) -> None:
+    client = await make_client(idp.env)
+    oidc = client.server.app[AUTH].oidc
+    doc = {"issuer": idp.url, "authorization_endpoint": idp.url + "/authorize",
+           "token_endpoint": "http://sso.example.com/token", "jwks_uri": idp.url + "/jwks"}
+
+    async def get_json(method: str, url: str, **kwargs: Any) -> dict[str, Any]:
+        return doc
+
+    oidc._get_json = get_json
+    res = await client.get("/auth/oidc/login", allow_redirects=False)
+    assert res.status == 401
+    assert "endpoints are not usable" in await res.text()

@@ -162,7 +162,11 @@ class OidcProvider:
                 log.warning("OpenID Connect: discovery names issuer %r, not %r.", meta.get("issuer"), self.issuer)
                 raise SignInFailed("The identity provider is not the one configured.")
             for key in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
-                check_url(str(meta.get(key, "")), key)
+                try:
+                    check_url(str(meta.get(key, "")), key)
+                except ValueError as err:
+                    log.warning("OpenID Connect: discovery: %s", err)
+                    raise SignInFailed("The identity provider's endpoints are not usable.") from None
             self._meta, self._meta_at = meta, now
         return self._meta
 

@@ -122,7 +122,7 @@ class TwoFactor:
         if not state.get("secret"):
             return False
         given = _clean(code)
-        if given.isdigit():
+        if given.isdigit() and len(given) == 6:  # a recovery code is 10 characters
             secret = self._decrypt(fernet, str(state["secret"]))
             step = self._matching_step(secret, given, after=int(state.get("last_step", -1)))
             if step is None:
