@@ -16,6 +16,8 @@ OPERATIONS = {
     "notificationMessages", "registerUser", "removeConnection", "removeConnectionProfile",
     "saveConnectionProfile", "searchMessages", "updateConnection", "updateSettings", "updateUser",
     "uploadFile", "webhook",
+    # Sign-in (docs/authentication.md), not in 8.07.
+    "getTwoFactor", "startTwoFactor", "confirmTwoFactor", "removeTwoFactor", "getAuthProviders",
 }
 
 

@@ -111,7 +111,6 @@ async def _login_payload(request: web.Request, user: User) -> dict[str, Any]:
     return payload
 
 
-
 @routes.get("/user/logout")
 async def logout_user(request: web.Request, inp: Input) -> web.StreamResponse:
     await check_csrf(request, inp.get("csrf"))
