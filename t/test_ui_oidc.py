@@ -21,6 +21,12 @@ async def test_sign_in_with_the_button(daemon: Any, page: Any, tmp_path: Any, id
     await page.get_by_label("Password").fill("s3cret-enough")
     await page.get_by_role("button", name="Register").click()
     await expect(page).to_have_url(re.compile(r"/chat/"))
+    # The admin sees which sign-in providers are on.
+    await page.goto(d.url + "/settings/server")
+    providers = page.get_by_role("region", name="Sign-in providers").get_by_role("listitem")
+    await expect(providers).to_have_count(3)
+    await expect(providers.nth(1)).to_contain_text(f"OpenID Connect · {idp.url}")
+    await expect(providers.nth(2)).to_contain_text("Two-factor codes (TOTP) · optional")
     await page.context.clear_cookies()
 
     await page.goto(d.url + "/login")
