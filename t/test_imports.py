@@ -27,17 +27,19 @@ PACKAGE = ROOT / "convos"
 # A prefix matches the module itself and everything under it (`convos.store.file`, not `convos.store`).
 FORBIDDEN: dict[str, tuple[str, ...]] = {
     "convos.core": ("convos.web", "convos.irc", "convos.bot", "convos.embed", "convos.cli", "convos.store.file",
-                    "aiohttp", "aiohttp_session", "pydle"),
+                    "convos.store.memory", "convos.store.logs", "aiohttp", "aiohttp_session", "pydle"),
     "convos.store": ("convos.core", "convos.web", "convos.irc", "convos.bot", "convos.embed", "convos.cli",
                      "aiohttp", "aiohttp_session", "pydle"),
     "convos.irc": ("convos.web", "convos.store", "convos.bot", "convos.embed", "convos.cli",
                    "aiohttp", "aiohttp_session"),
-    "convos.web": ("convos.irc", "convos.bot", "convos.store.file", "convos.cli", "pydle"),
+    "convos.web": ("convos.irc", "convos.bot", "convos.store.file", "convos.store.memory", "convos.store.logs",
+                   "convos.cli", "pydle"),
     # The consumers beside the web layer: each talks to the core, never to another consumer.
-    "convos.bot": ("convos.web", "convos.irc", "convos.embed", "convos.store.file", "convos.cli",
+    "convos.bot": ("convos.web", "convos.irc", "convos.embed", "convos.store.file", "convos.store.memory", "convos.cli",
                    "aiohttp", "aiohttp_session", "pydle"),
     # Sign-in: the providers use the core; the web layer (and a future IRC listener) use them.
-    "convos.auth": ("convos.web", "convos.irc", "convos.bot", "convos.embed", "convos.store.file", "convos.cli",
+    "convos.auth": ("convos.web", "convos.irc", "convos.bot", "convos.embed", "convos.store.file", "convos.store.memory",
+                    "convos.store.logs", "convos.cli",
                     "aiohttp_session", "pydle"),
     "convos.embed": ("convos.web", "convos.irc", "convos.bot", "convos.store", "convos.cli",
                      "aiohttp_session", "pydle"),

@@ -58,6 +58,17 @@ SEED = [
     ("uploadFile", "POST", "/files"),
     ("webhook", "POST", "/webhook/{provider_name}"),
 ]
+# The browser app's tools (issue 13): history download, themes, custom CSS, images through the server.
+UI_TOOLS = [
+    ("exportConversation", "GET", "/connection/{connection_id}/conversation/{conversation_id}/export"),
+    ("listThemes", "GET", "/themes"),
+    ("getCustomCss", "GET", "/custom-css"),
+    ("saveCustomCss", "POST", "/custom-css"),
+    ("embedImage", "GET", "/embed/image"),
+    ("getPreferences", "GET", "/preferences"),
+    ("savePreferences", "POST", "/preferences"),
+]
+SEED += UI_TOOLS
 ADMIN = {
     "getAuthProviders",
     "inviteUser",
@@ -103,7 +114,7 @@ CONV = {"connection_id": "irc-libera", "conversation_id": "#convos"}
 
 
 def test_doc_has_exactly_the_seed_operations(spec: ApiSpec) -> None:
-    assert len(SEED) == 39
+    assert len(SEED) == 39 + len(UI_TOOLS)
     assert sorted(op.operation_id for op in spec.operations) == sorted(o for o, _, _ in SEED)
     assert {(op.operation_id, op.method, op.path) for op in spec.operations} == set(SEED)
 
@@ -188,6 +199,12 @@ PARAMS = {
     "uploadFile": "file:formData id:formData write_only:formData",
     "webhook": "provider_name:path body:body",
 }
+PARAMS.update({
+    "exportConversation": "connection_id:path conversation_id:path month:query from:query to:query",
+    "saveCustomCss": "body:body",
+    "embedImage": "url:query",
+    "savePreferences": "body:body",
+})
 
 
 def test_operation_parameter_lists(spec: ApiSpec) -> None:

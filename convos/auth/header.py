@@ -74,7 +74,7 @@ class HeaderAuth:
             user = self.core.user(email)
             return user
         log.info("Registered %s from the %s header.", email, self.header)
-        await self.core.initial_connection(user)
+        await self.core.connections.initial_connection(user)
         return user
 
     def describe(self) -> dict[str, Any]:

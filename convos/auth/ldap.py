@@ -106,7 +106,7 @@ class LdapPasswords:
         except Unauthorized:  # taken meanwhile (a broken user directory, or a login at the same time)
             return self.core.get_user(email)
         log.info("Registered %s from LDAP.", email)
-        await self.core.initial_connection(user)
+        await self.core.connections.initial_connection(user)
         return user
 
     def user_dn(self, email: str) -> str:

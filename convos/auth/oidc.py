@@ -283,7 +283,7 @@ class OidcProvider:
         except Unauthorized:
             return self.core.user(email)
         log.info("Registered %s from OpenID Connect.", email)
-        await self.core.initial_connection(user)
+        await self.core.connections.initial_connection(user)
         return user
 
     def describe(self) -> dict[str, Any]:

@@ -18,19 +18,24 @@ from ..core.core import Core
 from ..embed import Embedder
 from ..errors import NotImplementedYet, PayloadTooLarge, UnsupportedMediaType
 from ..paths import share_dir
-from . import pages
+from . import pages, themes
 from .events import setup_events
 from .i18n import make_catalog
 from .keys import (
     AUTH,
     CATALOG,
+    CHAT,
     CONFIG,
+    CONNECTIONS,
     CORE,
     EMBEDDER,
+    FILES,
     LOGIN_LIMITS,
+    PROFILES,
     RAW_BODY,
     SPEC,
     TEMPLATES,
+    THEMES,
     UPDATE_CHECKER,
 )
 from .loginlimit import LoginLimits
@@ -42,7 +47,19 @@ from .middlewares import (
     ready_middleware,
 )
 from .openapi import ApiSpec, Operation
-from .routes import Handler, connections, embed, files, history, i18n, settings, updates, users, webhook
+from .routes import (
+    Handler,
+    appearance,
+    connections,
+    embed,
+    files,
+    history,
+    i18n,
+    settings,
+    updates,
+    users,
+    webhook,
+)
 from .routes import auth as auth_routes
 from .serverlog import ServerLog
 from .session import SessionStorage, current_user, require_login
@@ -57,7 +74,8 @@ HTML_SUFFIX = {"embed", "inviteUser", "logoutUser"}
 # The API: one route table per resource (routes/<resource>.py).
 API_ROUTES: tuple[web.RouteTableDef, ...] = (
     users.routes, connections.routes, history.routes, files.routes, settings.routes, i18n.routes,
-    embed.routes, updates.routes, webhook.routes, auth_routes.routes,
+    embed.routes, updates.routes, webhook.routes, appearance.routes,
+    auth_routes.routes,
 )
 
 
@@ -143,7 +161,7 @@ async def _core_lifecycle(app: web.Application) -> AsyncIterator[None]:
     async def start() -> None:
         if not core.ready:
             await core.load_users()
-        await core.start_connections()
+        await core.connections.start_connections()
 
     task = asyncio.create_task(start(), name="core-start")
     task.add_done_callback(_log_failure)
@@ -212,6 +230,10 @@ def create_app(core: Core, config: Config, *, api_routes: Iterable[web.RouteTabl
                      ready_middleware],
     )
     app[CORE] = core
+    app[CHAT] = core.chat
+    app[CONNECTIONS] = core.connections
+    app[PROFILES] = core.profiles
+    app[FILES] = core.files
     app[CONFIG] = config
     app[SPEC] = spec
     app[AUTH] = auth.build(core, config.auth)
@@ -223,6 +245,7 @@ def create_app(core: Core, config: Config, *, api_routes: Iterable[web.RouteTabl
     app[TEMPLATES] = Templates(share_dir() / "templates")
     app[CATALOG] = make_catalog(config)
     app[UPDATE_CHECKER] = UpdateChecker()
+    app[THEMES] = themes.ThemeList(config.home)
 
     router = app.router
     router.add_get("/api", api_spec)
@@ -237,6 +260,7 @@ def create_app(core: Core, config: Config, *, api_routes: Iterable[web.RouteTabl
     pages.add_page_routes(app)
     add_oidc_routes(app)
     files.add_file_pages(app)
+    app.router.add_routes(themes.page_routes)
     setup_events(app)
     app.cleanup_ctx.append(_core_lifecycle)
     return app

@@ -9,15 +9,19 @@ from aiohttp import web
 
 from ..auth import Auth
 from ..config import Config
+from ..core.chat import ChatService
+from ..core.connections import ConnectionsService, ProfilesService
 from ..core.core import Core
+from ..core.files import FilesService
 from .openapi import ApiSpec
 from .templates import Templates
 
 if TYPE_CHECKING:
     from ..embed import Embedder
-    from .events import EventSocket
+    from .events import EventSocket, EventTexts
     from .i18n import Catalog
     from .loginlimit import LoginLimits
+    from .themes import ThemeList
     from .updates import UpdateChecker
 
 
@@ -29,12 +33,19 @@ class WebhookReceiver(Protocol):
 
 
 CORE = web.AppKey("core", Core)
+# The core's services (core/core.py), each under its own key: routes use the one they need.
+CHAT = web.AppKey("chat", ChatService)
+CONNECTIONS = web.AppKey("connections", ConnectionsService)
+PROFILES = web.AppKey("profiles", ProfilesService)
+FILES = web.AppKey("files", FilesService)
 CONFIG = web.AppKey("config", Config)
 SPEC = web.AppKey("spec", ApiSpec)
 # Sign-in: the active providers (convos/auth), built by create_app from CONVOS_AUTH_*.
 AUTH = web.AppKey("auth", Auth)
 # The open /events websockets, closed on shutdown.
 EVENT_SOCKETS = web.AppKey("event_sockets", set["EventSocket"])
+# The JSON text of recent events, shared by the sockets of the app (events.py).
+EVENT_TEXTS: web.AppKey[EventTexts] = web.AppKey("event_texts")
 # Failed-login limits per address and account (loginlimit.py).
 LOGIN_LIMITS: web.AppKey[LoginLimits] = web.AppKey("login_limits")
 # The link previewer for /api/embed (convos/embed), made by create_app from the Config; tests may set their own.
@@ -47,5 +58,7 @@ TEMPLATES = web.AppKey("templates", Templates)
 CATALOG: web.AppKey[Catalog] = web.AppKey("catalog")
 # The newest-release lookup behind checkForUpdates (updates.py), with its cache.
 UPDATE_CHECKER: web.AppKey[UpdateChecker] = web.AppKey("update_checker")
+# The theme list (themes.py): bundled and the admin's CONVOS_HOME/themes, rescanned every 10 s.
+THEMES: web.AppKey[ThemeList] = web.AppKey("themes")
 # The request body as sent (request[RAW_BODY]), read by the endpoint within x-convos-max-body.
 RAW_BODY = web.RequestKey("raw_body", bytes)

@@ -3,7 +3,7 @@
 import {Api} from "./api.js";
 import {config, eventsUrl, url} from "./config.js";
 import {h} from "./dom.js";
-import {configureEmbeds} from "./embeds.js";
+import {configureEmbeds, setInlineMedia} from "./embeds.js";
 import {loadI18n, t} from "./i18n.js";
 import {startDesktopNotifications} from "./notify.js";
 import {Router} from "./router.js";
@@ -17,7 +17,7 @@ import {NotificationsView} from "./views/notifications.js";
 import {PlaceholderView} from "./views/placeholder.js";
 import {SearchView} from "./views/search.js";
 import {settingsView} from "./views/settings.js";
-import {applyTheme} from "./theme.js";
+import {applyTheme, loadCustomCss} from "./theme.js";
 
 const app = {
   config,
@@ -44,6 +44,7 @@ async function boot() {
     await app.api.load();
     configureEmbeds({api: app.api});
     app.user = await fetchUser();
+    if (app.user) await loadAppearance();
   } catch (err) {
     fatal(err.message);
     return;
@@ -63,11 +64,23 @@ async function fetchUser() {
   }
 }
 
+/** The user's own CSS, and the preferences kept with the account (before any message shows). */
+async function loadAppearance() {
+  loadCustomCss();
+  try {
+    const prefs = await app.api.call("getPreferences");
+    setInlineMedia(prefs.inline_media !== false);
+  } catch {
+    // The choice this browser remembers stays.
+  }
+}
+
 /** After logging in or registering: load everything and open the chat. The page replaces
  * /login or /register in the history, so Back does not return to it and an invite token does
  * not stay in the history. */
 app.loggedIn = async () => {
   app.user = await fetchUser();
+  if (app.user) await loadAppearance();
   await app.router.go("/chat", {replace: true});
 };
 

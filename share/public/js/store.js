@@ -283,6 +283,7 @@ export class ChatStore extends EventTarget {
         break;
       case "connection":
         conn.state = frame.state;
+        conn.message = frame.message || ""; // why, shown when it could not connect (conv-tools.js)
         conn.reconnect_at = reconnectAt(frame);
         this.emit("sidebar");
         this.emit("conversation", {key: convKey(cid, "")});

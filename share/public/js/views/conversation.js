@@ -6,6 +6,7 @@ import {commandOf, rewrite} from "../irc/commands.js";
 import {formatMessage} from "../irc/format.js";
 import {convKey, isChannel, splitKey} from "../store.js";
 import {Composer} from "./composer.js";
+import {ConversationTools, hostOf} from "./conv-tools.js";
 import {MessageLog} from "./messages.js";
 import {ParticipantsView} from "./participants.js";
 
@@ -68,6 +69,7 @@ export class ConversationView {
     this.header = h("header", {class: "conv__header"},
       app.chat.menuButton(),
       h("div", {class: "conv__titles"}, this.title, this.topic, this.frozen),
+      (this.tools = new ConversationTools(this)).el,
       this.participantsButton, this.closeButton);
     this.el = h("section", {class: ["conv", this.participants && "conv--with-participants"], "aria-labelledby": this.titleId},
       this.header,
@@ -114,6 +116,7 @@ export class ConversationView {
     clearInterval(this.ticker);
     this.log.destroy();
     this.composer.destroy();
+    this.tools.destroy();
     if (this.participants) this.participants.destroy();
   }
 
@@ -154,6 +157,7 @@ export class ConversationView {
       const n = this.participants.size();
       this.participantsCount.textContent = n ? ` (${n})` : "";
     }
+    this.tools.render();
     // Joined (again): the participants may have changed meanwhile.
     if (this.isChannel && this.lastFrozen && !conv.frozen) this.loadNames();
     this.lastFrozen = conv.frozen;
@@ -393,13 +397,4 @@ export function stateLabel(state) {
 export function displayState(conn) {
   const state = (conn && conn.state) || "disconnected";
   return state === "disconnected" && conn.reconnect_at ? "reconnecting" : state;
-}
-
-function hostOf(url) {
-  try {
-    const u = new URL(String(url).replace(/^ircs?:/, "http:"));
-    return u.port ? `${u.hostname}:${u.port}` : u.hostname;
-  } catch {
-    return "";
-  }
 }
