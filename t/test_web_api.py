@@ -16,7 +16,10 @@ OPERATIONS = {
     "notificationMessages", "registerUser", "removeConnection", "removeConnectionProfile",
     "saveConnectionProfile", "searchMessages", "updateConnection", "updateSettings", "updateUser",
     "uploadFile", "webhook",
-    # Sign-in (docs/authentication.md), not in 8.07.
+    # Not in 8.07: the app's tools (export, themes, custom CSS, image previews, preferences)
+    # and sign-in (docs/authentication.md).
+    "exportConversation", "listThemes", "getCustomCss", "saveCustomCss", "embedImage", "getPreferences",
+    "savePreferences",
     "getTwoFactor", "startTwoFactor", "confirmTwoFactor", "removeTwoFactor", "getAuthProviders",
 }
 
