@@ -92,7 +92,8 @@ async def test_admin_theme_and_custom_css(ui_daemon: Any, page: Any, tmp_path: A
     await expect(form.get_by_role("status")).to_have_text("Saved.")
     await page.goto(d.url + "/chat/irc-localhost/%23convos")
     await page.wait_for_function(
-        "() => getComputedStyle(document.querySelector('.sidebar')).outlineColor === 'rgb(255, 0, 255)'")
+        "() => { const el = document.querySelector('.sidebar');"
+        " return Boolean(el) && getComputedStyle(el).outlineColor === 'rgb(255, 0, 255)'; }")
     assert (home / "superman@example.com" / "custom.css").read_text().startswith(".sidebar")
     res = await page.request.get(d.url + "/api/custom-css")
     assert res.headers["content-type"] == "text/css; charset=utf-8"

@@ -581,10 +581,15 @@ async def test_delete(client, home, anon):
 @pytest.fixture
 async def convos_irc(make_client, home, ircd):
     atomic_write(home / "settings.json", encode({"default_connection": f"irc://127.0.0.1:{ircd.port}/%23convos?tls=0"}))
-    client = await make_client({"CONVOS_SKIP_CONNECT": "0", "CONVOS_CONNECT_DELAY": "0.1",
+    # Not connected at registration: the connection starts once the websocket listens, so the
+    # join is never over before the socket subscribed (the event was missed so, now and then).
+    client = await make_client({"CONVOS_SKIP_CONNECT": "1", "CONVOS_CONNECT_DELAY": "0.1",
                                 "CONVOS_MAX_BULK_MESSAGE_SIZE": "5"})
     await register(client, SUPERMAN)
     events = Events(await client.ws_connect("/events"))
+    await events.ready()
+    res = await client.post("/api/connection/irc-localhost", json={"wanted_state": "connected"})
+    assert res.status == 200, await res.text()
     await events.wait(is_state("frozen", conversation_id="#convos", frozen=""))
     yield client, events
     await events.ws.close()
