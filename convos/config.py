@@ -52,6 +52,92 @@ def default_home(env: Mapping[str, str]) -> Path:
     return Path(env.get("HOME") or Path.home()) / ".local" / "share" / "convos"
 
 
+# The original's plugin names in CONVOS_PLUGINS, and the provider each one turns on.
+AUTH_PLUGINS = {"auth::header": "header", "auth::ldap": "ldap"}
+AUTH_PROVIDERS = ("header", "ldap", "oidc")
+
+
+def auth_providers(env: Mapping[str, str]) -> tuple[str, ...]:
+    """CONVOS_AUTH_PROVIDERS, plus what CONVOS_PLUGINS names (`Convos::Plugin::Auth::Header`,
+    `Auth::LDAP?key=val`; other plugins are not ours to load and are left to warn about)."""
+    wanted: list[str] = []
+    for name in _csv(env, "CONVOS_AUTH_PROVIDERS", ""):
+        if name.lower() in AUTH_PROVIDERS:
+            wanted.append(name.lower())
+        elif name.lower() != "local":
+            log.warning("CONVOS_AUTH_PROVIDERS: unknown provider %r (known: %s).", name, ", ".join(AUTH_PROVIDERS))
+    for item in _csv(env, "CONVOS_PLUGINS", ""):
+        name = item.split("?", 1)[0].strip().lower().removeprefix("convos::plugin::")
+        if name in AUTH_PLUGINS:
+            if "?" in item:
+                log.warning("CONVOS_PLUGINS: %s takes its settings from CONVOS_AUTH_* variables; "
+                            "the query string is ignored.", item.split("?", 1)[0])
+            wanted.append(AUTH_PLUGINS[name])
+        else:
+            log.warning("CONVOS_PLUGINS: %r is not a plugin this Convos has; ignored.", item)
+    return tuple(dict.fromkeys(wanted))
+
+
+@dataclass(frozen=True, slots=True)
+class AuthConfig:
+    """Sign-in (docs/authentication.md): which providers are on and their settings."""
+
+    providers: tuple[str, ...] = ()
+    header: str = "X-Authenticated-User"
+    header_trusted: tuple[str, ...] = ("127.0.0.0/8", "::1")
+    admin: str = "admin-email-not-set@example.com"
+    ldap_url: str = "ldap://localhost:389"
+    ldap_dn: str = "uid=%uid,dc=%domain,dc=%tld"
+    ldap_base: str = ""
+    ldap_filter: str = ""
+    ldap_bind_dn: str = ""
+    ldap_bind_password: str = ""
+    ldap_ca: str = ""
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_scopes: str = "openid email profile"
+    oidc_email_claim: str = "email"
+    oidc_name: str = "OpenID Connect"
+    oidc_auto_create: bool = False
+    oidc_ca: str = ""
+    totp_required: bool = False
+    totp_failures: int = 5
+    totp_failure_interval: float = 300.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> AuthConfig:
+        d = cls()  # the defaults (a slots class has no class attributes to read them from)
+
+        def text(name: str, default: str = "") -> str:
+            return env.get(name, "").strip() or default
+
+        return cls(
+            providers=auth_providers(env),
+            header=text("CONVOS_AUTH_HEADER", d.header),
+            header_trusted=_csv(env, "CONVOS_AUTH_HEADER_TRUSTED", "127.0.0.0/8,::1"),
+            admin=text("CONVOS_ADMIN", d.admin).lower(),
+            ldap_url=text("CONVOS_AUTH_LDAP_URL", d.ldap_url),
+            ldap_dn=text("CONVOS_AUTH_LDAP_DN", d.ldap_dn),
+            ldap_base=text("CONVOS_AUTH_LDAP_BASE"),
+            ldap_filter=text("CONVOS_AUTH_LDAP_FILTER"),
+            ldap_bind_dn=text("CONVOS_AUTH_LDAP_BIND_DN"),
+            ldap_bind_password=env.get("CONVOS_AUTH_LDAP_BIND_PASSWORD", ""),
+            ldap_ca=text("CONVOS_AUTH_LDAP_CA"),
+            oidc_issuer=text("CONVOS_AUTH_OIDC_ISSUER").rstrip("/"),
+            oidc_client_id=text("CONVOS_AUTH_OIDC_CLIENT_ID"),
+            oidc_client_secret=env.get("CONVOS_AUTH_OIDC_CLIENT_SECRET", ""),
+            oidc_scopes=text("CONVOS_AUTH_OIDC_SCOPES", d.oidc_scopes),
+            oidc_email_claim=text("CONVOS_AUTH_OIDC_EMAIL_CLAIM", d.oidc_email_claim),
+            oidc_name=text("CONVOS_AUTH_OIDC_NAME", d.oidc_name),
+            oidc_auto_create=is_true(env.get("CONVOS_AUTH_OIDC_AUTO_CREATE"), "CONVOS_AUTH_OIDC_AUTO_CREATE"),
+            oidc_ca=text("CONVOS_AUTH_OIDC_CA"),
+            totp_required=is_true(env.get("CONVOS_AUTH_TOTP_REQUIRED"), "CONVOS_AUTH_TOTP_REQUIRED"),
+            totp_failures=int(_number(env, "CONVOS_AUTH_TOTP_FAILURES", 5)),
+            totp_failure_interval=_number(env, "CONVOS_AUTH_TOTP_FAILURE_INTERVAL", 300),
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     home: Path
@@ -102,6 +188,7 @@ class Config:
     login_failures_per_account: int = 20
     login_failure_interval: float = 60.0
     webirc_passwords: Mapping[str, str] = field(default_factory=dict)
+    auth: AuthConfig = field(default_factory=AuthConfig)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Config:
@@ -161,6 +248,7 @@ class Config:
             login_failures_per_account=int(_number(env, "CONVOS_LOGIN_FAILURES_PER_ACCOUNT", 20)),
             login_failure_interval=_number(env, "CONVOS_LOGIN_FAILURE_INTERVAL", 60),
             webirc_passwords=webirc,
+            auth=AuthConfig.from_env(env),
         )
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
@@ -215,4 +303,27 @@ ENV_VARS = (
     "CONVOS_LOGIN_FAILURES_PER_ACCOUNT",
     "CONVOS_LOGIN_FAILURE_INTERVAL",
     "CONVOS_WEBIRC_PASSWORD_<NAME>",
+    "CONVOS_PLUGINS",
+    "CONVOS_AUTH_PROVIDERS",
+    "CONVOS_AUTH_HEADER",
+    "CONVOS_AUTH_HEADER_TRUSTED",
+    "CONVOS_ADMIN",
+    "CONVOS_AUTH_LDAP_URL",
+    "CONVOS_AUTH_LDAP_DN",
+    "CONVOS_AUTH_LDAP_BASE",
+    "CONVOS_AUTH_LDAP_FILTER",
+    "CONVOS_AUTH_LDAP_BIND_DN",
+    "CONVOS_AUTH_LDAP_BIND_PASSWORD",
+    "CONVOS_AUTH_LDAP_CA",
+    "CONVOS_AUTH_OIDC_ISSUER",
+    "CONVOS_AUTH_OIDC_CLIENT_ID",
+    "CONVOS_AUTH_OIDC_CLIENT_SECRET",
+    "CONVOS_AUTH_OIDC_SCOPES",
+    "CONVOS_AUTH_OIDC_EMAIL_CLAIM",
+    "CONVOS_AUTH_OIDC_NAME",
+    "CONVOS_AUTH_OIDC_AUTO_CREATE",
+    "CONVOS_AUTH_OIDC_CA",
+    "CONVOS_AUTH_TOTP_REQUIRED",
+    "CONVOS_AUTH_TOTP_FAILURES",
+    "CONVOS_AUTH_TOTP_FAILURE_INTERVAL",
 )

@@ -40,6 +40,10 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "convos.bot": ("convos.web", "convos.irc", "convos.embed", "convos.push", "convos.store.file", "convos.store.memory",
                    "convos.cli",
                    "aiohttp", "aiohttp_session", "pydle"),
+    # Sign-in: the providers use the core; the web layer (and a future IRC listener) use them.
+    "convos.auth": ("convos.web", "convos.irc", "convos.bot", "convos.embed", "convos.push", "convos.store.file",
+                    "convos.store.memory", "convos.store.logs", "convos.cli",
+                    "aiohttp_session", "pydle"),
     "convos.embed": ("convos.web", "convos.irc", "convos.bot", "convos.push", "convos.store", "convos.cli",
                      "aiohttp_session", "pydle"),
     "convos.push": ("convos.web", "convos.irc", "convos.bot", "convos.embed", "convos.store.file",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import stat
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -63,6 +64,25 @@ async def written(store: Store) -> None:
 
 
 # --- settings, users, connections ------------------------------------------------------------
+
+
+async def test_a_key_is_made_once(store: Store, tmp_path: Path) -> None:
+    made: list[bytes] = []
+
+    def make() -> bytes:
+        made.append(b"key-%d" % len(made))
+        return made[-1]
+
+    first = await store.load_key("auth", make)
+    assert first == b"key-0"
+    assert await store.load_key("auth", make) == first and len(made) == 1
+    assert await store.load_key("other", make) == b"key-1"
+    if isinstance(store, FileStore):
+        path = tmp_path / "auth.key"
+        assert path.read_bytes() == first and stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert not [p for p in tmp_path.iterdir() if p.name.endswith(".swap")]
+        with pytest.raises(ValueError):
+            await store.load_key("../x", make)
 
 
 async def test_settings_and_profiles_round_trip(store: Store) -> None:

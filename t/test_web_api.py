@@ -21,6 +21,8 @@ OPERATIONS = {
     "getPushSettings", "updatePushSettings",
     # issue 13: the browser app's tools, themes and preferences
     "embedImage", "exportConversation", "getCustomCss", "getPreferences", "listThemes", "saveCustomCss", "savePreferences",
+    # Sign-in (docs/authentication.md)
+    "getTwoFactor", "startTwoFactor", "confirmTwoFactor", "removeTwoFactor", "getAuthProviders",
 }
 # The browser app's tools (issue 13).
 OPERATIONS |= {"exportConversation", "listThemes", "getCustomCss", "saveCustomCss", "embedImage", "getPreferences",

@@ -214,8 +214,10 @@ class Core:
         await self.store.save_user(user.email, user.to_dict())
 
     async def create_user(
-        self, email: str, password: str, remote_address: str = "", roles: list[str] | None = None
+        self, email: str, password: str | None, remote_address: str = "", roles: list[str] | None = None
     ) -> User:
+        """A new account; `password` None makes one without a local password (signed in by a
+        trusted header or an identity provider: a password login never matches it)."""
         email = normalize_email(email)
         async with self._users_lock:
             if self.email_taken(email):
@@ -233,7 +235,7 @@ class Core:
                 roles=list(roles) if roles is not None else
                 [] if any("bot" not in u.roles for u in self.registry.all()) else ["admin"],
             )
-            user.password = await hash_password_async(password)
+            user.password = await hash_password_async(password) if password is not None else ""
             user.sessions.renew()
             self.registry.add(user)
             try:

@@ -10,8 +10,16 @@ from .connection import Connection
 from .sessions import SessionState
 
 _WORD = re.compile(r"\w")
+_ATOM = r"[A-Za-z0-9!#$%&'*+=?^_`{|}~-]+"  # RFC 5322 atext without "/"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_EMAIL_RE = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})*", re.ASCII)
 KNOWN_KEYS = ("email", "highlight_keywords", "password", "registered", "remote_address", "roles", "sessions", "uid",
               "unread")
+
+
+def valid_email(value: str) -> bool:
+    """Dot-atom local part, "@", dot-separated host labels; never a path separator or control char."""
+    return len(value) <= 254 and _EMAIL_RE.fullmatch(value) is not None
 
 
 def normalize_email(email: str) -> str:

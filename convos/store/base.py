@@ -196,6 +196,10 @@ class SettingsStore(Protocol):
 
     async def remove_legacy_secrets(self) -> None: ...
 
+    async def load_key(self, name: str, make: Callable[[], bytes]) -> bytes:
+        """The secret key `<home>/<name>.key`, made with `make()` (mode 0600) when missing."""
+        ...
+
     # Connection profiles: settings/connections/<id>.json in the file store.
     async def load_profile(self, profile_id: str) -> dict[str, Any] | None: ...
 

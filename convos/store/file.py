@@ -29,6 +29,7 @@ from .jsonfile import (
     remove_temp_files,
     remove_temp_files_in,
 )
+from .keyfile import load_or_create_key
 from .logs.format import LogMessage
 from .logs.id import conversation_tag, message_id
 from .pushfile import PushFileMethods
@@ -173,6 +174,11 @@ class FileStore(PushFileMethods):
             return secrets
 
         return await asyncio.to_thread(read)
+
+    async def load_key(self, name: str, make: Callable[[], bytes]) -> bytes:
+        if not re.fullmatch(r"[a-z][a-z0-9-]*", name):
+            raise ValueError(f"bad key name {name!r}")
+        return await asyncio.to_thread(load_or_create_key, self.home / f"{name}.key", make)
 
     async def remove_legacy_secrets(self) -> None:
         await asyncio.to_thread(lambda: (self.home / "secrets").unlink(missing_ok=True))

@@ -145,6 +145,7 @@ class MemoryStore:
         self.clock = clock
         self.settings: dict[str, Any] | None = None
         self.legacy_secrets: list[str] = []
+        self.keys: dict[str, bytes] = {}  # load_key: the secret keys a file store keeps as <home>/<name>.key
         self.users: dict[str, UserRecord] = {}
         self.broken: set[str] = set()
         self.connections: dict[str, dict[str, dict[str, Any]]] = {}
@@ -170,6 +171,11 @@ class MemoryStore:
 
     async def remove_legacy_secrets(self) -> None:
         self.legacy_secrets = []
+
+    async def load_key(self, name: str, make: Callable[[], bytes]) -> bytes:
+        if name not in self.keys:
+            self.keys[name] = make()
+        return self.keys[name]
 
     async def load_profile(self, profile_id: str) -> dict[str, Any] | None:
         data = self.profiles.get(profile_id)

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from aiohttp_session import session_middleware
 
+from .. import auth
 from ..config import Config
 from ..core.core import Core
 from ..embed import Embedder
@@ -21,6 +22,7 @@ from . import pages, themes
 from .events import setup_events
 from .i18n import make_catalog
 from .keys import (
+    AUTH,
     CATALOG,
     CHAT,
     CONFIG,
@@ -59,8 +61,10 @@ from .routes import (
     users,
     webhook,
 )
+from .routes import auth as auth_routes
 from .serverlog import ServerLog
 from .session import SessionStorage, current_user, require_login
+from .signin import add_oidc_routes
 from .templates import Templates
 from .updates import UpdateChecker
 
@@ -72,6 +76,7 @@ HTML_SUFFIX = {"embed", "inviteUser", "logoutUser"}
 API_ROUTES: tuple[web.RouteTableDef, ...] = (
     users.routes, connections.routes, history.routes, files.routes, settings.routes, i18n.routes,
     embed.routes, updates.routes, webhook.routes, appearance.routes, push.routes,
+    auth_routes.routes,
 )
 
 
@@ -232,8 +237,10 @@ def create_app(core: Core, config: Config, *, api_routes: Iterable[web.RouteTabl
     app[FILES] = core.files
     app[CONFIG] = config
     app[SPEC] = spec
+    app[AUTH] = auth.build(core, config.auth)
     app[LOGIN_LIMITS] = LoginLimits(config.login_failures_per_address, config.login_failures_per_account,
-                                    config.login_failure_interval)
+                                    config.login_failure_interval, codes_per_account=config.auth.totp_failures,
+                                    code_interval=config.auth.totp_failure_interval)
     app[EMBEDDER] = Embedder.from_config(config)
     app.on_cleanup.append(_close_embedder)
     app[TEMPLATES] = Templates(share_dir() / "templates")
@@ -252,6 +259,7 @@ def create_app(core: Core, config: Config, *, api_routes: Iterable[web.RouteTabl
         for suffix in suffixes:
             router.add_route(op.method, path + suffix, endpoint)
     pages.add_page_routes(app)
+    add_oidc_routes(app)
     files.add_file_pages(app)
     app.router.add_routes(themes.page_routes)
     setup_events(app)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 
+from ..auth import Auth
 from ..config import Config
 from ..core.chat import ChatService
 from ..core.connections import ConnectionsService, ProfilesService
@@ -58,6 +59,8 @@ PROFILES = web.AppKey("profiles", ProfilesService)
 FILES = web.AppKey("files", FilesService)
 CONFIG = web.AppKey("config", Config)
 SPEC = web.AppKey("spec", ApiSpec)
+# Sign-in: the active providers (convos/auth), built by create_app from CONVOS_AUTH_*.
+AUTH = web.AppKey("auth", Auth)
 # The open /events websockets, closed on shutdown.
 EVENT_SOCKETS = web.AppKey("event_sockets", set["EventSocket"])
 # The JSON text of recent events, shared by the sockets of the app (events.py).

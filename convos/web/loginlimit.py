@@ -25,6 +25,7 @@ MAX_KEYS = 10_000
 # Password checks one address may have waiting or running at once.
 PENDING_PER_ADDRESS = 1
 MESSAGE = "Too many login attempts. Try again later."
+CODE_MESSAGE = "Too many wrong codes. Try again later."
 
 
 class TokenBuckets:
@@ -110,11 +111,27 @@ class Attempt:
 class LoginLimits:
     """Failed-login limits per address and per account (CONVOS_LOGIN_FAILURES_*)."""
 
-    def __init__(self, per_address: int, per_account: int, interval: float, max_keys: int = MAX_KEYS) -> None:
+    def __init__(self, per_address: int, per_account: int, interval: float, max_keys: int = MAX_KEYS, *,
+                 codes_per_account: int = 5, code_interval: float = 300.0) -> None:
         self.clock: Callable[[], float] = time.monotonic
         self.addresses = TokenBuckets(per_address, interval, max_keys, clock=lambda: self.clock())
         self.accounts = TokenBuckets(per_account, interval, max_keys, clock=lambda: self.clock())
+        # Wrong two-factor codes per account (CONVOS_AUTH_TOTP_FAILURES*): whoever tries them
+        # already has the password, so the bucket is small and slow to refill.
+        self.codes = TokenBuckets(codes_per_account, code_interval, max_keys, clock=lambda: self.clock())
         self._pending: dict[str, int] = {}
+
+    @contextmanager
+    def code_attempt(self, account: str) -> Iterator[Attempt]:
+        """Raises TooManyRequests, or runs the block as one code check (given back on success)."""
+        acct = _digest("code", account.strip().lower())
+        wait = self.codes.take(acct)
+        if wait:
+            raise TooManyRequests(CODE_MESSAGE, retry_after=math.ceil(wait))
+        attempt = Attempt()
+        yield attempt
+        if attempt.ok:
+            self.codes.give_back(acct)
 
     @contextmanager
     def attempt(self, address: str, account: str, *, account_exempt: bool = False) -> Iterator[Attempt]:

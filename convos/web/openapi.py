@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 
+from convos.core.user import valid_email
 from convos.errors import ErrorItem, ValidationFailed
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "share" / "convos-api.json"
@@ -39,15 +40,7 @@ _NUM_RE = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?", re.ASCII)
 _DATE_TIME_RE = re.compile(
     r"(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:\.\d+)?(?:[Zz]|[+-](\d\d):(\d\d))?", re.ASCII
 )
-_ATOM = r"[A-Za-z0-9!#$%&'*+=?^_`{|}~-]+"  # RFC 5322 atext without "/"
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_EMAIL_RE = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})*", re.ASCII)
 _SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:", re.ASCII)
-
-
-def valid_email(value: str) -> bool:
-    """Dot-atom local part, "@", dot-separated host labels; never a path separator or control char."""
-    return len(value) <= 254 and _EMAIL_RE.fullmatch(value) is not None
 
 
 def valid_date_time(value: str) -> bool:

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from .. import __version__
 from .i18n import COOKIE_NAME, cookie_scheme, page_language, read_cookie
-from .keys import CORE, TEMPLATES
+from .keys import AUTH, CORE, TEMPLATES
 from .themes import NAME as THEME_NAME
 
 
@@ -37,6 +37,7 @@ def render_page(request: web.Request, *, status: int = 200, heading: str = "Conv
         "existing_user": existing_user,
         "first_user": "no" if core.users else "yes",
         "open_to_public": "yes" if s.open_to_public else "no",
+        "oidc_name": oidc.title if (oidc := request.app[AUTH].oidc) is not None else "",
         "start_app": start_app,
         "status": str(status),
         "csrf": csrf,

@@ -16,8 +16,8 @@ from cryptography.fernet import Fernet, MultiFernet
 
 from ..core.user import User
 from ..errors import Forbidden, InvalidInput, Unauthorized
-from .keys import CONFIG, CORE, EVENT_SOCKETS
-from .middlewares import remember_base_url
+from .keys import AUTH, CONFIG, CORE, EVENT_SOCKETS
+from .middlewares import own_path, remember_base_url
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,17 @@ async def current_user(request: web.Request) -> User | None:
         # cookie is forgotten and the request is anonymous.
         _forget(session)
         user = None
+    # A trusted proxy's header names the user of this request (HTTP and websocket alike); the
+    # session follows it, so a proxy that signs in someone else ends the old session here.
+    auth = request.app[AUTH]
+    named = await auth.identify(request.headers, peer_address(request))
+    if named is not None and named is not user:
+        await login(request, named, method="header")
+        user = named
+    if user is not None and _needs_full_session(own_path(request)) and await enrol_only(request, user):
+        # Two-factor codes are required and this password session has none yet: it may set
+        # them up (and log out), nothing else.
+        raise Forbidden("Set up two-factor codes first.", "/two_factor")
     if user is not None:
         now = int(time.time())
         if now - int(session.get("ts", 0)) > REFRESH_AFTER:
@@ -105,8 +116,30 @@ def _forget(session: Session) -> None:
     session["csrf"] = csrf or secrets.token_urlsafe(24)
 
 
-async def login(request: web.Request, user: User) -> None:
-    """A new session for `user`: its own id, and the user's session generation."""
+# What a password session may do before it has set up the two-factor codes the admin requires.
+_ENROL_PATHS = frozenset({"/api/user", "/api/user/two-factor", "/api/user/two-factor/confirm", "/api/user/logout"})
+
+
+async def enrol_only(request: web.Request, user: User) -> bool:
+    """Whether this is a password session of a user who must set up two-factor codes first."""
+    two_factor = request.app[AUTH].two_factor
+    if two_factor is None or not two_factor.must_enrol(user):
+        return False
+    session = await session_of(request)
+    return session.get("method", "password") == "password"
+
+
+def _needs_full_session(path: str) -> bool:
+    path = path.removesuffix(".json").removesuffix(".html")
+    return (path.startswith("/api/") or path == "/events") and path not in _ENROL_PATHS and \
+        not path.startswith("/api/i18n/")
+
+
+async def login(request: web.Request, user: User, *, method: str = "password") -> None:
+    """A new session for `user`: its own id, and the user's session generation.
+
+    `method` is how it signed in ("password", "header", "oidc"): required two-factor codes
+    apply to password sessions."""
     generation, session_id = await request.app[CORE].start_session(user)
     session = await session_of(request)
     _forget(session)
@@ -114,6 +147,7 @@ async def login(request: web.Request, user: User) -> None:
     session["gen"] = generation
     session["sid"] = session_id
     session["ts"] = int(time.time())
+    session["method"] = method
     request["user"] = user
 
 
@@ -143,7 +177,7 @@ async def sessions_renewed(request: web.Request, user: User, *, keep_this: bool)
     if own is None:
         close_sockets(request.app, user.email)
         return
-    await login(request, user)
+    await login(request, user, method=str(session.get("method", "password")))
     close_sockets(request.app, user.email, rebind=(own, user.sessions.generation, session["sid"]))
 
 

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from ...core.user import User, normalize_email
 from ...errors import ErrorItem, Forbidden, InvalidInput, NotFound, Unauthorized, ValidationFailed
-from ..keys import CONNECTIONS, CORE, LOGIN_LIMITS
+from ..keys import AUTH, CONNECTIONS, CORE, LOGIN_LIMITS
 from ..payloads import user_json, user_payload
 from ..session import (
     admin_check,
@@ -17,6 +17,7 @@ from ..session import (
     close_sockets,
     current_user,
     drop_cookie,
+    enrol_only,
     local_admin,
     login,
     logout,
@@ -24,6 +25,7 @@ from ..session import (
     require_login,
     sessions_renewed,
 )
+from ..signin import check_code
 from . import ApiRoutes, Input
 
 routes = ApiRoutes()
@@ -70,12 +72,12 @@ async def register_user(request: web.Request, inp: Input) -> dict[str, Any]:
             await core.save_user(existing)
             await sessions_renewed(request, existing, keep_this=False)
             await login(request, existing)
-            return user_json(request, existing)
+            return await _login_payload(request, existing)
 
     user = await core.create_user(email, password, remote_address(request))
     await request.app[CONNECTIONS].initial_connection(user)
     await login(request, user)
-    return user_json(request, user)
+    return await _login_payload(request, user)
 
 
 @routes.post("/user/login")
@@ -88,15 +90,25 @@ async def login_user(request: web.Request, inp: Input) -> dict[str, Any]:
     # Failures elsewhere do not lock the owner out of the address the account used last.
     exempt = bool(address) and known is not None and known.remote_address == address
     with request.app[LOGIN_LIMITS].attempt(address, email, account_exempt=exempt) as attempt:
-        user = await core.authenticate(email, _text(body, "password"))
+        user = await request.app[AUTH].check_first_factor(email, _text(body, "password"))
         if user is not None:
             attempt.succeeded()
     if user is None:
         err = InvalidInput("Invalid email or password.")
         err.status_in_body = True
         raise err
+    two_factor = request.app[AUTH].two_factor
+    if two_factor is not None and two_factor.enabled(user):
+        await check_code(request, user, _text(body, "code"), "Two-factor code required.")
     await login(request, user)
-    return user_json(request, user)
+    return await _login_payload(request, user)
+
+
+async def _login_payload(request: web.Request, user: User) -> dict[str, Any]:
+    payload = user_json(request, user)
+    if await enrol_only(request, user):
+        payload["two_factor_setup"] = True  # the app shows the setup before anything else
+    return payload
 
 
 @routes.get("/user/logout")
@@ -109,6 +121,8 @@ async def logout_user(request: web.Request, inp: Input) -> web.StreamResponse:
 @routes.get("/user")
 async def get_user(request: web.Request, inp: Input) -> dict[str, Any]:
     user = await require_login(request)
+    if await enrol_only(request, user):
+        return await _login_payload(request, user)  # nothing else until the codes are set up
     return user_payload(
         request, user, connections=bool(inp.get("connections")), conversations=bool(inp.get("conversations"))
     )

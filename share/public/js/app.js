@@ -12,7 +12,7 @@ import {startFocusReports} from "./push.js";
 import {Router} from "./router.js";
 import {EventSocket} from "./socket.js";
 import {ChatStore} from "./store.js";
-import {LoginView, RegisterView} from "./views/auth.js";
+import {LoginView, RegisterView, TwoFactorSetupView} from "./views/auth.js";
 import {ChatView} from "./views/chat.js";
 import {FilesView} from "./views/files.js";
 import {HelpView} from "./views/help.js";
@@ -105,6 +105,10 @@ function routeTo({segments, query}) {
     return showPage(first === "login" ? new LoginView(app) : new RegisterView(app, query));
   }
   if (!app.user) return app.router.go(config.firstUser ? "/register" : "/login", {replace: true});
+  if (app.user.two_factor_setup) {
+    stopChat();
+    return showPage(new TwoFactorSetupView(app));
+  }
   if (!first || first === "index.html") return app.router.go("/chat", {replace: true});
   const chat = startChat();
   if (first === "chat" && rest.length === 1 && rest[0] === "notifications") return chat.showView(new NotificationsView(app));

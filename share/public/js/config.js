@@ -24,6 +24,7 @@ export const config = {
   existingUser: meta("convos:existing_user") === "yes",
   firstUser: meta("convos:first_user") === "yes",
   openToPublic: meta("convos:open_to_public") === "yes",
+  oidcName: meta("convos:oidc_name"),
   organizationName: meta("contactorganization") || "Convos",
   organizationUrl: meta("contactnetworkaddress"),
   startApp: meta("convos:start_app"),

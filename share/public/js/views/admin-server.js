@@ -5,6 +5,16 @@ import {t} from "../i18n.js";
 import {field} from "./dialogs.js";
 import {SettingsPage, confirmDialog, formatBytes, pageTitle, section, settingsForm} from "./settings-common.js";
 
+/** One line per active sign-in provider: its title and the settings that tell it apart. */
+function providerText(p) {
+  const parts = [t(p.title)];
+  if (p.header) parts.push(t("header %1 from %2", p.header, p.trusted.join(", ")));
+  if (p.url) parts.push(p.url);
+  if (p.issuer) parts.push(p.issuer);
+  if (p.name === "totp") parts.push(p.required ? t("required for everyone") : t("optional"));
+  return parts.join(" · ");
+}
+
 export class ServerSettingsView extends SettingsPage {
   constructor(app) {
     super(app, t("Server settings"), "/settings/server");
@@ -12,8 +22,10 @@ export class ServerSettingsView extends SettingsPage {
     this.formBox = h("div", {});
     this.error = h("p", {class: "form__error", role: "alert", hidden: true});
     this.updates = h("p", {role: "status"}, t("You are running Convos %1.", app.config.version));
+    this.providers = h("ul", {class: "settings-list auth-providers"});
     this.body.append(this.error,
       section(t("Server settings"), this.formBox),
+      section(t("Sign-in providers"), this.providers),
       section(t("Disk usage"), this.disk),
       section(t("Version"), this.updates,
         h("button", {type: "button", class: "btn btn--small btn--quiet", onclick: () => this.checkForUpdates()}, t("Check for updates"))));
@@ -24,6 +36,8 @@ export class ServerSettingsView extends SettingsPage {
       const settings = await this.app.api.call("getSettings");
       this.formBox.replaceChildren(this.buildForm(settings));
       this.renderDisk(settings.disk_usage || {});
+      const {providers} = await this.app.api.call("getAuthProviders");
+      this.providers.replaceChildren(...providers.map((p) => h("li", {"data-provider": p.name}, providerText(p))));
     } catch (err) {
       this.error.textContent = err.message;
       this.error.hidden = false;

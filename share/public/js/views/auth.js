@@ -4,6 +4,7 @@ import {url} from "../config.js";
 import {h, uid} from "../dom.js";
 import {t} from "../i18n.js";
 import {field} from "./dialogs.js";
+import {twoFactorSetup} from "./two-factor.js";
 
 function authPage(title, ...content) {
   const titleId = uid("auth-title");
@@ -45,23 +46,72 @@ function authForm({fields, submitLabel, onSubmit}) {
   return form;
 }
 
+/** "Sign in with ..." when the server has an OpenID Connect provider (convos:oidc_name). */
+function oidcButton(app) {
+  if (!app.config.oidcName) return null;
+  return h("p", {class: "auth__alt"},
+    // A page of the server, not of the app: the router must let the browser go there.
+    h("a", {class: "btn btn--wide", href: app.url("/auth/oidc/login"), "data-external": "1"},
+      t("Sign in with %1", app.config.oidcName)));
+}
+
+/** When the admin requires two-factor codes and this user has none: set them up before the
+ * app starts (the server allows this session nothing else). */
+export class TwoFactorSetupView {
+  constructor(app) {
+    this.app = app;
+    this.box = h("div", {class: "two-factor"}, h("p", {}, t("Loading...")));
+    this.error = h("p", {class: "form__error", role: "alert", hidden: true});
+    this.el = authPage(t("Set up two-factor codes"), this.error, this.box,
+      h("p", {class: "auth__alt"}, h("a", {href: app.url("/logout") + "?csrf=" + encodeURIComponent(app.config.csrf),
+        "data-external": "1"}, t("Log out"))));
+  }
+
+  mount() {
+    twoFactorSetup(this.app, this.box, () => this.app.loggedIn()).catch((err) => {
+      this.error.textContent = err.message;
+      this.error.hidden = false;
+    });
+  }
+
+  destroy() {}
+  focus() {}
+}
+
 export class LoginView {
   constructor(app) {
     const email = h("input", {name: "email", type: "email", required: true, autocomplete: "username", autofocus: true});
     const password = h("input", {name: "password", type: "password", required: true, autocomplete: "current-password"});
+    // Asked for after the password, when the account has two-factor codes on.
+    const code = h("input", {name: "code", autocomplete: "one-time-code", maxlength: "64"});
+    const codeField = field(t("Two-factor code"), code, t("Six digits from your app, or a recovery code."));
+    codeField.hidden = true;
     const canRegister = app.config.openToPublic || app.config.firstUser;
-    this.el = authPage(t("Log in"),
+    const box = authPage(t("Log in"),
       authForm({
-        fields: [field(t("Email"), email), field(t("Password"), password)],
+        fields: [field(t("Email"), email), field(t("Password"), password), codeField],
         submitLabel: t("Log in"),
         onSubmit: async () => {
-          const user = await app.api.call("loginUser", {body: {email: email.value.trim(), password: password.value}});
+          const body = {email: email.value.trim(), password: password.value};
+          if (!codeField.hidden && code.value.trim()) body.code = code.value.trim();
+          let user;
+          try {
+            user = await app.api.call("loginUser", {body});
+          } catch (err) {
+            if (err.path === "/body/code" && codeField.hidden) {
+              codeField.hidden = false;
+              code.required = true;
+            }
+            throw err;
+          }
           await app.loggedIn(user);
         },
       }),
+      oidcButton(app),
       canRegister
         ? h("p", {class: "auth__alt"}, t("No account yet?"), " ", h("a", {href: app.url("/register")}, t("Register")))
         : h("p", {class: "auth__alt"}, t("Forgot your password, or need an account? Ask your Convos admin for a link.")));
+    this.el = box;
   }
 
   mount() {}

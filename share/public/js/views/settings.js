@@ -11,6 +11,7 @@ import {ProfilesView, ServerSettingsView} from "./admin-server.js";
 import {displayState, stateLabel} from "./conversation.js";
 import {addConversationDialog, field} from "./dialogs.js";
 import {PlaceholderView} from "./placeholder.js";
+import {twoFactorSection} from "./two-factor.js";
 import {ConnectionEditorView} from "./settings-connection.js";
 import {readingField} from "./settings-reading.js";
 import {SettingsPage, confirmDialog, isAdmin, section, settingsForm} from "./settings-common.js";
@@ -45,6 +46,7 @@ export class AccountSettingsView extends SettingsPage {
           h("dt", {}, t("Email")), h("dd", {}, user.email || ""),
           isAdmin(app) ? [h("dt", {}, t("Role")), h("dd", {}, t("Admin"))] : null)),
       section(t("Change password"), this.passwordForm()),
+      section(t("Two-factor codes"), twoFactorSection(app)),
       section(t("Sessions"), this.sessionsField()),
       section(t("Highlight keywords"), this.keywordsForm()),
       // Not a form to submit, but laid out like one: as wide as the other fields.
