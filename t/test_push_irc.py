@@ -134,3 +134,15 @@ async def test_an_invite_is_pushed(chat: Any, stub: PushStub, irc_client: Any) -
     # The browser learns of it too (it got no event when the invite made the conversation).
     conv = await events.wait(is_state("frozen", conversation_id="#secret"))
     assert conv["frozen"] == "You have a pending invitation."
+
+
+async def test_a_muted_conversation_pushes_only_mentions(chat: Any, stub: PushStub) -> None:
+    client, _, jimmy = chat
+    await client.post("/api/push/settings", json={"conversations": [
+        {"connection_id": "irc-localhost", "conversation_id": "#convos", "policy": "all"}]})
+    res = await client.post("/api/connection/irc-localhost/conversation/%23convos", json={"muted": True})
+    assert res.status == 200, await res.text()
+    await jimmy.privmsg("#convos", "idle chatter")  # "all" would push it; muted, it is not
+    await jimmy.privmsg("#convos", "superman: but this")
+    [got] = await stub.wait(1)
+    assert got.payload["body"] == "superman: but this"

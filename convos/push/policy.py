@@ -43,12 +43,14 @@ class Notice:
             else "normal"
 
 
-def notice_for(event: Event, state: PushState, own_nick: str) -> Notice | None:
+def notice_for(event: Event, state: PushState, own_nick: str, *, muted: bool = False) -> Notice | None:
     """The notification an event asks for under the user's settings, if any.
 
     Highlights, private messages and invites are pushed by default ("mentions"); "all" adds
     every line of others in that conversation, "nothing" silences it. Notices are pushed only
-    when they mention the user (services send many); the server tab never is."""
+    when they mention the user (services send many); the server tab never is. A muted
+    conversation pushes only what mentions the user, whatever its policy (as the browser's
+    own notifications: ui.md)."""
     if not isinstance(event, Message | ConversationChanged) or not event.conversation_id:
         return None
     cid, conv_id = event.connection_id, event.conversation_id
@@ -63,7 +65,7 @@ def notice_for(event: Event, state: PushState, own_nick: str) -> Notice | None:
         return None
     mention = event.highlight
     private = not is_channel_name(conv_id)
-    if event.type == "notice" and not mention:
+    if (event.type == "notice" or muted) and not mention:
         return None
     if state.policy(cid, conv_id) == "mentions" and not (mention or private):
         return None

@@ -241,7 +241,9 @@ class Push:
         conn = user.connections.get(event.connection_id) if user is not None else None
         if conn is None:
             return
-        notice = notice_for(event, state, str(conn.info.get("nick") or ""))
+        conv = conn.get_conversation(event.conversation_id) if event.conversation_id else None
+        muted = conv is not None and conv.muted
+        notice = notice_for(event, state, str(conn.info.get("nick") or ""), muted=muted)
         if notice is None or self.core.focus.watching(email, notice.connection_id, notice.conversation_id):
             return
         key = (email, notice.key)
