@@ -126,3 +126,8 @@ def test_the_stale_claim_matcher_can_fail() -> None:
 def test_docs_do_not_call_built_features_unfinished(name: str) -> None:
     path = ROOT / name if name == "README.md" else DOCS / name
     assert stale_claims(path.read_text("utf-8")) == [], f"{name} describes built work as unfinished"
+
+
+def test_the_readme_counts_the_operations_there_are() -> None:
+    counts = re.findall(r"All (\d+) operations", (ROOT / "README.md").read_text())
+    assert counts == [str(len(operations()))]
