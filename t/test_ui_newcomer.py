@@ -98,6 +98,10 @@ async def test_participants_after_a_page_load(ui_daemon: Any, page: Any, irc_cli
     await page.goto("about:blank")
     await page.set_viewport_size({"width": 360, "height": 740})
     await page.goto(d.url + "/chat/irc-localhost/%23convos")
+    # The header's buttons wrap before they squeeze the name to "#" (they did on a phone).
+    name = page.get_by_role("heading", name="#convos", level=1)
+    await expect(name).to_be_visible()
+    assert await name.evaluate("(el) => el.scrollWidth <= el.clientWidth")
     await page.get_by_role("button", name=re.compile("^Participants")).click()
     await expect(people.get_by_role("button", name=re.compile("^superman"))).to_be_visible()
     await expect(people.get_by_role("button", name="alice", exact=True)).to_be_visible()
