@@ -59,16 +59,23 @@ async def test_a_push_shows_a_notification_that_opens_the_message(ui_daemon: Any
     payload = {"title": "jimmy in #convos", "body": "superman: look at this", "count": 1, "kind": "message",
                "connection_id": "irc-localhost", "conversation_id": "#convos", "message_id": ids[0],
                "tag": "irc-localhost/#convos", "path": f"/chat/irc-localhost/%23convos?around_id={ids[0]}"}
-    await cdp.send("ServiceWorker.deliverPushMessage",
-                   {"origin": d.url, "registrationId": registration, "data": json.dumps(payload)})
-    [worker] = chromium.service_workers
     shown = """self.registration.getNotifications().then((ns) => ns.map((n) => (
         {title: n.title, body: n.body, tag: n.tag, data: n.data})))"""
-    for _ in range(100):
-        notes = await worker.evaluate(shown)
+    # DevTools' delivery is best effort: CI once saw a first push to a just-started worker never
+    # reach it (1 run in 3 at most). The worker's handler is what is under test, so a push that
+    # shows nothing within 5 s is delivered once more.
+    notes: list[Any] = []
+    for _ in range(2):
+        await cdp.send("ServiceWorker.deliverPushMessage",
+                       {"origin": d.url, "registrationId": registration, "data": json.dumps(payload)})
+        [worker] = chromium.service_workers
+        for _ in range(50):
+            notes = await worker.evaluate(shown)
+            if notes:
+                break
+            await asyncio.sleep(0.1)
         if notes:
             break
-        await asyncio.sleep(0.1)
     assert notes == [{"title": "jimmy in #convos", "body": "superman: look at this", "tag": "irc-localhost/#convos",
                       "data": {"path": payload["path"], "kind": "message", "message_id": ids[0]}}]
 
