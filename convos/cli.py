@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from aiohttp import web
 
     from .bot import Bot
+    from .listen import Listener
 
 log = logging.getLogger("convos")
 
@@ -75,9 +76,10 @@ def build_core(config: Config, *, readonly: bool = False) -> Core:
 
 def build_app(core: Core, config: Config) -> web.Application:
     """The web application, and the consumers of the core beside it: the bot (spec §7.2) when
-    CONVOS_BOT_EMAIL names its account. It starts with the application and stops before the core."""
+    CONVOS_BOT_EMAIL names its account, the IRC listener when CONVOS_IRC_LISTEN is set. They
+    start with the application and stop before the core."""
     from .web.app import create_app
-    from .web.keys import WEBHOOKS
+    from .web.keys import IRC_LISTENER, LOGIN_LIMITS, WEBHOOKS
 
     app = create_app(core, config)
     if config.bot_email:
@@ -87,7 +89,25 @@ def build_app(core: Core, config: Config) -> web.Application:
         app[WEBHOOKS] = bot
         # After create_app's own: cleanup runs in reverse order, so the bot stops before the core.
         app.cleanup_ctx.append(_bot_lifecycle(bot))
+    if config.irc_listen:
+        from .listen import Listener
+
+        # Sign-ins share the web logins' failure limits: one budget per address and account.
+        listener = Listener(core, config, app[LOGIN_LIMITS])
+        app[IRC_LISTENER] = listener
+        app.cleanup_ctx.append(_listener_lifecycle(listener))
     return app
+
+
+def _listener_lifecycle(listener: Listener) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        await listener.start()
+        try:
+            yield
+        finally:
+            await listener.stop()
+
+    return lifecycle
 
 
 def _bot_lifecycle(bot: Bot) -> Callable[[web.Application], AsyncIterator[None]]:
@@ -240,6 +260,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for url in config.listen:
             parse_listen(url)
+        if config.irc_listen:
+            from .listen import parse_address
+
+            for url in config.irc_listen:
+                parse_address(url, config.irc_listen_insecure)
     except (ValueError, OSError) as err:
         print(f"convos: {err}", file=sys.stderr)
         return 2

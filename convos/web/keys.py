@@ -27,6 +27,12 @@ class WebhookReceiver(Protocol):
                              payload: dict[str, Any], remote_address: str) -> dict[str, Any]: ...
 
 
+class ListenerInfo(Protocol):
+    """The IRC listener (convos/listen), wired by cli.py: what the admin settings show of it."""
+
+    def describe(self) -> dict[str, Any]: ...
+
+
 CORE = web.AppKey("core", Core)
 CONFIG = web.AppKey("config", Config)
 SPEC = web.AppKey("spec", ApiSpec)
@@ -38,6 +44,8 @@ LOGIN_LIMITS: web.AppKey[LoginLimits] = web.AppKey("login_limits")
 EMBEDDER: web.AppKey[Embedder] = web.AppKey("embedder")
 # Optional: who takes webhooks (the bot); without one they answer 503.
 WEBHOOKS: web.AppKey[WebhookReceiver] = web.AppKey("webhooks")
+# Optional: the IRC listener for native clients, when CONVOS_IRC_LISTEN is set.
+IRC_LISTENER: web.AppKey[ListenerInfo] = web.AppKey("irc_listener")
 # The page templates (share/templates), read when the app is built.
 TEMPLATES = web.AppKey("templates", Templates)
 # The translations (i18n.py): shipped and local dictionaries, loaded on first use.

@@ -1,0 +1,26 @@
+"""The listener's one view of the core's event bus: the events of one user, bounded."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..core.core import Core
+
+
+class UserEvents:
+    """Every event of one user, in order; None once the subscription ended (closed, or the client
+    fell EVENT_QUEUE events behind: `overflowed`)."""
+
+    def __init__(self, core: Core, email: str, maxsize: int) -> None:
+        self._sub = core.events.subscribe(email, maxsize)
+
+    @property
+    def overflowed(self) -> bool:
+        return self._sub.overflowed
+
+    async def get(self) -> dict[str, Any] | None:
+        return await self._sub.get()
+
+    def close(self) -> None:
+        self._sub.close()
