@@ -1,12 +1,22 @@
-"""A small native IRC client for the listener's tests: asyncio streams, CAP, SASL PLAIN, PASS."""
+"""A small native IRC client for the listener's tests (asyncio streams, CAP, SASL PLAIN, PASS), and
+the fixtures `convos` (the app with the listener, superman in #convos on ngircd) and `native`."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import ssl
+from collections.abc import AsyncIterator
+from typing import Any
 
+import pytest
+from conftest import free_port
+from events_helper import Events, is_state
 from irc_peer import IrcLine, LineInbox, Matcher, decode_line, parse_line
+
+from convos.store.jsonfile import atomic_write, encode
+
+EMAIL, PASSWORD = "superman@example.com", "longenough"
 
 
 class Native:
@@ -87,3 +97,36 @@ class Native:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+
+
+@pytest.fixture
+async def convos(make_client: Any, home: Any, ircd: Any) -> AsyncIterator[Any]:
+    """The app with the listener on a free loopback port; superman is in #convos on ngircd."""
+    atomic_write(home / "settings.json", encode({"default_connection": f"irc://127.0.0.1:{ircd.port}/%23convos?tls=0"}))
+    port = free_port()
+    client = await make_client({"CONVOS_CONNECT_DELAY": "0.1", "CONVOS_IRC_LISTEN": f"irc://127.0.0.1:{port}"})
+    client.listen_port = port
+    res = await client.post("/api/user/register", json={"email": EMAIL, "password": PASSWORD})
+    assert res.status == 200
+    events = Events(await client.ws_connect("/events"))
+    await events.ready()
+    res = await client.post("/api/connection/irc-localhost", json={"wanted_state": "connected"})
+    assert res.status == 200, await res.text()
+    await events.wait(is_state("frozen", conversation_id="#convos", frozen=""))
+    client.events = events
+    yield client
+    await events.ws.close()
+
+
+@pytest.fixture
+async def native(convos: Any) -> AsyncIterator[Any]:
+    made: list[Native] = []
+
+    def make(name: str = "native") -> Native:
+        n = Native(convos.listen_port, name=name)
+        made.append(n)
+        return n
+
+    yield make
+    for n in made:
+        await n.close()

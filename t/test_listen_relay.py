@@ -8,48 +8,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from conftest import core_of, free_port
+from conftest import core_of
 from events_helper import Events, is_message, is_state
 from ircd import Ngircd
-from listen_client import Native
 
-from convos.store.jsonfile import atomic_write, encode
 from convos.web.keys import IRC_LISTENER
 
 EMAIL, PASSWORD = "superman@example.com", "longenough"
-
-
-@pytest.fixture
-async def convos(make_client: Any, home: Any, ircd: Any) -> AsyncIterator[Any]:
-    """The app with the listener on a free loopback port; superman is in #convos on ngircd."""
-    atomic_write(home / "settings.json", encode({"default_connection": f"irc://127.0.0.1:{ircd.port}/%23convos?tls=0"}))
-    port = free_port()
-    client = await make_client({"CONVOS_CONNECT_DELAY": "0.1", "CONVOS_IRC_LISTEN": f"irc://127.0.0.1:{port}"})
-    client.listen_port = port
-    res = await client.post("/api/user/register", json={"email": EMAIL, "password": PASSWORD})
-    assert res.status == 200
-    events = Events(await client.ws_connect("/events"))
-    await events.ready()
-    res = await client.post("/api/connection/irc-localhost", json={"wanted_state": "connected"})
-    assert res.status == 200, await res.text()
-    await events.wait(is_state("frozen", conversation_id="#convos", frozen=""))
-    client.events = events
-    yield client
-    await events.ws.close()
-
-
-@pytest.fixture
-async def native(convos: Any) -> AsyncIterator[Any]:
-    made: list[Native] = []
-
-    def make(name: str = "native") -> Native:
-        n = Native(convos.listen_port, name=name)
-        made.append(n)
-        return n
-
-    yield make
-    for n in made:
-        await n.close()
 
 
 async def test_pass_signs_in_and_gets_the_networks_welcome(convos: Any, native: Any) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.connection import NetworkFacts, is_channel_name
-from .lines import format_line, server_time
+from .lines import format_line, parse_time, server_time
 
 CONVOS_VERSION = "convos"
 # 005 tokens per line, as servers send them.
@@ -27,9 +27,13 @@ class ClientView:
     topics: dict[str, str] = field(default_factory=dict)  # conversation id -> the topic it was told
     prefix: str = DEFAULT_PREFIX
 
-    def tags(self, ts: float | None = None, msgid: str = "") -> dict[str, str]:
+    def tags(self, ts: float | str | None = None, msgid: str = "") -> dict[str, str]:
+        """`time` (with server-time) and `msgid` (with message-tags); `ts` is epoch seconds or a
+        log timestamp (UTC, whole seconds)."""
         tags: dict[str, str] = {}
         if "server-time" in self.caps:
+            if isinstance(ts, str):
+                ts = parse_time(ts)
             tags["time"] = server_time(time.time() if ts is None else ts)
         if msgid and "message-tags" in self.caps:
             tags["msgid"] = msgid
@@ -54,8 +58,9 @@ class ClientView:
         return "".join(found) if "multi-prefix" in self.caps else "".join(found[:1])
 
 
-def welcome(view: ClientView, facts: NetworkFacts, network: str) -> list[str]:
-    """001-005 and the MOTD, as the network said them (what convos knows of them)."""
+def welcome(view: ClientView, facts: NetworkFacts, network: str, own_tokens: Iterable[str] = ()) -> list[str]:
+    """001-005 and the MOTD, as the network said them (what convos knows of them), with the
+    listener's own 005 tokens (`own_tokens`) added."""
     server = facts.server or view.server
     lines = [
         view.numeric("001", f"Welcome to the {network} network via Convos, {view.nick}"),
@@ -67,6 +72,7 @@ def welcome(view: ClientView, facts: NetworkFacts, network: str) -> list[str]:
     tokens = [t for t in facts.isupport if t.split("=", 1)[0] not in ("", "-")]
     if not any(t.startswith("NETWORK=") for t in tokens):
         tokens.append(f"NETWORK={network}")
+    tokens.extend(own_tokens)
     for i in range(0, len(tokens), TOKENS_PER_LINE):
         lines.append(format_line("005", view.nick, *tokens[i:i + TOKENS_PER_LINE], "are supported by this server",
                                  source=view.server))

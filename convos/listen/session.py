@@ -13,7 +13,8 @@ from ..errors import ConvosError, TooManyRequests
 from . import limits
 from .auth import Credentials, connection_names, from_pass, from_sasl_plain, pick_connection, split_account
 from .bus import UserEvents
-from .lines import Line, format_line, parse
+from .history import MAX_LIMIT, History, HistoryError, batch_lines
+from .lines import Line, format_line, parse, server_time
 from .relay import ClientView, channel_lines, joined_now, message_line, state_lines, welcome
 
 if TYPE_CHECKING:
@@ -26,7 +27,8 @@ log = logging.getLogger(__name__)
 SERVER_NAME = "convos"
 READ_SIZE = 16 * 1024
 CAPS = {"server-time": "", "message-tags": "", "echo-message": "", "batch": "", "sasl": "PLAIN",
-        "cap-notify": "", "multi-prefix": ""}
+        "cap-notify": "", "multi-prefix": "", "draft/chathistory": ""}
+OWN_ISUPPORT = (f"CHATHISTORY={MAX_LIMIT}", "MSGREFTYPES=msgid,timestamp")
 NAMES_TIMEOUT = 10.0
 # What a client may not send to the shared connection: answered here, or refused.
 LOCAL_ONLY = {"USER", "PASS", "AUTHENTICATE", "WEBIRC", "SERVER", "SERVICE"}
@@ -305,7 +307,7 @@ class ClientSession:
         for token in facts.isupport:
             if token.startswith("PREFIX="):
                 self.view.prefix = token[len("PREFIX="):]
-        self.send(*welcome(self.view, facts, conn.name or conn.connection_id))
+        self.send(*welcome(self.view, facts, conn.name or conn.connection_id, OWN_ISUPPORT))
         if conn.state != "connected":
             self.notice(f"{conn.name} is {conn.state}; convos keeps trying to connect.")
         channels = [c for c in conn.sorted_conversations() if not c.is_private and not c.frozen]
@@ -394,6 +396,8 @@ class ClientSession:
                 self.view.numeric("366", p[0], "End of /NAMES list.")])
         elif command == "MODE" and len(p) == 1 and is_channel_name(p[0]):
             self.numeric("324", p[0], "+")
+        elif command == "CHATHISTORY":
+            await self._chathistory(p)
         elif command == "WHO":
             self.numeric("315", line.param(0) or "*", "End of WHO list.")
         else:
@@ -418,6 +422,26 @@ class ClientSession:
         if "echo-message" not in self.view.caps:
             self._unechoed.append((conv_id, "private", text))
         await conn.send(conv_id, f"/say {text}")
+
+    async def _chathistory(self, params: list[str]) -> None:
+        assert self.user is not None and self.conn is not None
+        found = History(self.core, self.user, self.conn)
+        try:
+            if params and params[0].upper() == "TARGETS":
+                targets = await found.targets(params)
+                body = [format_line("CHATHISTORY", "TARGETS", name, server_time(ts)) for name, ts in targets]
+                self.send(*batch_lines("draft/chathistory-targets", [], body, tagged="batch" in self.view.caps))
+                return
+            target, messages = await found.query(params)
+        except HistoryError as err:
+            self.send(format_line("FAIL", "CHATHISTORY", err.code, err.context, err.text, source=SERVER_NAME))
+            return
+        body = []
+        for message in messages:
+            line = message_line(self.view, {**message, "conversation_id": target.lower(), "name": target})
+            if line:
+                body.append(line)
+        self.send(*batch_lines("chathistory", [target], body, tagged="batch" in self.view.caps))
 
     def _topic_reply(self, channel: str) -> None:
         conv = self._conversation(channel)
