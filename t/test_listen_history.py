@@ -1,15 +1,18 @@
 """CHATHISTORY through the IRC listener: every subcommand, by msgid and by timestamp, from the logs
-that ngircd's lines were written to (fixtures `convos` and `native`: t/listen_client.py)."""
+that ngircd's lines were written to; MARKREAD, the browser's read position both ways (fixtures
+`convos` and `native`: t/listen_client.py)."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
+from conftest import core_of
+from events_helper import is_message, is_state
 from irc_peer import IrcLine
 from listen_client import EMAIL, PASSWORD, Native
 
-from convos.listen.lines import server_time
+from convos.listen.lines import parse_time, server_time
 
 CAPS = ("server-time", "message-tags", "batch", "draft/chathistory")
 
@@ -108,3 +111,45 @@ async def test_chathistory_without_batch_gets_plain_lines(convos: Any, native: A
     assert again.tags == {}
     await me.expect(lambda m: m.command == "PONG" and m.text == "done")
     assert not [m for m in me.inbox.history if m.command == "BATCH"]
+
+
+async def test_read_marker_is_the_browsers_read_position(convos: Any, native: Any, irc_client: Any) -> None:
+    events = convos.events
+    a, b = native("a"), native("b")
+    for n in (a, b):
+        await n.register(password=f"{EMAIL}/localhost:{PASSWORD}", caps=("draft/read-marker",))
+        await n.expect(lambda m: m.command == "JOIN")
+        first = await n.expect(lambda m: m.command == "MARKREAD")  # after the JOIN: where reading stands
+        assert first.params[0] == "#convos" and first.params[1].startswith("timestamp=")
+    jimmy = await irc_client("jimmy")
+    await jimmy.join("#convos")
+    await jimmy.privmsg("#convos", "superman: unread, please read me")
+    logged = await events.wait(is_message(conversation_id="#convos", **{"from": "jimmy"}))
+    await a.expect(lambda m: m.command == "PRIVMSG")
+    await a.send("MARKREAD #convos")
+    where = await a.expect(lambda m: m.command == "MARKREAD")
+    unread_since = parse_time(where.params[1])
+    assert unread_since is not None and unread_since < parse_time(logged["ts"])  # just before the unread line
+
+    # A client reads: the browsers and the other client follow.
+    await a.send(f"MARKREAD #convos timestamp={server_time(time.time())}")
+    await events.wait(is_state("read", conversation_id="#convos"))
+    moved = await b.expect(lambda m: m.command == "MARKREAD")
+    assert parse_time(moved.params[1]) > unread_since
+    res = await convos.get("/api/connection/irc-localhost/conversation/%23convos/messages")
+    assert res.status == 200
+    conv = core_of(convos).get_user(EMAIL).get_connection("irc-localhost").get_conversation("#convos")
+    assert conv.unread == 0
+
+    # The browser reads: the clients are told.
+    await jimmy.privmsg("#convos", "another one")
+    await events.wait(is_message(conversation_id="#convos", message="another one"))
+    assert conv.unread == 1
+    res = await convos.post("/api/connection/irc-localhost/conversation/%23convos/read")
+    assert res.status == 200
+    for n in (a, b):
+        told = await n.expect(lambda m: m.command == "MARKREAD" and m.params[0] == "#convos")
+        assert parse_time(told.params[1]) >= parse_time(logged["ts"])
+
+    fail, _ = await history(a, "MARKREAD #nowhere")
+    assert fail.command == "FAIL" and fail.params[:2] == ("MARKREAD", "INVALID_PARAMS")

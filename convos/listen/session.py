@@ -8,13 +8,13 @@ from collections import deque
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from ..core.connection import is_channel_name
 from ..errors import ConvosError, TooManyRequests
 from . import limits
 from .auth import Credentials, connection_names, from_pass, from_sasl_plain, pick_connection, split_account
 from .bus import UserEvents
-from .history import MAX_LIMIT, History, HistoryError, batch_lines
-from .lines import Line, format_line, parse, server_time
+from .commands import SERVER_NAME, ClientCommands, markread_line
+from .history import MAX_LIMIT
+from .lines import Line, format_line, parse
 from .relay import ClientView, channel_lines, joined_now, message_line, state_lines, welcome
 
 if TYPE_CHECKING:
@@ -24,10 +24,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SERVER_NAME = "convos"
 READ_SIZE = 16 * 1024
 CAPS = {"server-time": "", "message-tags": "", "echo-message": "", "batch": "", "sasl": "PLAIN",
-        "cap-notify": "", "multi-prefix": "", "draft/chathistory": ""}
+        "cap-notify": "", "multi-prefix": "", "draft/chathistory": "", "draft/read-marker": ""}
 OWN_ISUPPORT = (f"CHATHISTORY={MAX_LIMIT}", "MSGREFTYPES=msgid,timestamp")
 NAMES_TIMEOUT = 10.0
 # What a client may not send to the shared connection: answered here, or refused.
@@ -51,6 +50,7 @@ class ClientSession:
         self.user: User | None = None
         self.conn: Connection | None = None
         self.events: UserEvents | None = None
+        self.commands = ClientCommands(self)
         self._bucket = limits.LineBucket()
         self._buffer = bytearray()
         self._skipping = False
@@ -63,7 +63,7 @@ class ClientSession:
         self._sasl_started = False
         self._sasl: tuple[Credentials, User] | None = None
         # What this client sent without echo-message: its own lines are not sent back to it.
-        self._unechoed: deque[tuple[str, str, str]] = deque(maxlen=256)
+        self.unechoed: deque[tuple[str, str, str]] = deque(maxlen=256)
         self._commands: asyncio.Queue[Line] = asyncio.Queue(limits.PENDING_COMMANDS)
 
     # --- output ---------------------------------------------------------------
@@ -311,7 +311,7 @@ class ClientSession:
         if conn.state != "connected":
             self.notice(f"{conn.name} is {conn.state}; convos keeps trying to connect.")
         channels = [c for c in conn.sorted_conversations() if not c.is_private and not c.frozen]
-        names = await asyncio.gather(*(self._names(c.conversation_id) for c in channels))
+        names = await asyncio.gather(*(self.names(c.conversation_id) for c in channels))
         for conv, participants in zip(channels, names, strict=True):
             self._enter(conv.conversation_id, conv.name, conv.topic, participants)
         log.info("IRC listener: %s attached to %s from %s.", user.email, conn.connection_id, self.address)
@@ -327,8 +327,11 @@ class ClientSession:
     def _enter(self, conv_id: str, name: str, topic: str, participants: list[dict[str, str]]) -> None:
         self.view.entered(conv_id, name, topic)
         self.send(*channel_lines(self.view, name, topic, participants))
+        conv = self.conversation(conv_id)
+        if conv is not None and "draft/read-marker" in self.view.caps:
+            self.send(markread_line(conv))
 
-    async def _names(self, conv_id: str) -> list[dict[str, str]]:
+    async def names(self, conv_id: str) -> list[dict[str, str]]:
         conn = self.conn
         assert conn is not None
         try:
@@ -359,98 +362,14 @@ class ClientSession:
         while True:
             line = await self._commands.get()
             try:
-                await self._command(line)
+                await self.commands.run(line)
             except ConvosError as err:
                 self.notice(f"{line.command}: {err.errors[0].message if err.errors else err}")
             except Exception:
                 log.exception("IRC listener: %s from %s failed", line.command, self.email)
                 self.notice(f"{line.command}: internal error")
 
-    async def _command(self, line: Line) -> None:
-        conn = self.conn
-        assert conn is not None
-        command, p = line.command, line.params
-        if command in ("PRIVMSG", "NOTICE"):
-            for target in line.param(0).split(","):
-                if target and len(p) > 1:
-                    await self._say(command, target, p[1])
-        elif command == "JOIN":
-            keys = line.param(1).split(",")
-            for i, channel in enumerate(line.param(0).split(",")):
-                if channel:
-                    key = keys[i] if i < len(keys) else ""
-                    await conn.send("", f"/join {channel} {key}".rstrip())
-        elif command == "PART":
-            for channel in line.param(0).split(","):
-                if channel:
-                    await conn.send("", f"/part {channel}")
-        elif command == "TOPIC" and len(p) > 1:
-            await conn.send(p[0].lower(), f"/topic {p[1]}")
-        elif command == "TOPIC":
-            self._topic_reply(p[0] if p else "")
-        elif command == "NICK" and p:
-            await conn.send("", f"/nick {p[0]}")
-        elif command == "NAMES" and p:
-            participants = await self._names(p[0].lower())
-            self.send(*channel_lines(self.view, p[0], "", participants)[1:] if participants else [
-                self.view.numeric("366", p[0], "End of /NAMES list.")])
-        elif command == "MODE" and len(p) == 1 and is_channel_name(p[0]):
-            self.numeric("324", p[0], "+")
-        elif command == "CHATHISTORY":
-            await self._chathistory(p)
-        elif command == "WHO":
-            self.numeric("315", line.param(0) or "*", "End of WHO list.")
-        else:
-            # Anything else goes to the network as it is; its answers show in the server tab.
-            await conn.send("", "/quote " + format_line(command, *p))
-
-    async def _say(self, command: str, target: str, text: str) -> None:
-        conn = self.conn
-        assert conn is not None
-        conv_id = target.lower()
-        if command == "NOTICE" or (text.startswith("\x01") and not text.startswith("\x01ACTION ")):
-            # Not logged (as from the browser): the other clients are told here.
-            await conn.send("", "/quote " + format_line(command, target, text))
-            self.listener.echo(self, format_line(command, target, text, source=self.view.nick))
-            return
-        if text.startswith("\x01ACTION "):
-            body = text[len("\x01ACTION "):].rstrip("\x01")
-            if "echo-message" not in self.view.caps:
-                self._unechoed.append((conv_id, "action", body))
-            await conn.send(conv_id, f"/me {body}")
-            return
-        if "echo-message" not in self.view.caps:
-            self._unechoed.append((conv_id, "private", text))
-        await conn.send(conv_id, f"/say {text}")
-
-    async def _chathistory(self, params: list[str]) -> None:
-        assert self.user is not None and self.conn is not None
-        found = History(self.core, self.user, self.conn)
-        try:
-            if params and params[0].upper() == "TARGETS":
-                targets = await found.targets(params)
-                body = [format_line("CHATHISTORY", "TARGETS", name, server_time(ts)) for name, ts in targets]
-                self.send(*batch_lines("draft/chathistory-targets", [], body, tagged="batch" in self.view.caps))
-                return
-            target, messages = await found.query(params)
-        except HistoryError as err:
-            self.send(format_line("FAIL", "CHATHISTORY", err.code, err.context, err.text, source=SERVER_NAME))
-            return
-        body = []
-        for message in messages:
-            line = message_line(self.view, {**message, "conversation_id": target.lower(), "name": target})
-            if line:
-                body.append(line)
-        self.send(*batch_lines("chathistory", [target], body, tagged="batch" in self.view.caps))
-
-    def _topic_reply(self, channel: str) -> None:
-        conv = self._conversation(channel)
-        if conv is None or not conv.topic:
-            self.numeric("331", channel or "*", "No topic is set")
-        else:
-            self.numeric("332", conv.name, conv.topic)
-
-    def _conversation(self, name: str) -> Conversation | None:
+    def conversation(self, name: str) -> Conversation | None:
         return self.conn.get_conversation(name) if self.conn and name else None
 
     # --- relay ----------------------------------------------------------------
@@ -478,20 +397,26 @@ class ClientSession:
             if event.get("type") == "connection_removed":
                 self.error("The connection was removed")
                 return
+            if event.get("type") == "read":
+                conv = self.conversation(str(event.get("conversation_id") or ""))
+                if conv is not None and conv.conversation_id and "draft/read-marker" in self.view.caps:
+                    ts = event.get("ts")
+                    self.send(markread_line(conv, ts if isinstance(ts, float) else None))
+                return
             channel = joined_now(self.view, event)
             if channel:
                 conv_id = str(event.get("conversation_id") or channel.lower())
-                self._enter(conv_id, channel, str(event.get("topic") or ""), await self._names(conv_id))
+                self._enter(conv_id, channel, str(event.get("topic") or ""), await self.names(conv_id))
                 return
             self.send(*state_lines(self.view, event))
 
     def _own_unechoed(self, event: dict[str, Any]) -> bool:
         """Whether this is a line this client sent and did not ask to get back."""
-        if not self._unechoed or str(event.get("from") or "").lower() != self.view.nick.lower():
+        if not self.unechoed or str(event.get("from") or "").lower() != self.view.nick.lower():
             return False
         key = (str(event.get("conversation_id") or ""), str(event.get("type") or ""), str(event.get("message") or ""))
         try:
-            self._unechoed.remove(key)
+            self.unechoed.remove(key)
         except ValueError:
             return False
         return True
