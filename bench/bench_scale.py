@@ -13,7 +13,7 @@ lines/s per connection, staggered so the lines are spread over each second (one 
 `--seconds` per rate given).
 
 Connection attempts to one host:port are spaced CONVOS_CONNECT_DELAY (4 s) apart across all
-users (convos/irc/connection.py `HostQueue`): 3,000 connections to 127.0.0.1 would take 3.3
+users (convos/irc/factory.py `HostQueue`): 3,000 connections to 127.0.0.1 would take 3.3
 hours. The home therefore has a connection profile for the peer with `skip_queue: true`
 (settings/connections/irc-localhost.json), which bypasses that queue for this host only.
 CONVOS_CONNECT_DELAY=0 would do it too, but it is also the first reconnect delay, and a delay

@@ -20,6 +20,7 @@ from . import __version__
 from .config import Config
 from .core.connection import Connection
 from .core.core import Core
+from .irc.factory import IrcFactory
 from .store.file import FileStore
 
 if TYPE_CHECKING:
@@ -57,13 +58,15 @@ def setup_logging(config: Config) -> None:
     )
 
 
-def connection_class(scheme: str) -> type[Connection]:
-    """Pick the protocol by URL scheme."""
-    if scheme in ("irc", "ircs"):
-        from .irc.connection import IrcConnection
+def protocols(irc: IrcFactory) -> Callable[[str], type[Connection]]:
+    """Pick the protocol by URL scheme: irc:// and ircs:// are the IRC factory's."""
 
-        return IrcConnection
-    return Connection
+    def connection_class(scheme: str) -> type[Connection]:
+        if scheme in ("irc", "ircs"):
+            return irc.connection_class()
+        return Connection
+
+    return connection_class
 
 
 def build_core(config: Config, *, readonly: bool = False) -> Core:
@@ -71,7 +74,9 @@ def build_core(config: Config, *, readonly: bool = False) -> Core:
     # The daemon's store removes temp files a killed daemon left, while it reads the users;
     # a read-only core (`recover`, which may run beside a daemon) never does.
     store = FileStore(config.home, scan_threads=config.scan_threads, spool_dir=spool, clean_temp_files=not readonly)
-    return Core(store, config, readonly=readonly, connection_class=connection_class)
+    # The IRC factory owns what IRC connections share (host queue, /list cache, TLS contexts):
+    # one per core, nothing process-wide.
+    return Core(store, config, readonly=readonly, connection_class=protocols(IrcFactory()))
 
 
 def build_app(core: Core, config: Config) -> web.Application:
@@ -248,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         overrides["home"] = Path(args.home).expanduser()
     if getattr(args, "listen", None):
         overrides["listen"] = tuple(args.listen)
-    config = Config.from_env(**overrides)
+    config = Config.from_env(None, **overrides)
     setup_logging(config)
 
     if args.command == "recover":

@@ -154,7 +154,7 @@ async def test_a_users_own_change_is_saved_at_once(start: Start, home: Path, mon
     saved = on_disk(path)
     assert [c["conversation_id"] for c in saved["conversations"]] == ["#convos", "lois"]
     assert unread(saved) == 3
-    assert len(s.core.saves) == 0
+    assert len(s.core.chat.saves) == 0
     count = len(writes.of(path))
     await s.client.close()
     assert len(writes.of(path)) == count  # nothing changed since: the stop writes nothing
@@ -168,14 +168,14 @@ async def test_a_conversation_a_message_opens_is_saved_within_a_second(start: St
     s = await registered(start, env={"CONVOS_SAVE_INTERVAL": "3600"})
     path = home / s.email / CID / "connection.json"
     await flood(s, 3)
-    assert len(s.core.saves) == 1  # the channel's counters wait
+    assert len(s.core.chat.saves) == 1  # the channel's counters wait
     loop = asyncio.get_running_loop()
     sent = loop.time()
     await s.peer.send(":lois!l@h PRIVMSG superman :are you there?")
     saved = await writes.until(path, lambda d: "lois" in [c["conversation_id"] for c in d["conversations"]])
     assert loop.time() - sent < 3
     assert unread(saved, "lois") == 1 and unread(saved) == 3  # the batch took what was pending
-    assert len(s.core.saves) == 0
+    assert len(s.core.chat.saves) == 0
 
 
 async def test_unchanged_files_are_not_written_at_stop(make_client: Any, home: Path,

@@ -108,7 +108,7 @@ async def test_a_user_connects_without_waiting_in_the_queue(make_client: Any, ho
     assert res.status == 200
     res = await client.post(f"/api/connection/{CID}", json={"wanted_state": "disconnected"})
     assert res.status == 200
-    await core.state_settled(core.get_user("user1@example.com").connections[CID])
+    await core.connections.state_settled(core.get_user("user1@example.com").connections[CID])
     assert core.get_user("user1@example.com").connections[CID].state == "disconnected"
     assert core.connect_queue.waiting == 0
 

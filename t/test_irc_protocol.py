@@ -539,7 +539,7 @@ async def test_the_first_unread_message_is_known_by_id(start: Start) -> None:
     msg = await s.wait(is_message(message="after reading"))
     assert (await s.conversations())["#convos"]["first_unread_id"] == msg["id"]
     # Saved with the conversation (connection.json), so a restart keeps it.
-    await s.core.save_connection(s.core.get_user(s.email), s.conn)
+    await s.core.chat.save_connection(s.core.get_user(s.email), s.conn)
     saved = await s.core.store.load_connections(s.email)
     (saved_conv,) = [c for c in saved[0]["conversations"] if c["conversation_id"] == "#convos"]
     assert saved_conv["first_unread_id"] == msg["id"]

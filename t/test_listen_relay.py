@@ -222,7 +222,7 @@ async def test_a_slow_client_is_disconnected_and_the_others_go_on(convos: Any, n
     conn = user.get_connection("irc-localhost")
     conv = conn.get_conversation("#convos")
     for i in range(3000):
-        await core.chat(conn, conv, type="private", from_="flooder", message=f"line {i} " + "y" * 400)
+        await core.chat.ingest(conn, conv, type="private", from_="flooder", message=f"line {i} " + "y" * 400)
     await fast.expect(lambda m: m.text.startswith("line 2999 "), 30)
     slow.reader._transport.resume_reading()
     await slow.closed(30)

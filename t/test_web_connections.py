@@ -188,7 +188,7 @@ async def test_profile_file_read_at_startup(make_client, perl_home, anon):
     # 8.07 did not read a profile back unless a connection used its host; we read it when it is used.
     client = await make_client(home_dir=perl_home)
     core = core_of(client)
-    profile = await core.profile_for("irc://irc.example.com:6697")
+    profile = await core.profiles.profile_for("irc://irc.example.com:6697")
     assert profile.max_message_length == 400
 
 
@@ -230,7 +230,7 @@ async def test_a_users_connection_does_not_show_its_host_to_others(client, anon,
                                                               "irc://alice-private-bnc.internal.corp:7000")
     assert not (home / "settings" / "connections" / "irc-alice-private-bnc-internal-corp.json").exists()
     # The connection still gets what its profile gives (here the defaults).
-    profile = await core_of(client).profile_for("irc://alice-private-bnc.internal.corp:7000")
+    profile = await core_of(client).profiles.profile_for("irc://alice-private-bnc.internal.corp:7000")
     assert (profile.max_message_length, profile.max_bulk_message_size) == (512, 3)
     # Once no connection uses it, nobody sees it any more.
     assert (await lois.delete("/api/connection/irc-alice-private-bnc-internal-corp")).status == 200

@@ -195,7 +195,7 @@ async def test_a_removed_connection_says_goodbye_without_touching_a_new_one(
     assert new is not old
     await peer.expect("^QUIT ")
     await peer.expect_closed()
-    await core.state_settled(old)
+    await core.connections.state_settled(old)
     assert (old.state, new.state) == ("disconnected", "disconnected")
 
     # The old connection's goodbye reached neither the browser nor the new connection's files.

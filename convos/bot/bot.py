@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import Config
 from ..core.connection import Connection, is_channel_name
-from ..core.events import USER_EVENT, Subscription
+from ..core.events import ConnectionInfo, ConnectionState, Event, Message, Subscription, UserCreated
 from ..core.passwords import verify_password_async
 from ..core.settings import random_secret
+from ..core.tasks import Tasks
 from ..core.user import User
 from ..errors import ConvosError, Forbidden, NotFound
 from ..store.base import BotFiles, StoreError
@@ -56,7 +57,7 @@ class Bot:
         self.checks = 0  # times the config file was looked at
         self._actions: dict[str, Action] = {}
         self._order: list[str] = []
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = Tasks()
         self._started = False
         self._humans = asyncio.Event()
         self._accounts: Subscription | None = None  # `user` events, until there is a human account
@@ -85,35 +86,19 @@ class Bot:
             return
         self._started = True
         # Subscribed now, before the users are loaded, so no account made later is missed.
-        self._accounts = self.core.events.subscribe_kinds({USER_EVENT})
+        self._accounts = self.core.events.subscribe(kinds={UserCreated})
         self.spawn(self._run(self._accounts), name="bot")
 
     async def stop(self) -> None:
         for action in list(self._actions.values()):
             await action.stop()
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            try:
-                await task
-            except BaseException:
-                pass
+        await self._tasks.cancel_all()
         if self._accounts is not None:
             self._accounts.close()
 
-
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
         """A background task the bot owns: cancelled by stop(), failures logged."""
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("Bot task %s failed", task.get_name(), exc_info=task.exception())
+        return self._tasks.track(coro, name=name)
 
     def is_human(self, user: User) -> bool:
         return user.email != self.email and "bot" not in user.roles
@@ -125,7 +110,7 @@ class Bot:
         """Until there is a human account: each `user` event of the bus (of every user) says to look."""
         while not self._has_humans():
             if await sub.get() is None:  # fell behind (thousands of sign-ups at once): listen again
-                sub = self._accounts = self.core.events.subscribe_kinds({USER_EVENT})
+                sub = self._accounts = self.core.events.subscribe(kinds={UserCreated})
         sub.close()
         self._humans.set()
 
@@ -143,7 +128,7 @@ class Bot:
             return
         self.user = user
         # Subscribe before creating connections, so no event of theirs is missed.
-        self.spawn(self._listen(self.core.events.subscribe(user.email)), name="bot-events")
+        self.spawn(self._listen(self._subscribe(user.email)), name="bot-events")
         await self._apply(config)
         await self._checked()
         while True:
@@ -279,33 +264,39 @@ class Bot:
 
     # --- chat ---------------------------------------------------------------------------------
 
-    async def _listen(self, sub: Any) -> None:
+    def _subscribe(self, email: str) -> Subscription:
+        """Its own account's events that it acts on."""
+        return self.core.events.subscribe(email=email, kinds={Message, ConnectionState, ConnectionInfo})
+
+    async def _listen(self, sub: Subscription) -> None:
         while True:
             async for event in sub:
                 try:
                     self._on_event(event)
                 except Exception:
-                    log.exception("Bot failed to handle %s", event.get("event"))
+                    log.exception("Bot failed to handle %s", type(event).__name__)
             user = self.user
             if user is None or user.removed or self.core.get_user(self.email) is not user:
                 log.warning("Bot account %s was removed; the bot is idle until Convos restarts.", self.email)
                 return
-            if not sub.overflowed:
+            if not sub.dropped:
                 return
             log.warning("Bot fell behind on its events; listening again.")
-            sub = self.core.events.subscribe(self.email)
+            sub = self._subscribe(self.email)
 
-    def _on_event(self, event: Mapping[str, Any]) -> None:
+    def _on_event(self, event: Event) -> None:
         user = self.user
-        conn = user.get_connection(str(event.get("connection_id") or "")) if user is not None else None
+        if user is None or not isinstance(event, Message | ConnectionState | ConnectionInfo):
+            return
+        conn = user.get_connection(event.connection_id)
         if conn is None:
             return
-        kind = event.get("event")
-        if kind == "message":
+        if isinstance(event, Message):
             self._on_message(conn, event)
-        elif kind == "state" and event.get("type") == "connection" and event.get("state") != "connected":
-            self._bot_mode.pop(conn.connection_id, None)
-        elif kind == "state" and event.get("type") == "info":
+        elif isinstance(event, ConnectionState):
+            if event.state != "connected":
+                self._bot_mode.pop(conn.connection_id, None)
+        else:
             self._mark_as_bot(conn)
 
     def _mark_as_bot(self, conn: Connection) -> None:
@@ -319,18 +310,17 @@ class Bot:
         self.spawn(quietly(conn.send("", f"/quote MODE {nick} +B"), "set mode +B"),
                    name=f"bot-mode-{conn.connection_id}")
 
-    def _on_message(self, conn: Connection, event: Mapping[str, Any]) -> None:
-        conversation_id = str(event.get("conversation_id") or "")
-        from_ = str(event.get("from") or "")
-        if not conversation_id or not from_ or event.get("type") not in ANSWERED_TYPES:
+    def _on_message(self, conn: Connection, event: Message) -> None:
+        conversation_id, from_ = event.conversation_id, event.from_
+        if not conversation_id or not from_ or event.type not in ANSWERED_TYPES:
             return
         my_nick = str(conn.info.get("nick") or "")
         if from_.lower() == my_nick.lower():
             return
         msg = BotMessage(
             connection_id=conn.connection_id, conversation_id=conversation_id, from_=from_,
-            message=str(event.get("message") or ""), type=str(event.get("type")),
-            highlight=bool(event.get("highlight")), is_private=not is_channel_name(conversation_id),
+            message=event.message, type=event.type,
+            highlight=event.highlight, is_private=not is_channel_name(conversation_id),
             my_nick=my_nick,
         )
         reply = self.reply_for(msg)

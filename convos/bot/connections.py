@@ -26,16 +26,16 @@ async def ensure_connection(bot: Bot, config: ConnectionConfig) -> None:
         return
     conn = user.get_connection(cid)
     if conn is None:
-        conn = await bot.core.create_connection(user, config.url, wanted_state=config.wanted_state)
+        conn = await bot.core.connections.create_connection(user, config.url, wanted_state=config.wanted_state)
         log.info("Bot created connection %s (wanted state %s).", cid, config.wanted_state)
     elif cid in bot.urls and bot.urls[cid] != config.url:
         # The URL in bot.yaml changed: the same as a user changing it (reconnects when needed).
-        update = bot.core.update_connection(user, conn, url=config.url, wanted_state=config.wanted_state)
+        update = bot.core.connections.update_connection(user, conn, url=config.url, wanted_state=config.wanted_state)
         bot.spawn(quietly(update, f"update {cid}"), name=f"bot-update-{cid}")
     else:
         if conn.wanted_state != config.wanted_state:
             conn.wanted_state = config.wanted_state
-            await bot.core.save_connection(user, conn)
+            await bot.core.chat.save_connection(user, conn)
         if config.wanted_state == "connected" and conn.state == "disconnected":
             if not bot.config.skip_connect:
                 bot.spawn(quietly(conn.start(), f"connect {cid}"), name=f"bot-connect-{cid}")
@@ -73,10 +73,10 @@ async def ensure_conversation(bot: Bot, conn: Connection, config: ConversationCo
         conv = Conversation(conn.connection_id, name.lower(), name, password=config.password,
                             frozen="" if connected else "Not connected.")
         conn.conversations[conv.conversation_id] = conv
-        bot.core.emit_conversation(conn, conv)
+        bot.core.chat.emit_conversation(conn, conv)
     elif config.password:
         conv.password = config.password
-    await bot.core.save_connection(user, conn)
+    await bot.core.chat.save_connection(user, conn)
 
 
 async def quietly(coro: Coroutine[Any, Any, Any], what: str) -> None:

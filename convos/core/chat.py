@@ -1,62 +1,81 @@
-"""What protocols call back into: chat lines, state events and deferred saves."""
+"""The chat service: chat lines in (counters, highlights, log), events out, unread and read, deferred saves."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import Any
 
-from ..store.base import LogRef
+from ..store.base import LogRef, Store
 from .connection import Connection, Conversation
+from .events import ConversationChanged, Event, EventBus, Message, NotificationsRead, Read
 from .highlight import Highlights
 from .saves import DeferredSaves
-
-if TYPE_CHECKING:
-    from .core import Core
+from .tasks import Tasks
+from .user import User
+from .users import Users
 
 log = logging.getLogger(__name__)
 
 
-class ChatMixin:
-    """Part of Core: the hub a Connection reports to."""
+def conversation_changed(conn: Connection, conv: Conversation, topic_by: str | None = None) -> ConversationChanged:
+    """The whole conversation as an event (a snapshot: it may change before it is published)."""
+    return ConversationChanged(
+        email=conn.email, connection_id=conn.connection_id, conversation_id=conv.conversation_id,
+        frozen=conv.frozen, info=dict(conv.info), name=conv.name, notifications=conv.notifications,
+        topic=conv.topic, unread=conv.unread, first_unread_id=conv.first_unread_id, topic_by=topic_by)
 
-    _tasks: set[asyncio.Task[Any]]
-    highlights: Highlights
-    saves: DeferredSaves
 
-    def is_current(self: Core, conn: Connection) -> bool:
+class ChatService:
+    """What happens in conversations: the lines protocols report, the events of connections,
+    unread counters and highlights, and the saves of connection.json that keep them."""
+
+    def __init__(self, store: Store, events: EventBus, users: Users, tasks: Tasks, *, save_interval: float,
+                 readonly: bool = False) -> None:
+        self.store = store
+        self.events = events
+        self.users = users
+        self.tasks = tasks
+        self.readonly = readonly
+        self.highlights = Highlights()
+        # connection.json of what changes by itself (counters, topics), in batches (core/saves.py).
+        self.saves = DeferredSaves(save_interval, self._connection_data, self._write_connections)
+
+    def is_current(self, conn: Connection) -> bool:
         """Whether the connection is still its user's: a removed one may still be saying goodbye."""
-        user = self.get_user(conn.email)
-        return user is not None and user.connections.get(conn.connection_id) is conn
+        return self.users.is_current(conn)
 
-    def emit(self: Core, conn: Connection, event: dict[str, Any]) -> None:
-        """Publish an event for the connection's owner (`connection_id` is filled in)."""
+    def emit(self, conn: Connection, event: Event) -> None:
+        """Publish an event of the connection's owner, once the lines logged before it are written.
+
+        In log order: a `message` event waits for its line to be written (it carries the line's
+        id), and every later event waits with it, so a subscriber sees them in order."""
         if not self.is_current(conn):
             return  # a removed connection's goodbye is nobody's news, even under a new one's id
-        event.setdefault("connection_id", conn.connection_id)
-        # In log order: a `message` event waits for its line to be written (it carries the line's
-        # id), and every later event waits with it, so the browser sees them in order.
+        self.store.after_logs(partial(self.events.publish, event))
+
+    def _emit_message(self, conn: Connection, conv: Conversation, ref: LogRef, *, type: str, from_: str,
+                      message: str, ts: float, highlight: bool) -> None:
+        if not self.is_current(conn):
+            return
+
         def publish() -> None:
-            ref = event.get("id")
-            if isinstance(ref, LogRef):
-                if ref.id is None:
-                    del event["id"]  # not logged (or the write failed)
-                else:
-                    event["id"] = ref.id
-            self.events.publish(conn.email, event)
-            if isinstance(ref, LogRef) and ref.error:
+            self.events.publish(Message(
+                email=conn.email, connection_id=conn.connection_id, conversation_id=conv.conversation_id,
+                name=conv.name, from_=from_, highlight=highlight, message=message, type=type, ts=ts, id=ref.id))
+            if ref.error:
                 # Shown but not in the log: the user is told (in the server tab), never left to find out.
-                where = event.get("conversation_id") or conn.name
-                self.events.publish(conn.email, {
-                    "event": "message", "connection_id": conn.connection_id, "conversation_id": "",
-                    "name": conn.name, "from": conn.connection_id, "highlight": False, "type": "error",
-                    "message": f"Could not log a message of {where}: {ref.error}.", "ts": time.time(),
-                })
+                where = conv.conversation_id or conn.name
+                self.events.publish(Message(
+                    email=conn.email, connection_id=conn.connection_id, conversation_id="", name=conn.name,
+                    from_=conn.connection_id, highlight=False, type="error",
+                    message=f"Could not log a message of {where}: {ref.error}."))
 
         self.store.after_logs(publish)
 
-    async def events_settled(self: Core) -> None:
+    async def events_settled(self) -> None:
         """Wait until every event emitted so far is published: a snapshot of the state taken
         after this (a websocket `load`) is never older than the events a subscriber still gets."""
         loop = asyncio.get_running_loop()
@@ -69,22 +88,19 @@ class ChatMixin:
         self.store.after_logs(settle)
         await done
 
-    def emit_state(self: Core, conn: Connection, type_: str, **data: Any) -> None:
-        self.emit(conn, {"event": "state", "type": type_, **data})
-
-    def emit_conversation(self: Core, conn: Connection, conv: Conversation) -> None:
+    def emit_conversation(self, conn: Connection, conv: Conversation, topic_by: str | None = None) -> None:
         """`state/frozen`: the full conversation, after it was created, (un)frozen or got a topic."""
-        self.emit(conn, {"event": "state", "type": "frozen", **conv.api_dict()})
+        self.emit(conn, conversation_changed(conn, conv, topic_by))
 
-    def is_highlight(self: Core, conn: Connection, message: str) -> bool:
+    def is_highlight(self, conn: Connection, message: str) -> bool:
         """The connection's nick or one of its user's keywords, as a whole word (no user regexes)."""
-        user = self.get_user(conn.email)
+        user = self.users.get(conn.email)
         nick = str(conn.info.get("nick") or "")
         words = user.highlight_keywords if user else []
         return self.highlights.is_highlight(conn.email, conn.connection_id, nick, words, message)
 
-    async def chat(
-        self: Core,
+    async def ingest(
+        self,
         conn: Connection,
         conv: Conversation,
         *,
@@ -112,37 +128,42 @@ class ChatMixin:
                                      highlight=highlight, is_channel=is_channel)
         if not own:
             conv.unread_logged(ref)
-        self.emit(conn, {
-            "event": "message", "conversation_id": conv.conversation_id, "name": conv.name, "from": from_,
-            "highlight": highlight, "message": message, "type": type, "ts": ts, "id": ref,
-        })
+        self._emit_message(conn, conv, ref, type=type, from_=from_, message=message, ts=ts, highlight=highlight)
         if not own or highlight:
             self.save_soon(conn)
 
-    async def save_connection_of(self: Core, conn: Connection) -> None:
-        user = self.get_user(conn.email)
+    async def mark_read(self, user: User, conn: Connection, conv: Conversation) -> None:
+        conv.mark_read()
+        # Other tabs and devices of the user clear their badges too.
+        self.emit(conn, Read(email=user.email, connection_id=conn.connection_id, conversation_id=conv.conversation_id))
+        await self.save_connection(user, conn)
+
+    async def mark_notifications_read(self, user: User) -> None:
+        for conn in user.sorted_connections():
+            changed = False
+            for conv in conn.all_conversations():
+                changed |= conv.notifications != 0
+                conv.notifications = 0
+            if changed:
+                await self.save_connection(user, conn)
+        self.events.publish(NotificationsRead(email=user.email))
+
+    async def save_connection(self, user: User, conn: Connection) -> None:
+        # A removed connection (maybe still saying goodbye) never writes over a new one of the same id.
+        if user.removed or self.readonly or user.connections.get(conn.connection_id) is not conn:
+            return
+        self.saves.saved(conn)  # this snapshot has what a deferred save would have written
+        await self.store.save_connection(user.email, conn.connection_id, conn.to_dict())
+
+    async def save_connection_of(self, conn: Connection) -> None:
+        user = self.users.get(conn.email)
         if user is not None:
             await self.save_connection(user, conn)
 
-    def client_cert_paths(self: Core, conn: Connection) -> tuple[Any, Any]:
-        return self.store.client_cert_paths(conn.email, conn.connection_id)
-
-    def remote_address_of(self: Core, conn: Connection) -> str:
-        user = self.get_user(conn.email)
-        return user.remote_address if user else ""
-
-    async def reverse_dns(self: Core, ip: str) -> str:
-        loop = asyncio.get_running_loop()
-        try:
-            host, _ = await asyncio.wait_for(loop.getnameinfo((ip, 0)), 5)
-            return str(host)
-        except (OSError, TimeoutError):
-            return ip
-
-    async def clear_history(self: Core, conn: Connection, conv: Conversation) -> None:
+    async def clear_history(self, conn: Connection, conv: Conversation) -> None:
         await self.store.delete_conversation_logs(conn.email, conn.connection_id, conv.conversation_id)
 
-    def save_soon(self: Core, conn: Connection, *, soon: bool = False) -> None:
+    def save_soon(self, conn: Connection, *, soon: bool = False) -> None:
         """Save connection.json within CONVOS_SAVE_INTERVAL (core/saves.py): for what changes by
         itself, such as unread counters; with `soon`, within a second: what the user would miss
         after a crash (a conversation a message opened, the nick the server gave us). Whatever a
@@ -150,14 +171,23 @@ class ChatMixin:
         if not self.readonly:
             self.saves.mark(conn, soon=soon)
 
-    def track(self: Core, coro: Any, name: str | None = None) -> asyncio.Task[Any]:
-        """Run a background task that the core owns (cancelled on stop)."""
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
+    def start_saves(self) -> None:
+        if not self.readonly:
+            self.saves.start()
 
-    def _task_done(self: Core, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("Background task %s failed", task.get_name(), exc_info=task.exception())
+    async def stop_saves(self) -> None:
+        """At shutdown: what is pending and whatever else changed (topics, the server's nick...),
+        in one batch; only the files that differ are written."""
+        if not self.readonly:
+            await self.saves.stop()
+            await self.saves.flush(self.users.connections())
+
+    def _connection_data(self, conn: Connection) -> dict[str, Any] | None:
+        """What a deferred save writes: None for a connection that is not its user's any more."""
+        user = self.users.get(conn.email)
+        if user is None or user.removed or user.connections.get(conn.connection_id) is not conn:
+            return None
+        return conn.to_dict()
+
+    async def _write_connections(self, items: list[tuple[Connection, dict[str, Any]]]) -> None:
+        await self.store.save_connections([(conn.email, conn.connection_id, data) for conn, data in items])

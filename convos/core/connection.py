@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from ..errors import InvalidInput
 from ..store.base import LogRef
+from .hub import DETACHED, CoreHub
 
 
 class ProtocolNotSupported(InvalidInput):
@@ -160,7 +161,7 @@ class Connection:
     extra: dict[str, Any] = field(default_factory=dict)
     # Whose connection this is, and the core it reports to (set when the core adopts it).
     email: str = field(default="", repr=False)
-    hub: Any = field(default=None, repr=False)
+    hub: CoreHub = field(default=DETACHED, repr=False)
 
     def __post_init__(self) -> None:
         self.server = Conversation(self.connection_id, "", self.name or self.connection_id)
@@ -198,7 +199,8 @@ class Connection:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Connection:
         cid = str(data.get("connection_id") or "")
-        info = data.get("info") if isinstance(data.get("info"), dict) else {}
+        given_info = data.get("info")
+        info: dict[str, Any] = given_info if isinstance(given_info, dict) else {}
         info.setdefault("authenticated", False)
         info.setdefault("capabilities", {})
         commands = data.get("on_connect_commands")
@@ -218,7 +220,8 @@ class Connection:
         conn.server.name = conn.name
         convs = data.get("conversations")
         if not isinstance(convs, list):
-            convs = data.get("dialogs") if isinstance(data.get("dialogs"), list) else []
+            dialogs = data.get("dialogs")  # the older name of the list
+            convs = dialogs if isinstance(dialogs, list) else []
         for item in convs:
             if isinstance(item, dict):
                 conv = Conversation.from_dict(item, cid)

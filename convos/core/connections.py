@@ -1,13 +1,15 @@
-"""Part of Core: creating, changing and removing connections, and the profiles they use."""
+"""The connections service (creating, changing and removing connections) and the profiles service
+(the profiles of hosts, and which addresses a user's connections may reach)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
+from ..config import Config
 from ..errors import ConvosError, FailedDependency, InvalidInput, NotFound
 from .addresses import AddressCheck, any_address, is_public_address, parse_address
 from .connection import (
@@ -17,11 +19,17 @@ from .connection import (
     connection_id_for,
     pretty_connection_name,
 )
+from .events import ConnectionAdded, ConnectionRemoved
 from .profiles import Profile, host_port, profile_url
+from .settings import Settings
+from .tasks import Tasks
 from .user import User
+from .users import Users
 
 if TYPE_CHECKING:
-    from .core import Core
+    from ..store.base import Store
+    from .chat import ChatService
+    from .hub import CoreHub
 
 log = logging.getLogger(__name__)
 
@@ -58,25 +66,32 @@ def url_changed(old: str, new: str) -> bool:
     return False
 
 
-class ConnectionsMixin:
-    profiles: dict[str, Profile]
-    _profiles_loaded = False  # every profile file read (on the first listing)
-    connection_class: ConnectionClass
-    # The latest state change asked for each connection (by id()): the next one waits for it.
-    _state_changes: dict[int, asyncio.Task[None]]
+class ProfilesService:
+    """The profiles of hosts (per-host limits and options), and which addresses a user's
+    connections may reach."""
+
+    def __init__(self, store: Store, settings: Settings, config: Config, users: Users,
+                 save_settings: Callable[[], Awaitable[None]]) -> None:
+        self.store = store
+        self.settings = settings
+        self.config = config
+        self.users = users
+        self.save_settings = save_settings
+        self.by_id: dict[str, Profile] = {}
+        self._profiles_loaded = False  # every profile file read (on the first listing)
 
     # --- profiles ------------------------------------------------------------
 
-    async def profile_for(self: Core, url: str, created_by: str = "") -> Profile:
+    async def profile_for(self, url: str, created_by: str = "") -> Profile:
         """The profile of a URL's host: cached, read from disk, or made from the defaults.
 
         One made from the defaults is `implicit`: only admins see it, while a connection uses it.
         """
         pid = connection_id_for(url)
-        profile = self.profiles.get(pid)
+        profile = self.by_id.get(pid)
         if profile is None:
             data = await self.store.load_profile(pid) if pid else None
-            profile = self.profiles.get(pid)  # made by someone else while the file was read
+            profile = self.by_id.get(pid)  # made by someone else while the file was read
             if profile is not None:
                 return profile
             profile = Profile.default_for(profile_url(url), self.config)
@@ -84,48 +99,48 @@ class ConnectionsMixin:
                 profile.load(data)
             else:
                 profile.implicit, profile.shared, profile.created_by = True, False, created_by
-            self.profiles[pid] = profile
+            self.by_id[pid] = profile
         elif profile.implicit and not profile.created_by and pid != connection_id_for(self.settings.default_connection):
             profile.created_by = created_by  # the default's was made for everyone, not for this user
         return profile
 
-    async def ensure_default_profile(self: Core) -> None:
+    async def ensure_default_profile(self) -> None:
         """The default connection always has a profile (in memory; written only when saved)."""
         url = self.settings.default_connection
         if not url:
             return
         pid = connection_id_for(url)
-        known = pid in self.profiles
+        known = pid in self.by_id
         profile = await self.profile_for(url)
         if not known and await self.store.load_profile(pid) is None:
             profile.url = url
 
-    async def list_profiles(self: Core, admin: bool) -> list[Profile]:
+    async def list_profiles(self, admin: bool) -> list[Profile]:
         """What GET /api/connection-profiles shows: for users the shared profiles and the default
         one; for admins every profile, except implicit ones that no connection uses any more."""
         if not self._profiles_loaded:
             # Every saved profile, also of hosts no connection uses (8.07 read them only when used).
             self._profiles_loaded = True
             for pid, data in await self.store.load_profiles():
-                if pid not in self.profiles and pretty_connection_name(str(data.get("url") or "")):
+                if pid not in self.by_id and pretty_connection_name(str(data.get("url") or "")):
                     profile = Profile.default_for(profile_url(str(data["url"])), self.config)
                     profile.id = pid
                     profile.load(data)
-                    self.profiles[pid] = profile
+                    self.by_id[pid] = profile
         default = self.settings.default_connection
         default_pid = connection_id_for(default) if default else ""
-        used = {connection_id_for(c.url) for u in self.users for c in u.connections.values()}
-        for pid, profile in list(self.profiles.items()):
+        used = {connection_id_for(c.url) for c in self.users.connections()}
+        for pid, profile in list(self.by_id.items()):
             if profile.implicit and pid not in used and pid != default_pid:
-                del self.profiles[pid]  # nothing lost: an implicit profile holds only defaults
-        return [p for _, p in sorted(self.profiles.items())
+                del self.by_id[pid]  # nothing lost: an implicit profile holds only defaults
+        return [p for _, p in sorted(self.by_id.items())
                 if p.id and (admin or p.shared or p.id == default_pid)]
 
-    def profile_json(self: Core, profile: Profile, admin: bool) -> dict[str, Any]:
+    def profile_json(self, profile: Profile, admin: bool) -> dict[str, Any]:
         s = self.settings
         return profile.api_dict(default_url=s.default_connection, forced=s.forced_connection, admin=admin)
 
-    async def save_profile(self: Core, data: dict[str, Any], admin_email: str = "") -> Profile:
+    async def save_profile(self, data: dict[str, Any], admin_email: str = "") -> Profile:
         url = str(data.get("url") or "").strip()
         if urlsplit(url).scheme not in ("irc", "ircs"):
             raise InvalidInput("The URL must start with irc:// or ircs://.", "/url")
@@ -135,7 +150,7 @@ class ConnectionsMixin:
             self.settings.default_connection = url
             self.settings.forced_connection = bool(data.get("is_forced"))
             await self.save_settings()
-        fresh = connection_id_for(url) not in self.profiles
+        fresh = connection_id_for(url) not in self.by_id
         profile = await self.profile_for(url)
         profile.url = profile_url(url)
         profile.update(data)
@@ -148,20 +163,20 @@ class ConnectionsMixin:
         await self.store.save_profile(profile.id, profile.to_dict())
         return profile
 
-    async def remove_profile(self: Core, profile_id: str) -> None:
-        profile = self.profiles.get(profile_id)
+    async def remove_profile(self, profile_id: str) -> None:
+        profile = self.by_id.get(profile_id)
         if profile is None or not host_port(profile.url)[0]:
             raise NotFound("Connection profile not found.")
         if host_port(profile.url)[0] == host_port(self.settings.default_connection)[0]:
             raise InvalidInput("You cannot delete the default connection.")
-        if len(self.profiles) <= 1:
+        if len(self.by_id) <= 1:
             raise InvalidInput("You must have at least one connection profile.")
-        del self.profiles[profile_id]
+        del self.by_id[profile_id]
         await self.store.delete_profile(profile_id)
 
     # --- which addresses a connection may reach -----------------------------------
 
-    def may_reach_private(self: Core, user: User | None, url: str) -> bool:
+    def may_reach_private(self, user: User | None, url: str) -> bool:
         """Whether a connection of `user` to `url` may reach loopback and private addresses.
 
         Yes when the admin allows it for everyone (CONVOS_IRC_ALLOW_PRIVATE), for admins and the
@@ -175,28 +190,68 @@ class ConnectionsMixin:
         default = self.settings.default_connection
         return bool(default) and _host_and_port(url) == _host_and_port(default)
 
-    def address_check(self: Core, conn: Connection) -> AddressCheck:
+    def address_check(self, conn: Connection) -> AddressCheck:
         """What the protocol checks every address of the connection's host with, after DNS."""
-        return any_address if self.may_reach_private(self.get_user(conn.email), conn.url) else is_public_address
+        return any_address if self.may_reach_private(self.users.get(conn.email), conn.url) else is_public_address
 
-    def check_literal_address(self: Core, user: User, url: str) -> None:
+    def check_literal_address(self, user: User, url: str) -> None:
         """A URL whose host is an address literal is refused at once (names are checked when connecting)."""
         host = host_port(url)[0]
         ip = parse_address(host)
         if ip is not None and not is_public_address(ip) and not self.may_reach_private(user, url):
             raise InvalidInput("Connecting to private addresses is not allowed.", "/url")
 
+
+class ConnectionsService:
+    """The users' connections: made by the connection factory (by URL scheme), reporting to the hub."""
+
+    def __init__(self, store: Store, settings: Settings, config: Config, users: Users, tasks: Tasks,
+                 chat: ChatService, profiles: ProfilesService, connection_class: ConnectionClass,
+                 hub: CoreHub) -> None:
+        self.store = store
+        self.settings = settings
+        self.config = config
+        self.users = users
+        self.tasks = tasks
+        self.chat = chat
+        self.profiles = profiles
+        # Picks the Connection class for a URL scheme; the composition root passes the IRC one.
+        self.connection_class = connection_class
+        self.hub = hub
+        # The latest state change asked for each connection (by id()): the next one waits for it.
+        self._state_changes: dict[int, asyncio.Task[None]] = {}
+
     # --- connections ---------------------------------------------------------
 
-    def make_connection(self: Core, user: User, data: dict[str, Any]) -> Connection:
+    def make_connection(self, user: User, data: dict[str, Any]) -> Connection:
         cls = self.connection_class(urlsplit(str(data.get("url") or "")).scheme)
         conn = cls.from_dict(data)
         conn.email = user.email
-        conn.hub = self
+        conn.hub = self.hub
         return conn
 
+    async def load_connections(self, user: User, records: list[dict[str, Any]] | None = None) -> None:
+        """The user's connections (at start-up): `records` when the store read them with the user."""
+        if records is None:
+            records = await self.store.load_connections(user.email)
+        for data in records:
+            conn = self.make_connection(user, data)
+            if not conn.connection_id:
+                continue
+            user.connections[conn.connection_id] = conn
+            await self.profiles.profile_for(conn.url, user.email)
+            legacy = [c for c in conn.conversations.values() if c.last_read]
+            for conv in legacy:
+                # Old files kept `last_read`; count what came after it once, without a cap.
+                conv.unread = await self.store.count_messages(
+                    user.email, conn.connection_id, conv.conversation_id, conv.last_read
+                )
+                conv.last_read = ""
+            if legacy:
+                await self.chat.save_connection(user, conn)
+
     async def create_connection(
-        self: Core,
+        self,
         user: User,
         url: str,
         *,
@@ -226,7 +281,7 @@ class ConnectionsMixin:
         cls = self.connection_class(parts.scheme)
         if cls is Connection:
             raise InvalidInput(f"Convos::Core::Connection::{parts.scheme.capitalize()} is not supported.", "/url")
-        self.check_literal_address(user, url)
+        self.profiles.check_literal_address(user, url)
 
         conn = self.make_connection(user, {
             "connection_id": cid,
@@ -235,21 +290,21 @@ class ConnectionsMixin:
             "wanted_state": wanted_state or "connected",
             "on_connect_commands": [c.strip() for c in on_connect_commands or [] if c.strip()],
         })
-        profile = await self.profile_for(url, user.email)
+        profile = await self.profiles.profile_for(url, user.email)
         conn.service_accounts = list(profile.service_accounts)
         name, key = channel_from_path(url)
         if name:
             conv = Conversation(cid, name.lower(), name, password=key)
             conn.conversations[conv.conversation_id] = conv
         user.connections[cid] = conn
-        await self.save_connection(user, conn)
+        await self.chat.save_connection(user, conn)
         log.info("%s created connection %s", user.email, cid)
-        self.emit_state(conn, "connection_added", connection=conn.api_dict())
+        self.chat.emit(conn, ConnectionAdded(email=user.email, connection_id=cid, connection=conn.api_dict()))
         if start and not self.config.skip_connect:
-            self.track(conn.start(), name=f"start-{user.email}-{cid}")
+            self.tasks.track(conn.start(), name=f"start-{user.email}-{cid}")
         return conn
 
-    async def initial_connection(self: Core, user: User) -> None:
+    async def initial_connection(self, user: User) -> None:
         """Every new user starts with a connection to the default server (spec §4.4); failures are logged."""
         url = self.settings.default_connection
         if not url:
@@ -260,7 +315,7 @@ class ConnectionsMixin:
             log.warning("No initial connection for %s: %s", user.email, err)
 
     async def update_connection(
-        self: Core,
+        self,
         user: User,
         conn: Connection,
         *,
@@ -270,7 +325,7 @@ class ConnectionsMixin:
     ) -> Connection:
         new_url = url.strip() if url and urlsplit(url.strip()).hostname else conn.url
         if new_url != conn.url and not self.settings.forced_connection:
-            self.check_literal_address(user, new_url)  # before anything changes
+            self.profiles.check_literal_address(user, new_url)  # before anything changes
         if wanted_state:
             conn.wanted_state = wanted_state
         if on_connect_commands is not None:
@@ -289,7 +344,7 @@ class ConnectionsMixin:
         reset = getattr(conn, "reset_reconnect_delay", None)
         if reset is not None:
             reset()
-        await self.save_connection(user, conn)
+        await self.chat.save_connection(user, conn)
         if action in ("connected", "reconnect") and not conn.can_connect:
             # Known without the network: a scheme no protocol implements never connects.
             raise FailedDependency(ProtocolNotSupported(conn.url).errors[0].message, "/wanted_state")
@@ -298,7 +353,15 @@ class ConnectionsMixin:
             self.change_state(conn, action, nick if change_nick else "")
         return conn
 
-    def change_state(self: Core, conn: Connection, action: str, nick: str = "") -> asyncio.Task[None]:
+    async def cancel_state_changes(self) -> None:
+        """Stop the state changes asked for (at shutdown: a connect finishing now would open a
+        socket nobody closes)."""
+        changes = list(self._state_changes.values())
+        for task in changes:
+            task.cancel()
+        await asyncio.gather(*changes, return_exceptions=True)
+
+    def change_state(self, conn: Connection, action: str, nick: str = "") -> asyncio.Task[None]:
         """Connect, disconnect or reconnect in the background, in the order asked, owned by the core.
 
         A disconnect starts at once (it stops a connect in progress); everything else waits
@@ -306,7 +369,7 @@ class ConnectionsMixin:
         """
         key = id(conn)
         previous = self._state_changes.get(key)
-        task = self.track(self._change_state(conn, action, nick, previous),
+        task = self.tasks.track(self._change_state(conn, action, nick, previous),
                           name=f"state-{conn.email}-{conn.connection_id}-{action or 'nick'}")
         self._state_changes[key] = task
 
@@ -317,13 +380,13 @@ class ConnectionsMixin:
         task.add_done_callback(forget)
         return task
 
-    async def state_settled(self: Core, conn: Connection) -> None:
+    async def state_settled(self, conn: Connection) -> None:
         """Wait until the state changes asked for the connection so far are done."""
         task = self._state_changes.get(id(conn))
         if task is not None:
             await asyncio.wait([task])
 
-    async def _change_state(self: Core, conn: Connection, action: str, nick: str,
+    async def _change_state(self, conn: Connection, action: str, nick: str,
                             previous: asyncio.Task[None] | None) -> None:
         if action != "disconnected" and previous is not None:
             await asyncio.wait([previous])
@@ -344,28 +407,27 @@ class ConnectionsMixin:
             # Done only after the changes before it, so the next change waits for all of them.
             await asyncio.wait([previous])
 
-    async def remove_connection(self: Core, user: User, conn: Connection) -> None:
+    async def remove_connection(self, user: User, conn: Connection) -> None:
         """Forget the connection and delete its files now; it says goodbye to the server in the background."""
         conn.wanted_state = "disconnected"
         user.connections.pop(conn.connection_id, None)
         await self.store.delete_connection(user.email, conn.connection_id)
-        self.events.publish(user.email, {"event": "state", "type": "connection_removed",
-                                         "connection_id": conn.connection_id})
+        self.chat.events.publish(ConnectionRemoved(email=user.email, connection_id=conn.connection_id))
         log.info("%s removed connection %s", user.email, conn.connection_id)
         self.change_state(conn, "disconnected")
 
-    async def start_connections(self: Core) -> None:
+    async def start_connections(self) -> None:
         """Every connection that wants to be connected, through the connect queue: a few at once."""
         if self.config.skip_connect:
             return
-        for user in self.users:
+        for user in self.users.all():
             for conn in user.sorted_connections():
                 if conn.wanted_state == "connected" and conn.can_connect and conn.state == "disconnected":
-                    self.queue_connect(conn)
+                    self.hub.queue_connect(conn)
 
-    async def stop_connections(self: Core) -> None:
+    async def stop_connections(self) -> None:
         """QUIT every connection at once, so shutdown takes one round trip, not one per connection."""
-        conns = [conn for user in self.users for conn in user.connections.values()]
+        conns = self.users.connections()
         results = await asyncio.gather(*(conn.stop() for conn in conns), return_exceptions=True)
         for conn, result in zip(conns, results, strict=True):
             if isinstance(result, Exception):

@@ -1,4 +1,10 @@
-"""The Core: loads settings and users from the store and owns them while the daemon runs."""
+"""The Core: the registries of settings and users, the life cycle, and the services it composes.
+
+The services do the work: `chat` (chat lines, events, unread, saves), `connections`,
+`profiles` (hosts and the addresses they may reach) and `files` (uploads and pastes). Each is
+given what it needs when the Core builds it; protocol connections reach the core through the
+`hub` (core/hub.py), consumers through the services and the event bus (`events`).
+"""
 
 from __future__ import annotations
 
@@ -15,21 +21,21 @@ from ..config import Config
 from ..errors import InvalidInput, NotFound, Unauthorized
 from ..store.base import DiskUsage, Store
 from . import invite
-from .chat import ChatMixin
-from .connection import Connection, Conversation
-from .connections import ConnectionClass, ConnectionsMixin
+from .chat import ChatService
+from .connection import Connection
+from .connections import ConnectionClass, ConnectionsService, ProfilesService
 from .connectqueue import ConnectQueue
-from .events import USER_EVENT, EventBus
-from .files import FilesMixin
-from .highlight import Highlights
+from .events import EventBus, UserCreated
+from .files import FilesService
 from .history import SCAN_QUEUE
+from .hub import Hub
 from .passwords import hash_password_async, verify_password_async
-from .profiles import Profile
-from .saves import DeferredSaves
 from .sessions import new_id as new_session_id
 from .settings import Settings, random_secret
 from .slots import UserSlots
+from .tasks import Tasks
 from .user import User, normalize_email, normalize_keywords
+from .users import Users
 
 log = logging.getLogger(__name__)
 
@@ -57,32 +63,35 @@ def _no_protocols(scheme: str) -> type[Connection]:
     return Connection
 
 
-class Core(ConnectionsMixin, ChatMixin, FilesMixin):
+class Core:
     def __init__(
         self, store: Store, config: Config, *, readonly: bool = False, connection_class: ConnectionClass = _no_protocols
     ) -> None:
         self.store = store
         self.config = config
-        # Picks the Connection class for a URL scheme; the composition root passes the IRC one.
-        self.connection_class = connection_class
-        self.profiles: dict[str, Profile] = {}
-        # connection.json of what changes by itself (counters, topics), in batches (core/saves.py).
-        self.saves = DeferredSaves(config.save_interval, self._connection_data, self._write_connections)
-        # A few connections register at once; the rest wait (core/connectqueue.py).
-        self.connect_queue = ConnectQueue(config.max_connecting, config.connect_timeout, self._start_queued)
-        self._tasks: set[asyncio.Task[object]] = set()
-        self._state_changes: dict[int, asyncio.Task[None]] = {}
         # Read-only cores (the `recover` command) never write: the daemon owns the files.
         self.readonly = readonly
+        # One object for the life of the core (the services hold it): loading fills it in.
         self.settings = Settings()
         self.ready = False
         self.ready_event = asyncio.Event()
         self.events = EventBus()
-        self.highlights = Highlights()
         # Log scans of one user: a few at once, a few more waiting, then 429 (core/history.py).
         self.scan_slots = UserSlots(config.scans_per_user, SCAN_QUEUE)
-        self._users: dict[str, User] = {}
+        self.registry = Users()
         self._users_lock = asyncio.Lock()
+        self.tasks = Tasks()
+        # The services, each given what it needs.
+        self.chat = ChatService(store, self.events, self.registry, self.tasks, save_interval=config.save_interval,
+                                readonly=readonly)
+        self.files = FilesService(store, self.settings, config, self.registry)
+        self.profiles = ProfilesService(store, self.settings, config, self.registry, self.save_settings)
+        # A few connections register at once; the rest wait (core/connectqueue.py).
+        self.connect_queue = ConnectQueue(config.max_connecting, config.connect_timeout, self._start_queued)
+        self.hub = Hub(config, store, self.registry, self.tasks, self.chat, self.profiles, self.files,
+                       self.connect_queue)
+        self.connections = ConnectionsService(store, self.settings, config, self.registry, self.tasks, self.chat,
+                                              self.profiles, connection_class, self.hub)
 
     # --- start-up ----------------------------------------------------------
 
@@ -93,7 +102,7 @@ class Core(ConnectionsMixin, ChatMixin, FilesMixin):
     async def load_settings(self) -> None:
         """Read settings.json, fill in missing secrets and save it back, before serving anything."""
         data = await self.store.load_settings()
-        self.settings = Settings.from_dict(data or {})
+        self.settings.replace_with(Settings.from_dict(data or {}))
         if self.config.default_connection and "default_connection" not in (data or {}):
             # Like the secrets: the environment only fills in what settings.json lacks.
             self.settings.default_connection = self.config.default_connection
@@ -124,24 +133,24 @@ class Core(ConnectionsMixin, ChatMixin, FilesMixin):
         finally:
             if collecting:
                 gc.enable()
-        humans = [u for u in self._users.values() if "bot" not in u.roles]
-        if humans and not any(u.is_admin for u in self._users.values()):
+        humans = [u for u in self.registry.all() if "bot" not in u.roles]
+        if humans and not any(u.is_admin for u in self.registry.all()):
             first = humans[0]
             first.roles.append("admin")
             log.warning("No admin found; giving admin to %s.", first.email)
             await self.save_user(first)
         self.ready = True
         self.ready_event.set()
-        if not self.readonly:
-            self.saves.start()
-        log.info("Core ready with %d users.", len(self._users))
+        self.chat.start_saves()
+        log.info("Core ready with %d users.", len(self.registry))
 
     async def _load_users(self) -> None:
         # The protocol's modules are imported while the store reads (the default connection's
         # scheme: its class is what most connections need).
         scheme = urlsplit(self.settings.default_connection).scheme or "irc"
-        records, _ = await asyncio.gather(self.store.load_users(), asyncio.to_thread(self.connection_class, scheme))
-        users = []
+        records, _ = await asyncio.gather(self.store.load_users(),
+                                          asyncio.to_thread(self.connections.connection_class, scheme))
+        users: list[tuple[str, str, User, list[dict[str, Any]] | None]] = []
         for record in records:
             user = User.from_dict(record.data)
             if not user.email:
@@ -149,103 +158,25 @@ class Core(ConnectionsMixin, ChatMixin, FilesMixin):
             order = user.registered or datetime.fromtimestamp(record.ctime, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             users.append((order, user.email, user, record.connections))
         users.sort(key=lambda item: (item[0], item[1]))
-        self._users = {user.email: user for _, _, user, _ in users}
+        self.registry.replace(user for _, _, user, _ in users)
         for _, _, user, connections in users:
-            await self._load_connections(user, connections)
-        await self.ensure_default_profile()
+            await self.connections.load_connections(user, connections)
+        await self.profiles.ensure_default_profile()
 
     async def stop(self) -> None:
         """Disconnect everything, write what is pending, and stop background work."""
         self.ready = False
         # State changes asked for first: a connect finishing now would open a socket nobody closes.
-        changes = list(self._state_changes.values())
-        for task in changes:
-            task.cancel()
-        await asyncio.gather(*changes, return_exceptions=True)
-        await self.stop_connections()
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            try:
-                await task
-            except BaseException:
-                pass
+        await self.connections.cancel_state_changes()
+        await self.connections.stop_connections()
+        await self.tasks.cancel_all()
+        await self.chat.stop_saves()
         if not self.readonly:
-            await self.saves.stop()
-            # What is pending and whatever else changed (topics, the server's nick...): one batch,
-            # and only the files that differ are written.
-            await self.saves.flush([conn for user in self.users for conn in user.connections.values()])
             await self.store.close()
 
-    async def _load_connections(self, user: User, records: list[dict[str, Any]] | None = None) -> None:
-        if records is None:
-            records = await self.store.load_connections(user.email)
-        for data in records:
-            conn = self.make_connection(user, data)
-            if not conn.connection_id:
-                continue
-            user.connections[conn.connection_id] = conn
-            await self.profile_for(conn.url, user.email)
-            legacy = [c for c in conn.conversations.values() if c.last_read]
-            for conv in legacy:
-                # Old files kept `last_read`; count what came after it once, without a cap.
-                conv.unread = await self.store.count_messages(
-                    user.email, conn.connection_id, conv.conversation_id, conv.last_read
-                )
-                conv.last_read = ""
-            if legacy:
-                await self.save_connection(user, conn)
-
-    async def save_connection(self, user: User, conn: Connection) -> None:
-        # A removed connection (maybe still saying goodbye) never writes over a new one of the same id.
-        if user.removed or self.readonly or user.connections.get(conn.connection_id) is not conn:
-            return
-        self.saves.saved(conn)  # this snapshot has what a deferred save would have written
-        await self.store.save_connection(user.email, conn.connection_id, conn.to_dict())
-
-    def _connection_data(self, conn: Connection) -> dict[str, Any] | None:
-        """What a deferred save writes: None for a connection that is not its user's any more."""
-        user = self.get_user(conn.email)
-        if user is None or user.removed or user.connections.get(conn.connection_id) is not conn:
-            return None
-        return conn.to_dict()
-
-    async def _write_connections(self, items: list[tuple[Connection, dict[str, Any]]]) -> None:
-        await self.store.save_connections([(conn.email, conn.connection_id, data) for conn, data in items])
-
-    # --- the connect queue (core/connectqueue.py) ----------------------------
-
-    def queue_connect(self, conn: Connection) -> None:
-        """Connect when the connect queue has room (at start-up and to reconnect)."""
-        if self.connect_queue.add(conn):
-            self.emit_state(conn, "connection", state="queued", message="Waiting for other connections to connect first.")
-
-    def connect_done(self, conn: Connection) -> None:
-        """The connection's attempt to connect is over (registered, failed, or waiting for its host's turn)."""
-        self.connect_queue.done(conn)
-
-    def unqueue_connect(self, conn: Connection) -> None:
-        """The connection no longer waits in the connect queue (connected or disconnected on request)."""
-        self.connect_queue.forget(conn)
-
     def _start_queued(self, conn: Connection) -> None:
-        self.track(conn.start(), name=f"start-{conn.email}-{conn.connection_id}")
-
-    async def mark_read(self, user: User, conn: Connection, conv: Conversation) -> None:
-        conv.mark_read()
-        # Other tabs and devices of the user clear their badges too.
-        self.emit_state(conn, "read", conversation_id=conv.conversation_id)
-        await self.save_connection(user, conn)
-
-    async def mark_notifications_read(self, user: User) -> None:
-        for conn in user.sorted_connections():
-            changed = False
-            for conv in conn.all_conversations():
-                changed |= conv.notifications != 0
-                conv.notifications = 0
-            if changed:
-                await self.save_connection(user, conn)
-        self.events.publish(user.email, {"event": "state", "type": "notifications_read"})
+        """The connect queue's turn for `conn`: connect in a task the core owns."""
+        self.tasks.track(conn.start(), name=f"start-{conn.email}-{conn.connection_id}")
 
     # --- settings ----------------------------------------------------------
 
@@ -261,10 +192,10 @@ class Core(ConnectionsMixin, ChatMixin, FilesMixin):
 
     @property
     def users(self) -> list[User]:
-        return list(self._users.values())
+        return self.registry.all()
 
     def get_user(self, email: str) -> User | None:
-        return self._users.get(normalize_email(email))
+        return self.registry.get(email)
 
     def user(self, email: str) -> User:
         user = self.get_user(email)
@@ -274,7 +205,7 @@ class Core(ConnectionsMixin, ChatMixin, FilesMixin):
 
     def email_taken(self, email: str) -> bool:
         email = normalize_email(email)
-        return email in self._users or self.store.is_broken_user(email)
+        return email in self.registry or self.store.is_broken_user(email)
 
     async def save_user(self, user: User) -> None:
         if user.removed or self.readonly:
@@ -288,8 +219,8 @@ class Core(ConnectionsMixin, ChatMixin, FilesMixin):
         async with self._users_lock:
             if self.email_taken(email):
                 raise Unauthorized("Email is taken.")
-            taken = {u.uid for u in self._users.values()}
-            uid = len(self._users) + 1
+            taken = {u.uid for u in self.registry.all()}
+            uid = len(self.registry) + 1
             while str(uid) in taken:
                 uid += 1
             user = User(
@@ -299,36 +230,36 @@ class Core(ConnectionsMixin, ChatMixin, FilesMixin):
                 uid=str(uid),
                 # The first human account is the admin; a bot account never is.
                 roles=list(roles) if roles is not None else
-                [] if any("bot" not in u.roles for u in self._users.values()) else ["admin"],
+                [] if any("bot" not in u.roles for u in self.registry.all()) else ["admin"],
             )
             user.password = await hash_password_async(password)
             user.sessions.renew()
-            self._users[email] = user
+            self.registry.add(user)
             try:
                 await self.save_user(user)
             except BaseException:
-                self._users.pop(email, None)
+                self.registry.pop(email)
                 raise
         log.info("Created user %s (uid %s).", email, user.uid)
         # For consumers that follow every account (the bot waits for the first human one).
-        self.events.publish(email, {"event": USER_EVENT, "type": "created", "email": email, "roles": list(user.roles)})
+        self.events.publish(UserCreated(email=email, roles=tuple(user.roles)))
         return user
 
     async def remove_user(self, user: User) -> None:
         """Forget the user and delete their files now; their connections quit in the background."""
-        if len(self._users) <= 1 and user.email in self._users:
+        if len(self.registry) <= 1 and user.email in self.registry:
             raise InvalidInput("You are the only user left.")
         conns = list(user.connections.values())
         for conn in conns:
             conn.wanted_state = "disconnected"
         self.events.close_user(user.email)
-        self.highlights.forget(user.email)
+        self.chat.highlights.forget(user.email)
         user.removed = True
-        self._users.pop(user.email, None)
+        self.registry.pop(user.email)
         await self.store.delete_user(user.email)
         log.info("Deleted user %s.", user.email)
         for conn in conns:
-            self.change_state(conn, "disconnected")
+            self.connections.change_state(conn, "disconnected")
 
     async def set_password(self, user: User, password: str) -> None:
         """A new password ends every session of the user (the caller saves the user)."""

@@ -1,10 +1,10 @@
-"""The per-user event bus: IRC -> core -> every open browser of that user.
+"""The events the core publishes (small frozen dataclasses) and the bus that hands them out.
 
-Events are JSON-ready dicts (the websocket frames of spec §5.3 without `ts` formatting).
-A subscriber follows one user (browsers, the bot's own account), or some kinds of event of
-every user (the bot waits for the first account: `user` events).
-Each subscriber has a bounded queue; a subscriber that falls too far behind is marked
-overflowed and dropped, so a slow or dead browser never stalls the others or grows memory.
+The core publishes; consumers subscribe. A subscriber says what it wants: the events of one
+user or of every user, of every kind or of some kinds (event classes). Each subscriber has a
+bounded queue; one that falls too far behind is dropped (its `get` returns None and `dropped`
+is True), so a slow or dead consumer never stalls the others or grows memory. Only the web
+layer (web/events.py) turns events into the websocket JSON of the spec.
 """
 
 from __future__ import annotations
@@ -12,35 +12,169 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import defaultdict
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Collection, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 log = logging.getLogger(__name__)
 
 DEFAULT_QUEUE_SIZE = 2000
 _CLOSED = object()
-# `event` of an account's events: {"event": "user", "type": "created", "email": ..., "roles": [...]}.
-USER_EVENT = "user"
+
+
+# --- the events -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """Something that happened to the account `email`, at `ts` (epoch seconds)."""
+
+    email: str
+    ts: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserCreated(Event):
+    """A new account (the bot waits for the first human one)."""
+
+    roles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NotificationsRead(Event):
+    """Every notification of the user was marked as read."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConnectionEvent(Event):
+    """An event of one connection of the user."""
+
+    connection_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Message(ConnectionEvent):
+    """A chat line, after it was logged: `id` is its message id (None when it is not in the log)."""
+
+    conversation_id: str
+    name: str
+    from_: str
+    highlight: bool
+    message: str
+    type: str
+    id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConnectionAdded(ConnectionEvent):
+    connection: Mapping[str, Any]  # the connection as the API shows it
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConnectionRemoved(ConnectionEvent):
+    pass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConnectionState(ConnectionEvent):
+    """The connection's state changed (connected, disconnected, ...), with a message saying why."""
+
+    state: str
+    message: str
+    reconnect_in: float | None = None  # seconds until the next try, after a lost connection
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConnectionInfo(ConnectionEvent):
+    info: Mapping[str, Any]  # a snapshot of the connection's info (nick, capabilities, ...)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConversationChanged(ConnectionEvent):
+    """A conversation was created, (un)frozen or got a topic: all of it (`state/frozen`)."""
+
+    conversation_id: str
+    frozen: str
+    info: Mapping[str, Any]
+    name: str
+    notifications: int
+    topic: str
+    unread: int
+    first_unread_id: str
+    topic_by: str | None = None  # who set the topic, on a live change
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Joined(ConnectionEvent):
+    conversation_id: str
+    nick: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Parted(ConnectionEvent):
+    """Someone left a channel, or was kicked (`kicker`)."""
+
+    conversation_id: str
+    nick: str
+    kicker: str | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Quit(ConnectionEvent):
+    nick: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NickChanged(ConnectionEvent):
+    old_nick: str
+    new_nick: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModeChanged(ConnectionEvent):
+    """`from_` gave or took `mode` (+o, -v, ...) of `nick` in a channel."""
+
+    conversation_id: str
+    from_: str
+    mode: str
+    nick: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Read(ConnectionEvent):
+    """The user read a conversation (other tabs and devices clear their badges)."""
+
+    conversation_id: str
+
+
+# --- the bus --------------------------------------------------------------------------------
 
 
 class Subscription:
-    def __init__(self, bus: EventBus, email: str, maxsize: int, kinds: frozenset[str] | None = None) -> None:
+    """What one consumer receives: iterate it, or `get()` until None. `close()` when done."""
+
+    def __init__(self, bus: EventBus, email: str | None, kinds: frozenset[type[Event]] | None, maxsize: int) -> None:
         self.bus = bus
-        self.email = email  # "" for a subscription to kinds of event of every user
-        self.kinds = kinds
+        self.email = email  # None: every user
+        self.kinds = kinds  # None: every kind
         self.queue: asyncio.Queue[Any] = asyncio.Queue(maxsize)
-        self.overflowed = False
+        self.dropped = False  # it fell behind: the bus closed it
         self.closed = False
 
-    def offer(self, event: dict[str, Any]) -> None:
+    def wants(self, event: Event) -> bool:
+        return self.kinds is None or type(event) in self.kinds
+
+    def offer(self, event: Event) -> None:
         if self.closed:
             return
         try:
             self.queue.put_nowait(event)
         except asyncio.QueueFull:
-            log.warning("Dropping a slow event subscriber of %s (%d events queued).", self.email, self.queue.qsize())
-            self.overflowed = True
+            log.warning("Dropping a slow event subscriber of %s (%d events queued).",
+                        self.email or "every user", self.queue.qsize())
+            self.dropped = True
             self.close()
 
     def close(self) -> None:
@@ -56,9 +190,9 @@ class Subscription:
             except asyncio.QueueFull:
                 self.queue.get_nowait()
 
-    def drain(self) -> tuple[list[dict[str, Any]], bool]:
+    def drain(self) -> tuple[list[Event], bool]:
         """Every event queued right now, without waiting, and whether the subscription ended."""
-        events: list[dict[str, Any]] = []
+        events: list[Event] = []
         while not self.queue.empty():
             item = self.queue.get_nowait()
             if item is _CLOSED:
@@ -66,14 +200,15 @@ class Subscription:
             events.append(item)
         return events, False
 
-    async def get(self) -> dict[str, Any] | None:
-        """The next event, or None once the subscription is closed."""
+    async def get(self) -> Event | None:
+        """The next event, or None once the subscription is closed (by `close()` or a drop)."""
         item = await self.queue.get()
         if item is _CLOSED:
             return None
-        return item  # type: ignore[no-any-return]
+        event: Event = item
+        return event
 
-    async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+    async def __aiter__(self) -> AsyncIterator[Event]:
         while True:
             item = await self.get()
             if item is None:
@@ -82,50 +217,51 @@ class Subscription:
 
 
 class EventBus:
+    """One bus for every consumer: the websockets, the bot, push notifications, IRC listeners."""
+
     def __init__(self, maxsize: int = DEFAULT_QUEUE_SIZE) -> None:
         self.maxsize = maxsize
-        self._subs: dict[str, set[Subscription]] = defaultdict(set)
-        self._kind_subs: dict[str, set[Subscription]] = defaultdict(set)
+        self._by_email: dict[str, set[Subscription]] = {}
+        self._every_user: set[Subscription] = set()
 
-    def subscribe(self, email: str, maxsize: int | None = None) -> Subscription:
-        sub = Subscription(self, email, maxsize or self.maxsize)
-        self._subs[email].add(sub)
+    def subscribe(self, *, email: str | None = None, kinds: Collection[type[Event]] | None = None,
+                  maxsize: int | None = None) -> Subscription:
+        """Follow the events of `email` (None: of every user), of the classes in `kinds` (None:
+        every kind), with a queue of `maxsize` events (default: the bus's)."""
+        sub = Subscription(self, email, frozenset(kinds) if kinds is not None else None, maxsize or self.maxsize)
+        if email is None:
+            self._every_user.add(sub)
+        else:
+            self._by_email.setdefault(email, set()).add(sub)
         return sub
 
-    def subscribe_kinds(self, kinds: Collection[str], maxsize: int | None = None) -> Subscription:
-        """The events of every user whose `event` is one of `kinds`."""
-        sub = Subscription(self, "", maxsize or self.maxsize, frozenset(kinds))
-        for kind in sub.kinds or ():
-            self._kind_subs[kind].add(sub)
-        return sub
-
-    def publish(self, email: str, event: dict[str, Any]) -> None:
-        """Hand `event` to every subscriber of `email` and of its kind; never blocks."""
-        event.setdefault("ts", time.time())
-        for sub in list(self._subs.get(email, ())):
-            sub.offer(event)
-        if self._kind_subs:
-            for sub in list(self._kind_subs.get(event.get("event", ""), ())):
-                sub.offer(event)
+    def publish(self, event: Event) -> None:
+        """Hand `event` to every subscriber that wants it; never blocks."""
+        subs = self._by_email.get(event.email)
+        if subs:
+            for sub in list(subs):
+                if sub.wants(event):
+                    sub.offer(event)
+        if self._every_user:
+            for sub in list(self._every_user):
+                if sub.wants(event):
+                    sub.offer(event)
 
     def subscribers(self, email: str) -> int:
-        return len(self._subs.get(email, ()))
+        """How many subscriptions follow `email` itself."""
+        return len(self._by_email.get(email, ()))
 
     def close_user(self, email: str) -> None:
-        for sub in list(self._subs.get(email, ())):
+        """End the subscriptions of one user (the account is gone)."""
+        for sub in list(self._by_email.get(email, ())):
             sub.close()
 
     def _remove(self, sub: Subscription) -> None:
-        for kind in sub.kinds or ():
-            kind_subs = self._kind_subs.get(kind)
-            if kind_subs is not None:
-                kind_subs.discard(sub)
-                if not kind_subs:
-                    del self._kind_subs[kind]
-        if sub.kinds is not None:
+        if sub.email is None:
+            self._every_user.discard(sub)
             return
-        subs = self._subs.get(sub.email)
+        subs = self._by_email.get(sub.email)
         if subs is not None:
             subs.discard(sub)
             if not subs:
-                del self._subs[sub.email]
+                del self._by_email[sub.email]

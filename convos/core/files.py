@@ -7,16 +7,16 @@ import hashlib
 import logging
 import re
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
+from ..config import Config
 from ..errors import InvalidInput, NotFound, PayloadTooLarge
-from ..store.base import UploadRecord, UploadSink
+from ..store.base import Store, UploadRecord, UploadSink
 from .connection import Connection
+from .settings import Settings
 from .user import User
-
-if TYPE_CHECKING:
-    from .core import Core
+from .users import Users
 
 log = logging.getLogger(__name__)
 
@@ -177,26 +177,32 @@ def page_files(records: list[UploadRecord], after: str | None, limit: int) -> di
     return out
 
 
-class FilesMixin:
-    """Part of Core: uploads and pastes of a user."""
+class FilesService:
+    """Uploads and pastes of the users."""
 
-    def user_by_uid(self: Core, uid: str) -> User | None:
-        return next((u for u in self.users if u.uid == uid), None)
+    def __init__(self, store: Store, settings: Settings, config: Config, users: Users) -> None:
+        self.store = store
+        self.settings = settings
+        self.config = config
+        self.users = users
 
-    def file_url(self: Core, uid: str, fid: str, *, base_url: str | None = None, ext: str = "") -> str:
+    def user_by_uid(self, uid: str) -> User | None:
+        return self.users.by_uid(uid)
+
+    def file_url(self, uid: str, fid: str, *, base_url: str | None = None, ext: str = "") -> str:
         base = (base_url or self.settings.base_url).rstrip("/")
         return f"{base}/file/{quote(uid, safe='')}/{quote(fid, safe='')}" + (f".{ext}" if ext else "")
 
-    def file_dict(self: Core, record: UploadRecord, base_url: str | None = None) -> dict[str, Any]:
+    def file_dict(self, record: UploadRecord, base_url: str | None = None) -> dict[str, Any]:
         return {"ext": record.ext, "filename": record.filename, "id": record.id, "saved": record.saved,
                 "uid": record.uid, "url": self.file_url(record.uid, record.id, base_url=base_url),
                 "write_only": record.write_only}
 
-    async def begin_upload(self: Core, user: User) -> UploadSink:
+    async def begin_upload(self, user: User) -> UploadSink:
         return await self.store.begin_upload(user.email)
 
     async def save_upload(
-        self: Core, user: User, sink: UploadSink, filename: str, *, fid: str | None = None,
+        self, user: User, sink: UploadSink, filename: str, *, fid: str | None = None,
         write_only: bool = False,
     ) -> UploadRecord:
         """Commit a finished sink: the id is the content checksum unless one was given."""
@@ -218,9 +224,9 @@ class FilesMixin:
         log.info("%s saved file %s (%s, %d bytes)", user.email, record.id, record.filename, record.size)
         return record
 
-    async def create_paste(self: Core, conn: Connection, text: str) -> str:
+    async def create_paste(self, conn: Connection, text: str) -> str:
         """Store a long message as the owner's paste and return its absolute URL (§7.1)."""
-        user = self.get_user(conn.email)
+        user = self.users.get(conn.email)
         if user is None:
             raise InvalidInput("Cannot create a paste without a user.")
         sink = await self.begin_upload(user)
@@ -232,7 +238,7 @@ class FilesMixin:
         record = await self.save_upload(user, sink, paste_filename(text))
         return self.file_url(user.uid, record.id)
 
-    async def public_file(self: Core, uid: str, fid: str) -> UploadRecord:
+    async def public_file(self, uid: str, fid: str) -> UploadRecord:
         """A file anyone with the link may see: NotFound for an unknown user, id or a write-only file."""
         user = self.user_by_uid(uid)
         record = await self.store.load_upload(user.email, fid, user.uid) if user else None
@@ -240,23 +246,23 @@ class FilesMixin:
             raise NotFound("File not found.")
         return record
 
-    async def file_head(self: Core, record: UploadRecord, size: int = SNIFF_BYTES) -> bytes:
+    async def file_head(self, record: UploadRecord, size: int = SNIFF_BYTES) -> bytes:
         return await self.store.read_upload(record, size)
 
-    async def file_mime_type(self: Core, record: UploadRecord) -> str:
+    async def file_mime_type(self, record: UploadRecord) -> str:
         kind = mime_type(record.filename)
         if kind == OCTET_STREAM:
             kind = mime_type(record.filename, await self.file_head(record))
         return kind
 
-    async def list_files(self: Core, user: User, after: str | None = None, limit: int = MAX_FILES_PAGE
+    async def list_files(self, user: User, after: str | None = None, limit: int = MAX_FILES_PAGE
                          ) -> dict[str, Any]:
         if limit < 1:
             raise InvalidInput("Must be at least 1.", "/limit")
         records = await self.store.list_uploads(user.email, user.uid)
         return page_files(records, after, min(limit, MAX_FILES_PAGE))
 
-    async def delete_files(self: Core, user: User, fids: list[str]) -> int:
+    async def delete_files(self, user: User, fids: list[str]) -> int:
         """Delete the user's own files; ids that do not exist are not counted."""
         deleted = 0
         for fid in dict.fromkeys(f.strip() for f in fids):

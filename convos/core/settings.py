@@ -53,6 +53,11 @@ class Settings:
             s.session_secrets = [str(x) for x in secrets if str(x)]
         return s
 
+    def replace_with(self, other: Settings) -> None:
+        """Take every value of `other`: this object is shared by the core's services."""
+        for name in self.__slots__:
+            setattr(self, name, getattr(other, name))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "base_url": self.base_url,

@@ -41,7 +41,7 @@ class Message:
 
     __slots__ = ("_raw", "_valid", "command", "params", "source", "tags")
 
-    def __init__(self, command: Any, params: list[str], source: str | None, tags: dict[str, Any], raw: str) -> None:
+    def __init__(self, command: int | str, params: list[str], source: str | None, tags: dict[str, Any], raw: str) -> None:
         self.command = command
         self.params = params
         self.source = source

@@ -9,7 +9,9 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from ..core.events import Parted
 from ..errors import InvalidInput
+from .client import Message
 from .prefixes import MODE_PREFIXES, split_prefix
 from .waiters import Step, keep, reject, resolve
 
@@ -19,8 +21,8 @@ if TYPE_CHECKING:
 Command = Callable[["IrcConnection", str, str], Awaitable[dict[str, Any]]]
 COMMANDS: dict[str, Command] = {}
 NAMES_TIMEOUT = 30.0
-# /list answers come from a cache per IRC host, shared by every user on it.
-LIST_CACHE: dict[str, dict[str, Any]] = {}
+# /list answers come from a cache per IRC host, shared by every user on it (the factory's
+# ListCache, irc/factory.py: bounded, and a finished list expires).
 # /list waits this long for the whole list (323) before it answers with what has come so far.
 LIST_WAIT = 1.0
 # A list that got no line for this long is not coming any more (the connection dropped): ask again.
@@ -134,7 +136,7 @@ async def send_message(conn: IrcConnection, target: str, message: str, *, action
     return {}
 
 
-def _param(message: Any, index: int) -> str:
+def _param(message: Message, index: int) -> str:
     params = message.params
     return params[index] if len(params) > index else ""
 
@@ -214,7 +216,7 @@ async def _join(conn: IrcConnection, name: str, key: str, depth: int = 0) -> dic
     result: dict[str, Any] = {"conversation_id": name.lower(), "topic": "", "topic_by": "", "users": {}}
     forward: list[str] = []
 
-    def match(msg: Any) -> Step | None:
+    def match(msg: Message) -> Step | None:
         cmd = msg.command
         if cmd == 333 and _same(_param(msg, 1), name):
             result["topic_by"] = split_prefix(_param(msg, 2))[0]
@@ -245,7 +247,8 @@ async def _join(conn: IrcConnection, name: str, key: str, depth: int = 0) -> dic
         await conn.server_message(f"Forwarding {name} to {new}.")
         old = conn.forget_conversation(name)
         if old is not None:
-            conn.hub.emit_state(conn, "part", conversation_id=old.conversation_id, nick=conn.nick)
+            conn.hub.emit(conn, Parted(email=conn.email, connection_id=conn.connection_id,
+                                       conversation_id=old.conversation_id, nick=conn.nick))
         return await _join(conn, new, key, depth + 1)
     conn.set_frozen(conv, "")
     if value and value.get("topic") and conv.topic != value["topic"]:
@@ -267,7 +270,7 @@ async def cmd_part(conn: IrcConnection, target: str, args: str) -> dict[str, Any
     client = conn.require_client()
     conn.unwanted.discard(name.lower())  # parted on request: this command removes it
 
-    def match(msg: Any) -> Step | None:
+    def match(msg: Message) -> Step | None:
         if msg.command == "PART" and _same(_param(msg, 0), name) and _same(split_prefix(msg.source)[0], conn.nick):
             return resolve({})
         if msg.command in (403, 442, 479) and _same(_param(msg, 1), name):
@@ -283,7 +286,8 @@ async def cmd_part(conn: IrcConnection, target: str, args: str) -> dict[str, Any
 
 async def _remove(conn: IrcConnection, name: str) -> None:
     conv = conn.forget_conversation(name)
-    conn.hub.emit_state(conn, "part", conversation_id=name.lower(), nick=conn.nick)
+    conn.hub.emit(conn, Parted(email=conn.email, connection_id=conn.connection_id, conversation_id=name.lower(),
+                               nick=conn.nick))
     if conv is not None:
         await conn.hub.save_connection_of(conn)
 
@@ -294,7 +298,7 @@ async def cmd_topic(conn: IrcConnection, target: str, args: str) -> dict[str, An
     client = conn.require_client()
     text = args.strip()
 
-    def match(msg: Any) -> Step | None:
+    def match(msg: Message) -> Step | None:
         if msg.command == 332 and _same(_param(msg, 1), channel):
             return resolve({"conversation_id": channel.lower(), "topic": _param(msg, 2)})
         if msg.command == 331 and _same(_param(msg, 1), channel):
@@ -318,7 +322,7 @@ async def cmd_names(conn: IrcConnection, target: str, args: str) -> dict[str, An
     client = conn.require_client()
     participants: list[dict[str, str]] = []
 
-    def match(msg: Any) -> Step | None:
+    def match(msg: Message) -> Step | None:
         if msg.command == 353 and _same(_param(msg, 2), channel):
             for item in msg.params[-1].split():
                 mode = ""
@@ -344,7 +348,7 @@ async def cmd_kick(conn: IrcConnection, target: str, args: str) -> dict[str, Any
     check_target(nick)
     client = conn.require_client()
 
-    def match(msg: Any) -> Step | None:
+    def match(msg: Message) -> Step | None:
         if msg.command == "KICK" and _same(_param(msg, 0), channel) and _same(_param(msg, 1), nick):
             return resolve({})
         if msg.command in (401, 403, 441, 442, 482) and (_same(_param(msg, 1), channel) or _same(_param(msg, 1), nick)):
@@ -366,7 +370,7 @@ async def cmd_invite(conn: IrcConnection, target: str, args: str) -> dict[str, A
     check_target(channel)
     client = conn.require_client()
 
-    def match(msg: Any) -> Step | None:
+    def match(msg: Message) -> Step | None:
         if msg.command == 341 and _same(_param(msg, 1), nick):
             return resolve({"conversation_id": channel.lower(), "invited": nick})
         if msg.command in (401, 403, 442, 443, 482) and (_same(_param(msg, 1), nick) or _same(_param(msg, 1), channel)):
@@ -393,7 +397,7 @@ async def cmd_mode(conn: IrcConnection, target: str, args: str) -> dict[str, Any
         item, end, key = lists[letter]
         found: list[dict[str, Any]] = []
 
-        def list_match(msg: Any) -> Step | None:
+        def list_match(msg: Message) -> Step | None:
             if msg.command == item and _same(_param(msg, 1), target):
                 ts = _param(msg, 4)
                 found.append({"by": _param(msg, 3), "mask": _param(msg, 2), "ts": int(ts) if ts.isdigit() else 0})
@@ -407,7 +411,7 @@ async def cmd_mode(conn: IrcConnection, target: str, args: str) -> dict[str, Any
         await client.write("MODE", target, modes)
         return await conn.waiters.wait(list_match)  # type: ignore[no-any-return]
 
-    def match(msg: Any) -> Step | None:
+    def match(msg: Message) -> Step | None:
         if not modes and msg.command == 324 and _same(_param(msg, 1), target):
             return resolve({"target": target, "mode": " ".join(msg.params[2:])})
         if not modes and msg.command == 221:
@@ -444,7 +448,7 @@ async def cmd_nick(conn: IrcConnection, target: str, args: str) -> dict[str, Any
     client = conn.require_client()
     old = conn.nick
 
-    def match(msg: Any) -> Step | None:
+    def match(msg: Message) -> Step | None:
         if msg.command == "NICK" and _same(split_prefix(msg.source)[0], old) and _same(_param(msg, 0), nick):
             return resolve({"nick": nick})
         if msg.command in (432, 433, 436, 437) and _same(_param(msg, 1), nick):
@@ -471,7 +475,7 @@ async def cmd_whois(conn: IrcConnection, target: str, args: str) -> dict[str, An
     info: dict[str, Any] = {"nick": nick, "away": False, "channels": {}, "fingerprint": "", "idle_for": 0,
                             "name": "", "server": "", "server_info": "", "user": "", "host": ""}
 
-    def match(msg: Any) -> Step | None:
+    def match(msg: Message) -> Step | None:
         if not (len(msg.params) > 1 and _same(_param(msg, 1), nick)):
             return None
         cmd = msg.command
@@ -524,7 +528,7 @@ async def cmd_ison(conn: IrcConnection, target: str, args: str) -> dict[str, Any
     nick = check_target(args.strip() or target)
     client = conn.require_client()
 
-    def match(msg: Any) -> Step | None:
+    def match(msg: Message) -> Step | None:
         if msg.command == 303:
             online = {n.lower() for n in msg.params[-1].split()}
             return resolve({"nick": nick, "online": nick.lower() in online})
@@ -542,7 +546,7 @@ async def cmd_ison(conn: IrcConnection, target: str, args: str) -> dict[str, Any
 async def cmd_away(conn: IrcConnection, target: str, args: str) -> dict[str, Any]:
     client = conn.require_client()
 
-    def match(msg: Any) -> Step | None:
+    def match(msg: Message) -> Step | None:
         if msg.command in (305, 306):
             return resolve({"away": msg.command == 306, "reason": msg.params[-1]})
         return None
@@ -561,7 +565,7 @@ async def cmd_oper(conn: IrcConnection, target: str, args: str) -> dict[str, Any
         raise InvalidInput("Usage: /oper <name> <password>")
     client = conn.require_client()
 
-    def match(msg: Any) -> Step | None:
+    def match(msg: Message) -> Step | None:
         if msg.command == 381:
             return resolve(None)
         if msg.command in (461, 464, 491):
@@ -579,20 +583,17 @@ async def cmd_oper(conn: IrcConnection, target: str, args: str) -> dict[str, Any
 async def cmd_list(conn: IrcConnection, target: str, args: str) -> dict[str, Any]:
     client = conn.require_client()
     key = f"{conn.host}:{conn.port}"
-    cache = LIST_CACHE.get(key)
-    now = time.time()
-    loop = asyncio.get_running_loop()
-    if cache is None or "refresh" in args.split() or (
-            not cache["done"] and (now - cache["ts"] > LIST_STALE or cache.get("loop") is not loop)):
-        cache = LIST_CACHE[key] = {"conversations": {}, "done": False, "ts": now, "arrived": asyncio.Event(),
-                                   "loop": loop}
+    lists = conn.factory.lists
+    cache = lists.get(key)
+    if cache is None or "refresh" in args.split() or (not cache.done and lists.idle(cache) > LIST_STALE):
+        cache = lists.start(key)
         await client.write("LIST")
-    if not cache["done"]:
+    if not cache.done:
         # Most servers send the whole list at once: answer with it, not with "0 channels" first.
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(LIST_WAIT):
-                await cache["arrived"].wait()
-    items = list(cache["conversations"].values())
+                await cache.arrived.wait()
+    items = list(cache.conversations.values())
     m = re.search(r"/(\W?[\w-]+)/(\w*)", args)
     if m:
         # The filter is a literal word (no user-supplied regular expressions): case-insensitive.
@@ -603,26 +604,7 @@ async def cmd_list(conn: IrcConnection, target: str, args: str) -> dict[str, Any
         items = by_name + by_topic
     else:
         items.sort(key=lambda c: -c["n_users"])
-    return {"n_conversations": len(cache["conversations"]), "conversations": items[:200], "done": cache["done"]}
-
-
-def list_reply(host_key: str, message: Any) -> None:
-    """Feed 321/322/323 into the per-host /list cache."""
-    cache = LIST_CACHE.get(host_key)
-    if cache is None:
-        return
-    cache["ts"] = time.time()  # still coming
-    if message.command == 322 and len(message.params) >= 3:
-        name = message.params[1]
-        topic = re.sub(r"^\[\+[^\]]*\]\s?", "", message.params[-1] if len(message.params) > 3 else "")
-        users = message.params[2]
-        cache["conversations"][name.lower()] = {
-            "name": name, "conversation_id": name.lower(), "n_users": int(users) if users.isdigit() else 0,
-            "topic": topic,
-        }
-    elif message.command == 323:
-        cache["done"] = True
-        cache["arrived"].set()
+    return {"n_conversations": len(cache.conversations), "conversations": items[:200], "done": cache.done}
 
 
 # --- the connection itself ----------------------------------------------------------

@@ -7,44 +7,26 @@ import copy
 import logging
 import re
 import ssl
-import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ..core.addresses import NotPublicAddress, vetted_addresses
 from ..core.connection import Connection, Conversation, NetworkFacts, is_channel_name, with_query
+from ..core.events import ConnectionInfo, ConnectionState
 from ..errors import ConvosError, InvalidInput
 from . import tls as tlsmod
 from .handlers import ConvosClient
 from .limits import TooManyConversations
 from .waiters import Waiters
 
+if TYPE_CHECKING:
+    from .factory import IrcFactory
+
 log = logging.getLogger(__name__)
 
 MAX_RECONNECT_DELAY = 900.0
 QUIT_MESSAGE = "https://convos.chat"
-
-
-class HostQueue:
-    """Connection attempts to one IRC host are spaced by CONVOS_CONNECT_DELAY, across all users."""
-
-    def __init__(self) -> None:
-        self._next: dict[str, float] = {}
-
-    def reserve(self, host: str, delay: float) -> float:
-        """Book the next slot for `host`; returns how long to wait for it."""
-        now = time.monotonic()
-        slot = max(now, self._next.get(host, 0.0))
-        self._next[host] = slot + delay
-        return slot - now
-
-    def failed(self, host: str) -> None:
-        # After a failed attempt the next one need not wait for the full delay.
-        self._next[host] = min(self._next.get(host, 0.0), time.monotonic())
-
-
-QUEUE = HostQueue()
 
 
 def fmt_seconds(value: float) -> str:
@@ -53,6 +35,9 @@ def fmt_seconds(value: float) -> str:
 
 @dataclass(slots=True, eq=False)
 class IrcConnection(Connection):
+    # The factory whose state (host queue, /list cache, TLS contexts) this connection shares;
+    # set on the class IrcFactory.connection_class() makes.
+    factory: ClassVar[IrcFactory]
     client: ConvosClient | None = field(default=None, repr=False)
     reconnect_delay: float = 0.0
     waiters: Waiters = field(default_factory=Waiters, repr=False)
@@ -156,7 +141,8 @@ class IrcConnection(Connection):
 
     def emit_info(self) -> None:
         # A snapshot: the event may be serialised after info changed again.
-        self.hub.emit_state(self, "info", info=copy.deepcopy(self.info))
+        self.hub.emit(self, ConnectionInfo(email=self.email, connection_id=self.connection_id,
+                                           info=copy.deepcopy(self.info)))
 
     def set_frozen(self, conv: Conversation, reason: str) -> None:
         if conv.frozen != reason:
@@ -165,9 +151,10 @@ class IrcConnection(Connection):
 
     # --- state ---------------------------------------------------------------
 
-    async def set_state(self, state: str, message: str, **extra: Any) -> None:
+    async def set_state(self, state: str, message: str, reconnect_in: float | None = None) -> None:
         self.state = state
-        self.hub.emit_state(self, "connection", state=state, message=message, **extra)
+        self.hub.emit(self, ConnectionState(email=self.email, connection_id=self.connection_id, state=state,
+                                            message=message, reconnect_in=reconnect_in))
         await self.server_message(message)
 
     def reconnect_in(self) -> float | None:
@@ -250,10 +237,11 @@ class IrcConnection(Connection):
         config = self.hub.config
         host, port, use_tls = self.host, self.port, self.uses_tls()
 
-        wait = 0.0 if profile.skip_queue else QUEUE.reserve(f"{host}:{port}", config.connect_delay)
+        wait = 0.0 if profile.skip_queue else self.factory.hosts.reserve(f"{host}:{port}", config.connect_delay)
         self.state = "connecting"
         message = f"Connecting to {host}." if wait <= 0.05 else f"Connecting to {host} in about {fmt_seconds(round(wait, 1))}s."
-        self.hub.emit_state(self, "connection", state="connecting", message=message)
+        self.hub.emit(self, ConnectionState(email=self.email, connection_id=self.connection_id, state="connecting",
+                                            message=message))
         await self.server_message(message)
         if wait > 0:
             self.hub.connect_done(self)  # the host's turn comes later: not a slot of the connect queue meanwhile
@@ -270,7 +258,8 @@ class IrcConnection(Connection):
                 except OSError as err:
                     log.warning("No client certificate for %s: %s", self.connection_id, err)
             verify = params.get("tls_verify", "1") not in ("0", "")
-            context = tlsmod.make_context(verify=verify, ca_file=config.tls_ca, cert=cert, key=key)
+            # Built in a thread, and kept: a reconnect reuses it (irc/factory.py).
+            context = await self.factory.tls.context(verify=verify, ca_file=config.tls_ca, cert=cert, key=key)
         local_address = params.get("local_address") or config.local_address
         self.info.update(
             authenticated=False, capabilities={}, nick=self.wanted_nick() if not self.info.get("nick") else self.info["nick"],
@@ -327,7 +316,7 @@ class IrcConnection(Connection):
                 await self._lost(str(err) or "Connection closed.")
 
     async def _failed(self, reason: str) -> None:
-        QUEUE.failed(f"{self.host}:{self.port}")
+        self.factory.hosts.failed(f"{self.host}:{self.port}")
         await self._lost(reason)
 
     async def _refused(self, reason: str) -> None:
@@ -353,7 +342,7 @@ class IrcConnection(Connection):
         self.info["authenticated"] = False
         self.info["capabilities"] = {}
         message = reason
-        extra: dict[str, Any] = {}
+        reconnect_in: float | None = None
         if self.wanted_state == "connected":
             delay = min(self.reconnect_delay * 2 if self.reconnect_delay else self.hub.config.connect_delay,
                         MAX_RECONNECT_DELAY)
@@ -365,10 +354,10 @@ class IrcConnection(Connection):
             self._cancel_reconnect()
             # Through the connect queue: when a server goes away, its connections come back a few at a time.
             self._reconnect_handle = loop.call_later(delay, self.hub.queue_connect, self)
-            extra["reconnect_in"] = delay  # so a client can say when, and count down
+            reconnect_in = delay  # so a client can say when, and count down
         for conv in self.sorted_conversations():
             self.set_frozen(conv, "Not connected.")
-        await self.set_state("disconnected", message, **extra)
+        await self.set_state("disconnected", message, reconnect_in)
 
     def _cancel_reconnect(self) -> bool:
         """Cancel a scheduled reconnect; True when one was still waiting."""
@@ -388,7 +377,8 @@ class IrcConnection(Connection):
             # Also when it was already disconnected, but waiting to reconnect: it no longer is.
             if self.state != "disconnected" or retrying:
                 self.state = "disconnected"
-                self.hub.emit_state(self, "connection", state="disconnected", message="Disconnected.")
+                self.hub.emit(self, ConnectionState(email=self.email, connection_id=self.connection_id,
+                                                    state="disconnected", message="Disconnected."))
             return
         await self.set_state("disconnecting", "Quitting...")
         await self._close(QUIT_MESSAGE)

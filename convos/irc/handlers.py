@@ -10,8 +10,9 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .client import IrcClient
-from .commands import list_reply, run_command
+from ..core.events import Joined, ModeChanged, NickChanged, Parted, Quit
+from .client import IrcClient, Message
+from .commands import run_command
 from .limits import CTCP_BURST, CTCP_INTERVAL, TokenBucket, TooManyConversations
 from .prefixes import MODE_PREFIXES, split_prefix
 
@@ -68,7 +69,7 @@ class ConvosClient(IrcClient):
 
     # --- dispatch --------------------------------------------------------------
 
-    async def on_raw(self, message: Any) -> None:
+    async def on_raw(self, message: Message) -> None:
         if self.conn.waiters.offer(message):
             return
         if not self.conn.info.get("real_host") and message.source and "!" not in message.source:
@@ -84,10 +85,10 @@ class ConvosClient(IrcClient):
         except Exception:
             log.exception("%s: handling %s failed", self.conn.connection_id, str(command)[:32])
 
-    async def on_unknown(self, message: Any) -> None:
+    async def on_unknown(self, message: Message) -> None:
         await self.generic(message)
 
-    async def generic(self, message: Any) -> None:
+    async def generic(self, message: Message) -> None:
         """Anything without a handler: a server message, params joined, my nick dropped."""
         params = list(message.params)
         if params and params[0] == self.conn.nick:
@@ -123,7 +124,7 @@ class ConvosClient(IrcClient):
             self._cap_done = True
             await self.write_raw("CAP END")
 
-    async def on_raw_cap(self, message: Any) -> None:
+    async def on_raw_cap(self, message: Message) -> None:
         params = list(message.params)
         if len(params) < 3:
             return
@@ -171,7 +172,7 @@ class ConvosClient(IrcClient):
                 self.caps_enabled.discard(name)
                 self.conn.info.get("capabilities", {}).pop(name, None)
 
-    async def on_raw_authenticate(self, message: Any) -> None:
+    async def on_raw_authenticate(self, message: Message) -> None:
         if not message.params or message.params[0] != "+":
             return
         conn = self.conn
@@ -190,7 +191,7 @@ class ConvosClient(IrcClient):
         if len(payload) % 400 == 0:
             await self.write("AUTHENTICATE", "+")
 
-    async def _sasl_result(self, message: Any) -> None:
+    async def _sasl_result(self, message: Message) -> None:
         code = int(message.command)
         text = message.params[-1] if message.params else ""
         self.conn.info["authenticated"] = code in (900, 903)
@@ -202,12 +203,12 @@ class ConvosClient(IrcClient):
     on_raw_900 = on_raw_901 = on_raw_902 = on_raw_903 = on_raw_904 = _sasl_result
     on_raw_905 = on_raw_906 = on_raw_907 = _sasl_result
 
-    async def on_raw_908(self, message: Any) -> None:
+    async def on_raw_908(self, message: Message) -> None:
         return None
 
     # --- welcome ---------------------------------------------------------------
 
-    async def on_raw_001(self, message: Any) -> None:
+    async def on_raw_001(self, message: Message) -> None:
         conn = self.conn
         self.registered = True
         self._cap_done = True
@@ -250,7 +251,7 @@ class ConvosClient(IrcClient):
         # Once, after all of them (topics, the nick the server gave us, the URL's tls and nick).
         conn.hub.save_soon(conn)
 
-    async def on_raw_004(self, message: Any) -> None:
+    async def on_raw_004(self, message: Message) -> None:
         p = list(message.params)
         info = self.conn.info
         if len(p) >= 5:
@@ -259,32 +260,32 @@ class ConvosClient(IrcClient):
             self.conn.emit_info()
         await self.generic(message)
 
-    async def on_raw_005(self, message: Any) -> None:
+    async def on_raw_005(self, message: Message) -> None:
         for token in message.params[1:-1]:
             key, _, value = token.partition("=")
             self.isupport[key.upper()] = value
         await self.generic(message)
 
-    async def on_raw_ping(self, message: Any) -> None:
+    async def on_raw_ping(self, message: Message) -> None:
         await self.write("PONG", *message.params[:1])
 
-    async def on_raw_pong(self, message: Any) -> None:
+    async def on_raw_pong(self, message: Message) -> None:
         return None
 
-    async def on_raw_error(self, message: Any) -> None:
+    async def on_raw_error(self, message: Message) -> None:
         if self.closing:
             return  # the server's goodbye after our QUIT ("Closing connection"): we say "Disconnected."
         await self.conn.server_message(" ".join(message.params), type="error")
 
     # --- chat ------------------------------------------------------------------
 
-    async def on_raw_privmsg(self, message: Any) -> None:
+    async def on_raw_privmsg(self, message: Message) -> None:
         await self.chat_line(message, "private")
 
-    async def on_raw_notice(self, message: Any) -> None:
+    async def on_raw_notice(self, message: Message) -> None:
         await self.chat_line(message, "notice")
 
-    async def chat_line(self, message: Any, kind: str) -> None:
+    async def chat_line(self, message: Message, kind: str) -> None:
         conn = self.conn
         if len(message.params) < 2:
             return
@@ -342,7 +343,7 @@ class ConvosClient(IrcClient):
 
     # --- channels and people ---------------------------------------------------
 
-    async def on_raw_join(self, message: Any) -> None:
+    async def on_raw_join(self, message: Message) -> None:
         conn = self.conn
         nick, _, _ = split_prefix(message.source)
         channel = message.params[0] if message.params else ""
@@ -361,21 +362,24 @@ class ConvosClient(IrcClient):
             conn.hub.emit_conversation(conn, conv)
             await self.write("TOPIC", channel)  # not every server sends the topic with the JOIN
         elif conn.get_conversation(channel) is not None:
-            conn.hub.emit_state(conn, "join", conversation_id=channel.lower(), nick=nick)
+            conn.hub.emit(conn, Joined(email=conn.email, connection_id=conn.connection_id,
+                                       conversation_id=channel.lower(), nick=nick))
 
-    async def on_raw_part(self, message: Any) -> None:
+    async def on_raw_part(self, message: Message) -> None:
         conn = self.conn
         nick, _, _ = split_prefix(message.source)
         channel = message.params[0] if message.params else ""
         if not self.is_me(nick) and conn.get_conversation(channel) is not None:
-            conn.hub.emit_state(conn, "part", conversation_id=channel.lower(), nick=nick,
-                                message=message.params[1] if len(message.params) > 1 else "")
+            conn.hub.emit(conn, Parted(email=conn.email, connection_id=conn.connection_id,
+                                       conversation_id=channel.lower(), nick=nick,
+                                       message=message.params[1] if len(message.params) > 1 else ""))
         elif self.is_me(nick) and channel.lower() in conn.unwanted and conn.forget_conversation(channel):
             # The server joined us and parted us again, and nobody wrote there: forget it.
-            conn.hub.emit_state(conn, "part", conversation_id=channel.lower(), nick=nick)
+            conn.hub.emit(conn, Parted(email=conn.email, connection_id=conn.connection_id,
+                                       conversation_id=channel.lower(), nick=nick))
             conn.hub.save_soon(conn, soon=True)
 
-    async def on_raw_kick(self, message: Any) -> None:
+    async def on_raw_kick(self, message: Message) -> None:
         conn = self.conn
         kicker, _, _ = split_prefix(message.source)
         if len(message.params) < 2:
@@ -386,16 +390,18 @@ class ConvosClient(IrcClient):
             conv, _ = conn.get_or_create(channel)
         except TooManyConversations:
             return
-        conn.hub.emit_state(conn, "part", conversation_id=conv.conversation_id, kicker=kicker, nick=nick,
-                            message=reason)
+        conn.hub.emit(conn, Parted(email=conn.email, connection_id=conn.connection_id,
+                                   conversation_id=conv.conversation_id, kicker=kicker, nick=nick, message=reason))
         if self.is_me(nick):
             conn.set_frozen(conv, f"Kicked by {kicker}.")
 
-    async def on_raw_quit(self, message: Any) -> None:
+    async def on_raw_quit(self, message: Message) -> None:
         nick, _, _ = split_prefix(message.source)
-        self.conn.hub.emit_state(self.conn, "quit", nick=nick, message=quit_reason(message.params[0] if message.params else ""))
+        conn = self.conn
+        conn.hub.emit(conn, Quit(email=conn.email, connection_id=conn.connection_id, nick=nick,
+                                 message=quit_reason(message.params[0] if message.params else "")))
 
-    async def on_raw_nick(self, message: Any) -> None:
+    async def on_raw_nick(self, message: Message) -> None:
         conn = self.conn
         old, _, _ = split_prefix(message.source)
         new = message.params[0] if message.params else ""
@@ -412,11 +418,11 @@ class ConvosClient(IrcClient):
             conn.emit_info()
         # Also for our own nick (8.07 only sends `info`): the browser shows it and keeps our old
         # lines styled as ours. `info` comes first, so the new nick is known by then.
-        conn.hub.emit_state(conn, "nick_change", old_nick=old, new_nick=new)
+        conn.hub.emit(conn, NickChanged(email=conn.email, connection_id=conn.connection_id, old_nick=old, new_nick=new))
         if self.is_me(new):
             await conn.server_message(f"You are now known as {new}.")  # kept in the server tab's log
 
-    async def on_raw_mode(self, message: Any) -> None:
+    async def on_raw_mode(self, message: Message) -> None:
         conn = self.conn
         nick, _, _ = split_prefix(message.source)
         if len(message.params) < 2:
@@ -430,13 +436,14 @@ class ConvosClient(IrcClient):
                     continue
                 if not args:
                     break
-                conn.hub.emit_state(conn, "mode", conversation_id=target.lower(), **{"from": nick},
-                                    mode=sign + letter, nick=args.pop(0))
+                conn.hub.emit(conn, ModeChanged(email=conn.email, connection_id=conn.connection_id,
+                                                conversation_id=target.lower(), from_=nick, mode=sign + letter,
+                                                nick=args.pop(0)))
             return
         shown = ["*" * len(a) if "k" in modes else a for a in args]
         await conn.server_message(" ".join([f"{target} changed mode {modes}", *shown]))
 
-    async def on_raw_invite(self, message: Any) -> None:
+    async def on_raw_invite(self, message: Message) -> None:
         conn = self.conn
         if len(message.params) < 2:
             return
@@ -452,42 +459,39 @@ class ConvosClient(IrcClient):
         conv = conn.get_conversation(channel)
         if conv is not None and conv.conversation_id and conv.topic != topic:
             conv.topic = topic
-            if by:
-                # A live change: the event says who made it (not kept, so only this event has it).
-                conn.hub.emit_state(conn, "frozen", **conv.api_dict(), topic_by=by)
-            else:
-                conn.hub.emit_conversation(conn, conv)
+            # A live change: the event says who made it (not kept, so only this event has it).
+            conn.hub.emit_conversation(conn, conv, topic_by=by or None)
 
-    async def on_raw_topic(self, message: Any) -> None:
+    async def on_raw_topic(self, message: Message) -> None:
         if message.params:
             await self._set_topic(message.params[0], message.params[1] if len(message.params) > 1 else "",
                                   split_prefix(message.source)[0])
 
-    async def on_raw_332(self, message: Any) -> None:
+    async def on_raw_332(self, message: Message) -> None:
         if len(message.params) >= 3:
             await self._set_topic(message.params[1], message.params[2])
 
-    async def on_raw_331(self, message: Any) -> None:
+    async def on_raw_331(self, message: Message) -> None:
         if len(message.params) >= 2:
             await self._set_topic(message.params[1], "")
 
-    async def on_raw_324(self, message: Any) -> None:
+    async def on_raw_324(self, message: Message) -> None:
         if len(message.params) >= 3:
             await self.conn.server_message(f"{message.params[1]} has mode {' '.join(message.params[2:])}.")
 
-    async def on_raw_221(self, message: Any) -> None:
+    async def on_raw_221(self, message: Message) -> None:
         p = message.params
         if len(p) >= 2:
             who = f"You ({p[0]})" if self.is_me(p[0]) else p[0]
             await self.conn.server_message(f"{who} have mode {p[1]}." if who.startswith("You") else f"{who} has mode {p[1]}.")
 
-    async def on_raw_375(self, message: Any) -> None:
+    async def on_raw_375(self, message: Message) -> None:
         self._motd_lines = []
 
-    async def on_raw_376(self, message: Any) -> None:
+    async def on_raw_376(self, message: Message) -> None:
         self.motd, self._motd_lines = tuple(self._motd_lines), []
 
-    async def on_raw_372(self, message: Any) -> None:
+    async def on_raw_372(self, message: Message) -> None:
         text = message.params[-1] if message.params else ""
         if text.startswith("- "):
             text = text[2:]
@@ -495,13 +499,13 @@ class ConvosClient(IrcClient):
             self._motd_lines.append(text)
         await self.conn.chat(self.conn.server, "preformat", message.source or self.conn.host, text, own=True)
 
-    async def _ignore(self, message: Any) -> None:
+    async def _ignore(self, message: Message) -> None:
         return None
 
     on_raw_329 = on_raw_333 = on_raw_353 = on_raw_366 = _ignore
     on_raw_away = on_raw_account = on_raw_chghost = on_raw_setname = on_raw_batch = on_raw_tagmsg = _ignore
 
-    async def _not_delivered(self, message: Any) -> None:
+    async def _not_delivered(self, message: Message) -> None:
         """A message that did not reach its target (no such nick, cannot send to channel...): an
         error in the target's conversation, next to the line; without one, in the server tab."""
         conn = self.conn
@@ -523,15 +527,15 @@ class ConvosClient(IrcClient):
     # as /whois and /kick, see it first.)
     on_raw_401 = on_raw_404 = on_raw_407 = on_raw_486 = on_raw_531 = _not_delivered
 
-    async def on_raw_421(self, message: Any) -> None:
+    async def on_raw_421(self, message: Message) -> None:
         cmd = message.params[1] if len(message.params) > 1 else ""
         await self.conn.server_message(f"Unknown command: {cmd}", type="error", from_=message.source or "")
 
-    async def on_raw_432(self, message: Any) -> None:
+    async def on_raw_432(self, message: Message) -> None:
         nick = message.params[1] if len(message.params) > 1 else ""
         await self.conn.server_message(f"Invalid nickname {nick}.", type="error", from_=message.source or "")
 
-    async def on_raw_433(self, message: Any) -> None:
+    async def on_raw_433(self, message: Message) -> None:
         conn = self.conn
         nick = message.params[1] if len(message.params) > 1 else conn.nick
         if nick not in conn.warned_nicks:
@@ -551,7 +555,8 @@ class ConvosClient(IrcClient):
 
     on_raw_436 = on_raw_433
 
-    async def _list_reply(self, message: Any) -> None:
-        list_reply(f"{self.conn.host}:{self.conn.port}", message)
+    async def _list_reply(self, message: Message) -> None:
+        conn = self.conn
+        conn.factory.lists.feed(f"{conn.host}:{conn.port}", message.command, list(message.params))
 
     on_raw_321 = on_raw_322 = on_raw_323 = _list_reply

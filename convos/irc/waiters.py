@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InvalidInput
+from .client import Message
 
 # A matcher looks at a parsed line and answers None (not mine), or a Step.
-Matcher = Callable[[Any], "Step | None"]
+Matcher = Callable[[Message], "Step | None"]
 
 
 @dataclass(slots=True)
@@ -52,14 +53,14 @@ IGNORE_TTL = 10.0
 class Waiters:
     def __init__(self) -> None:
         self._waiting: list[_Waiter] = []
-        self._ignored: list[tuple[Callable[[Any], bool], float]] = []
+        self._ignored: list[tuple[Callable[[Message], bool], float]] = []
 
-    def ignore_once(self, predicate: Callable[[Any], bool], ttl: float = IGNORE_TTL) -> None:
+    def ignore_once(self, predicate: Callable[[Message], bool], ttl: float = IGNORE_TTL) -> None:
         """Hide the next line matching `predicate` within `ttl` seconds: the tail of an answer
         a command already has (a 318 after the 401 that ended a /whois)."""
         self._ignored.append((predicate, time.monotonic() + ttl))
 
-    def _take_ignored(self, message: Any) -> bool:
+    def _take_ignored(self, message: Message) -> bool:
         now = time.monotonic()
         self._ignored = [(p, until) for p, until in self._ignored if until > now]
         for i, (predicate, _until) in enumerate(self._ignored):
@@ -83,7 +84,7 @@ class Waiters:
             if waiter in self._waiting:
                 self._waiting.remove(waiter)
 
-    def offer(self, message: Any) -> bool:
+    def offer(self, message: Message) -> bool:
         """Give a line to every waiter in order; True when one of them consumed it."""
         if self._ignored and self._take_ignored(message):
             return True

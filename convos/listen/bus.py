@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..core.core import Core
+    from ..core.events import Event
 
 
 class UserEvents:
@@ -13,13 +14,13 @@ class UserEvents:
     fell EVENT_QUEUE events behind: `overflowed`)."""
 
     def __init__(self, core: Core, email: str, maxsize: int) -> None:
-        self._sub = core.events.subscribe(email, maxsize)
+        self._sub = core.events.subscribe(email=email, maxsize=maxsize)
 
     @property
     def overflowed(self) -> bool:
-        return self._sub.overflowed
+        return self._sub.dropped
 
-    async def get(self) -> dict[str, Any] | None:
+    async def get(self) -> Event | None:
         return await self._sub.get()
 
     def close(self) -> None:

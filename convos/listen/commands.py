@@ -64,7 +64,7 @@ class ClientCommands:
         if conv.unread and (position is None or wanted > position):
             assert self.s.user is not None and self.s.conn is not None
             # Everything read: the core's `read` event tells every client and browser.
-            await self.s.core.mark_read(self.s.user, self.s.conn, conv)
+            await self.s.core.chat.mark_read(self.s.user, self.s.conn, conv)
         else:
             self.s.send(markread_line(conv))
 
@@ -142,9 +142,9 @@ class ClientCommands:
             return
         body = []
         for message in messages:
-            line = message_line(self.s.view, {**message, "conversation_id": target.lower(), "name": target})
-            if line:
-                body.append(line)
+            body.append(message_line(self.s.view, target.lower(), target, str(message.get("from") or ""),
+                                     str(message.get("message") or ""), str(message.get("type") or ""),
+                                     str(message.get("ts") or ""), str(message.get("id") or "")))
         self.s.send(*batch_lines("chathistory", [target], body, tagged="batch" in self.s.view.caps))
 
     def _topic_reply(self, channel: str) -> None:

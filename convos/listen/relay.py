@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from ..core.connection import NetworkFacts, is_channel_name
+from ..core.events import ConversationChanged, Event, Joined, Message, ModeChanged, NickChanged, Parted, Quit
 from .lines import format_line, parse_time, server_time
 
 CONVOS_VERSION = "convos"
@@ -105,17 +105,14 @@ def channel_lines(view: ClientView, name: str, topic: str, participants: Iterabl
     return lines
 
 
-def message_line(view: ClientView, event: dict[str, Any]) -> str | None:
-    """A logged chat line (a `message` event) as PRIVMSG or NOTICE."""
-    text = str(event.get("message") or "")
-    kind = event.get("type")
-    sender = str(event.get("from") or "")
-    conv_id = str(event.get("conversation_id") or "")
-    tags = view.tags(event.get("ts"), str(event.get("id") or ""))
-    if not conv_id:
+def message_line(view: ClientView, conversation_id: str, name: str, sender: str, text: str, kind: str,
+                 ts: float | str | None, msgid: str) -> str:
+    """A logged chat line (a Message event, or a line of the log) as PRIVMSG or NOTICE."""
+    tags = view.tags(ts, msgid)
+    if not conversation_id:
         # The connection's own tab: what the server and convos said to us.
         return format_line("NOTICE", view.nick, text, source=view.server, tags=tags)
-    name = str(event.get("name") or conv_id)
+    name = name or conversation_id
     own = sender.lower() == view.nick.lower()
     target = name if is_channel_name(name) or own else view.nick
     if kind == "action":
@@ -128,55 +125,55 @@ def message_line(view: ClientView, event: dict[str, Any]) -> str | None:
     return format_line("NOTICE", target, text, source=view.server, tags=tags)
 
 
-def state_lines(view: ClientView, event: dict[str, Any]) -> list[str]:
-    """Joins, parts, quits, nick and mode changes and topics of others (a `state` event)."""
-    kind = event.get("type")
-    conv_id = str(event.get("conversation_id") or "")
-    tags = view.tags(event.get("ts"))
-    nick = str(event.get("nick") or "")
-    channel = view.joined.get(conv_id, "")
-    if kind == "join" and channel:
-        return [format_line("JOIN", channel, source=nick, tags=tags)]
-    if kind == "part" and channel:
-        if event.get("kicker"):
-            line = format_line("KICK", channel, nick, str(event.get("message") or ""),
-                               source=str(event["kicker"]), tags=tags)
+def event_line(view: ClientView, event: Message) -> str:
+    return message_line(view, event.conversation_id, event.name, event.from_, event.message, event.type, event.ts,
+                        event.id or "")
+
+
+def state_lines(view: ClientView, event: Event) -> list[str]:
+    """Joins, parts, quits, nick and mode changes and topics of others."""
+    tags = view.tags(event.ts)
+    if isinstance(event, Joined):
+        channel = view.joined.get(event.conversation_id, "")
+        return [format_line("JOIN", channel, source=event.nick, tags=tags)] if channel else []
+    if isinstance(event, Parted):
+        channel = view.joined.get(event.conversation_id, "")
+        if not channel:
+            return []
+        if event.kicker:
+            line = format_line("KICK", channel, event.nick, event.message or "", source=event.kicker, tags=tags)
         else:
-            line = format_line("PART", channel, str(event.get("message") or ""), source=nick, tags=tags)
-        if nick.lower() == view.nick.lower():
-            view.left(conv_id)
+            line = format_line("PART", channel, event.message or "", source=event.nick, tags=tags)
+        if event.nick.lower() == view.nick.lower():
+            view.left(event.conversation_id)
         return [line]
-    if kind == "quit":
-        return [format_line("QUIT", str(event.get("message") or ""), source=nick, tags=tags)]
-    if kind == "nick_change":
-        old, new = str(event.get("old_nick") or ""), str(event.get("new_nick") or "")
-        if not (old and new):
+    if isinstance(event, Quit):
+        return [format_line("QUIT", event.message, source=event.nick, tags=tags)]
+    if isinstance(event, NickChanged):
+        if not (event.old_nick and event.new_nick):
             return []
-        line = format_line("NICK", new, source=old, tags=tags)
-        if old.lower() == view.nick.lower():
-            view.nick = new
+        line = format_line("NICK", event.new_nick, source=event.old_nick, tags=tags)
+        if event.old_nick.lower() == view.nick.lower():
+            view.nick = event.new_nick
         return [line]
-    if kind == "mode" and channel:
-        return [format_line("MODE", channel, str(event.get("mode") or ""), nick,
-                            source=str(event.get("from") or view.server), tags=tags)]
-    if kind == "frozen" and channel:
-        topic = str(event.get("topic") or "")
-        if view.topics.get(conv_id, "") == topic:
+    if isinstance(event, ModeChanged):
+        channel = view.joined.get(event.conversation_id, "")
+        return [format_line("MODE", channel, event.mode, event.nick, source=event.from_ or view.server,
+                            tags=tags)] if channel else []
+    if isinstance(event, ConversationChanged):
+        channel = view.joined.get(event.conversation_id, "")
+        if not channel or view.topics.get(event.conversation_id, "") == event.topic:
             return []
-        view.topics[conv_id] = topic
-        if event.get("topic_by"):
-            return [format_line("TOPIC", channel, topic, source=str(event["topic_by"]), tags=tags)]
-        return [view.numeric("332", channel, topic)]
+        view.topics[event.conversation_id] = event.topic
+        if event.topic_by:
+            return [format_line("TOPIC", channel, event.topic, source=event.topic_by, tags=tags)]
+        return [view.numeric("332", channel, event.topic)]
     return []
 
 
-def joined_now(view: ClientView, event: dict[str, Any]) -> str:
+def joined_now(view: ClientView, event: ConversationChanged) -> str:
     """The channel name when this event says the connection is now in a channel this client
     does not see joined yet ('' otherwise)."""
-    if event.get("event") != "state" or event.get("type") != "frozen" or event.get("frozen"):
+    if event.frozen or not is_channel_name(event.name) or event.conversation_id in view.joined:
         return ""
-    name = str(event.get("name") or "")
-    conv_id = str(event.get("conversation_id") or "")
-    if not is_channel_name(name) or conv_id in view.joined:
-        return ""
-    return name
+    return event.name

@@ -6,8 +6,9 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ..core.events import ConnectionEvent, ConnectionRemoved, ConversationChanged, Event, Message, Read
 from ..errors import ConvosError, TooManyRequests
 from . import limits
 from .auth import Credentials, connection_names, from_pass, from_sasl_plain, pick_connection, split_account
@@ -15,7 +16,7 @@ from .bus import UserEvents
 from .commands import SERVER_NAME, ClientCommands, markread_line
 from .history import MAX_LIMIT
 from .lines import Line, format_line, parse
-from .relay import ClientView, channel_lines, joined_now, message_line, state_lines, welcome
+from .relay import ClientView, channel_lines, event_line, joined_now, state_lines, welcome
 
 if TYPE_CHECKING:
     from ..core.connection import Connection, Conversation
@@ -381,40 +382,30 @@ class ClientSession:
             if event is None:
                 self.error("Too slow: events were missed" if self.events.overflowed else "Signed out")
                 return
-            if event.get("connection_id") != self.connection_id:
+            if not isinstance(event, ConnectionEvent) or event.connection_id != self.connection_id:
                 continue
             await self.relay(event)
 
-    async def relay(self, event: dict[str, Any]) -> None:
-        kind = event.get("event")
-        if kind == "message":
-            if self._own_unechoed(event):
-                return
-            line = message_line(self.view, event)
-            if line:
-                self.send(line)
-        elif kind == "state":
-            if event.get("type") == "connection_removed":
-                self.error("The connection was removed")
-                return
-            if event.get("type") == "read":
-                conv = self.conversation(str(event.get("conversation_id") or ""))
-                if conv is not None and conv.conversation_id and "draft/read-marker" in self.view.caps:
-                    ts = event.get("ts")
-                    self.send(markread_line(conv, ts if isinstance(ts, float) else None))
-                return
-            channel = joined_now(self.view, event)
-            if channel:
-                conv_id = str(event.get("conversation_id") or channel.lower())
-                self._enter(conv_id, channel, str(event.get("topic") or ""), await self.names(conv_id))
-                return
+    async def relay(self, event: Event) -> None:
+        if isinstance(event, Message):
+            if not self._own_unechoed(event):
+                self.send(event_line(self.view, event))
+        elif isinstance(event, ConnectionRemoved):
+            self.error("The connection was removed")
+        elif isinstance(event, Read):
+            conv = self.conversation(event.conversation_id)
+            if conv is not None and conv.conversation_id and "draft/read-marker" in self.view.caps:
+                self.send(markread_line(conv, event.ts))
+        elif isinstance(event, ConversationChanged) and (channel := joined_now(self.view, event)):
+            self._enter(event.conversation_id, channel, event.topic, await self.names(event.conversation_id))
+        else:
             self.send(*state_lines(self.view, event))
 
-    def _own_unechoed(self, event: dict[str, Any]) -> bool:
+    def _own_unechoed(self, event: Message) -> bool:
         """Whether this is a line this client sent and did not ask to get back."""
-        if not self.unechoed or str(event.get("from") or "").lower() != self.view.nick.lower():
+        if not self.unechoed or event.from_.lower() != self.view.nick.lower():
             return False
-        key = (str(event.get("conversation_id") or ""), str(event.get("type") or ""), str(event.get("message") or ""))
+        key = (event.conversation_id, event.type, event.message)
         try:
             self.unechoed.remove(key)
         except ValueError:

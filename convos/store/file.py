@@ -475,7 +475,8 @@ class FileStore:
         conn_dir = self.connection_dir(email, connection_id)
         self._submit_batch()  # lines queued before the delete are written (and deleted) first
         fut = self._log_thread.submit(self._logs.delete_conversation_logs, conn_dir, conversation_id)
-        return await asyncio.wrap_future(fut)  # type: ignore[no-any-return]
+        deleted: int = await asyncio.wrap_future(fut)
+        return deleted
 
     async def close(self) -> None:
         await self.flush_logs()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -252,12 +253,22 @@ class JsonWriter:
         self._states.pop(os.fspath(path), None)
 
 
+# Files of one batch written at once: the journal commits their fsyncs together (1,000 files:
+# 5.5 s one after the other, 0.7 s sixteen at a time, on the VM of docs/performance.md).
+WRITE_THREADS = 16
+
+
+def _write_one(item: tuple[Path, bytes]) -> Exception | None:
+    try:
+        atomic_write(item[0], item[1], sync_dir=False)
+    except Exception as err:
+        return err
+    return None
+
+
 def _write_many(items: list[tuple[Path, bytes]]) -> list[Exception | None]:
-    errors: list[Exception | None] = []
-    for path, payload in items:
-        try:
-            atomic_write(path, payload, sync_dir=False)
-            errors.append(None)
-        except Exception as err:
-            errors.append(err)
-    return errors
+    """Write a batch (in a thread of its own): each file fsynced, several at a time."""
+    if len(items) < 2:
+        return [_write_one(item) for item in items]
+    with ThreadPoolExecutor(min(WRITE_THREADS, len(items)), thread_name_prefix="convos-save") as pool:
+        return list(pool.map(_write_one, items))

@@ -20,7 +20,21 @@ from ..paths import share_dir
 from . import pages
 from .events import setup_events
 from .i18n import make_catalog
-from .keys import CATALOG, CONFIG, CORE, EMBEDDER, LOGIN_LIMITS, RAW_BODY, SPEC, TEMPLATES, UPDATE_CHECKER
+from .keys import (
+    CATALOG,
+    CHAT,
+    CONFIG,
+    CONNECTIONS,
+    CORE,
+    EMBEDDER,
+    FILES,
+    LOGIN_LIMITS,
+    PROFILES,
+    RAW_BODY,
+    SPEC,
+    TEMPLATES,
+    UPDATE_CHECKER,
+)
 from .loginlimit import LoginLimits
 from .middlewares import (
     base_url_middleware,
@@ -129,7 +143,7 @@ async def _core_lifecycle(app: web.Application) -> AsyncIterator[None]:
     async def start() -> None:
         if not core.ready:
             await core.load_users()
-        await core.start_connections()
+        await core.connections.start_connections()
 
     task = asyncio.create_task(start(), name="core-start")
     task.add_done_callback(_log_failure)
@@ -198,6 +212,10 @@ def create_app(core: Core, config: Config, *, api_routes: Iterable[web.RouteTabl
                      ready_middleware],
     )
     app[CORE] = core
+    app[CHAT] = core.chat
+    app[CONNECTIONS] = core.connections
+    app[PROFILES] = core.profiles
+    app[FILES] = core.files
     app[CONFIG] = config
     app[SPEC] = spec
     app[LOGIN_LIMITS] = LoginLimits(config.login_failures_per_address, config.login_failures_per_account,

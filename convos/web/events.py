@@ -14,11 +14,12 @@ import orjson
 from aiohttp import WSCloseCode, WSMsgType, web
 from aiohttp_session import get_session
 
+from ..core import events as ev
 from ..core.connection import Connection
-from ..core.events import Subscription
+from ..core.events import Event, Subscription
 from ..core.user import User
 from ..errors import ConvosError, Forbidden, InvalidInput
-from .keys import CONFIG, CORE, EVENT_SOCKETS
+from .keys import CONFIG, CORE, EVENT_SOCKETS, EVENT_TEXTS
 from .middlewares import error_response, origin_allowed
 from .payloads import user_payload
 from .session import current_user, session_ids
@@ -54,8 +55,73 @@ def rfc3339(ts: float) -> str:
     return f"{_last_second[1]}.{ms:03d}Z"
 
 
+def _state(type_: str, event: ev.ConnectionEvent, **fields: Any) -> dict[str, Any]:
+    return {"event": "state", "type": type_, **fields, "connection_id": event.connection_id, "ts": event.ts}
+
+
+def _message(e: ev.Message) -> dict[str, Any]:
+    frame = {"event": "message", "conversation_id": e.conversation_id, "name": e.name, "from": e.from_,
+             "highlight": e.highlight, "message": e.message, "type": e.type, "ts": e.ts}
+    if e.id is not None:
+        frame["id"] = e.id
+    frame["connection_id"] = e.connection_id
+    return frame
+
+
+def _conversation(e: ev.ConversationChanged) -> dict[str, Any]:
+    frame = {"event": "state", "type": "frozen", "connection_id": e.connection_id,
+             "conversation_id": e.conversation_id, "frozen": e.frozen, "info": e.info, "name": e.name,
+             "notifications": e.notifications, "topic": e.topic, "unread": e.unread,
+             "first_unread_id": e.first_unread_id}
+    if e.topic_by is not None:
+        frame["topic_by"] = e.topic_by
+    frame["ts"] = e.ts
+    return frame
+
+
+def _connection_state(e: ev.ConnectionState) -> dict[str, Any]:
+    more = {} if e.reconnect_in is None else {"reconnect_in": e.reconnect_in}
+    return _state("connection", e, state=e.state, message=e.message, **more)
+
+
+def _parted(e: ev.Parted) -> dict[str, Any]:
+    frame: dict[str, Any] = {"conversation_id": e.conversation_id}
+    if e.kicker is not None:
+        frame["kicker"] = e.kicker
+    frame["nick"] = e.nick
+    if e.message is not None:
+        frame["message"] = e.message
+    return _state("part", e, **frame)
+
+
+# How each kind of event reads on the websocket (spec §5.3), `ts` still in epoch seconds.
+_FRAMES: dict[type[Event], Callable[[Any], dict[str, Any]]] = {
+    ev.Message: _message,
+    ev.ConversationChanged: _conversation,
+    ev.ConnectionState: _connection_state,
+    ev.Parted: _parted,
+    ev.ConnectionInfo: lambda e: _state("info", e, info=e.info),
+    ev.Joined: lambda e: _state("join", e, conversation_id=e.conversation_id, nick=e.nick),
+    ev.Quit: lambda e: _state("quit", e, nick=e.nick, message=e.message),
+    ev.NickChanged: lambda e: _state("nick_change", e, old_nick=e.old_nick, new_nick=e.new_nick),
+    ev.ModeChanged: lambda e: _state("mode", e, conversation_id=e.conversation_id, **{"from": e.from_},
+                                     mode=e.mode, nick=e.nick),
+    ev.Read: lambda e: _state("read", e, conversation_id=e.conversation_id),
+    ev.ConnectionAdded: lambda e: _state("connection_added", e, connection=e.connection),
+    ev.ConnectionRemoved: lambda e: _state("connection_removed", e),
+    ev.NotificationsRead: lambda e: {"event": "state", "type": "notifications_read", "ts": e.ts},
+    ev.UserCreated: lambda e: {"event": "user", "type": "created", "email": e.email, "roles": list(e.roles),
+                               "ts": e.ts},
+}
+
+
+def event_dict(event: Event) -> dict[str, Any]:
+    """The websocket frame of a core event, `ts` in epoch seconds (see event_frame)."""
+    return _FRAMES[type(event)](event)
+
+
 def event_frame(event: dict[str, Any]) -> dict[str, Any]:
-    """A bus event as the browser gets it; the event itself is shared, so it is copied."""
+    """A frame as the browser gets it: `ts` in RFC 3339; the frame itself is left as it is."""
     ts = event.get("ts")
     if isinstance(ts, str) and ts:
         return event
@@ -87,27 +153,24 @@ def dumps(frame: dict[str, Any]) -> str:
     return orjson.dumps(frame, default=_json_default, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
-class _EventTexts:
+class EventTexts:
     """The JSON text of recent events by identity: an event published to one user's 200 open
     browsers is serialized once, not 200 times. Holds the events, so an id is never reused
-    while it is here."""
+    while it is here. One per application (the EVENT_TEXTS key)."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int = 4 * QUEUE_SIZE) -> None:
         self.size = size
-        self._items: dict[int, tuple[dict[str, Any], str]] = {}
+        self._items: dict[int, tuple[Event, str]] = {}
 
-    def text(self, event: dict[str, Any]) -> str:
+    def text(self, event: Event) -> str:
         hit = self._items.get(id(event))
         if hit is not None and hit[0] is event:
             return hit[1]
-        text = dumps(event_frame(event))
+        text = dumps(event_frame(event_dict(event)))
         if len(self._items) >= self.size:
             del self._items[next(iter(self._items))]
         self._items[id(event)] = (event, text)
         return text
-
-
-_event_texts = _EventTexts(4 * QUEUE_SIZE)
 
 
 class _Turns:
@@ -158,11 +221,12 @@ class EventSocket:
         self.session_generation, self.session_id = session
         self.core = request.app[CORE]
         self.inactive_timeout = request.app[CONFIG].inactive_timeout
+        self.texts = request.app[EVENT_TEXTS]
         self.tasks: set[asyncio.Task[None]] = set()
         self.finished = asyncio.Event()
         self._sub: Subscription | None = None
         # Events taken from the subscription but not written yet; writes keep this order.
-        self._held: deque[dict[str, Any]] = deque()
+        self._held: deque[Event] = deque()
         self._write_lock = asyncio.Lock()
         self._pending_sends = 0
         self._stopping = asyncio.Event()
@@ -183,7 +247,7 @@ class EventSocket:
         self._stopping.set()
 
     async def run(self) -> None:
-        self._sub = self.core.events.subscribe(self.user.email, QUEUE_SIZE)
+        self._sub = self.core.events.subscribe(email=self.user.email, maxsize=QUEUE_SIZE)
         try:
             self._spawn(self._read_frames(), "read")
             self._spawn(self._forward_events(), "write")
@@ -271,7 +335,7 @@ class EventSocket:
         elif method == "load":
             # Built once the events emitted before it are published and written, so none of them
             # is newer than it (an unread counter goes up before its message event goes out).
-            await self.core.events_settled()
+            await self.core.chat.events_settled()
             await self._reply(lambda: self._load(data))
         elif method == "send":
             await self._send(data)
@@ -376,16 +440,16 @@ class EventSocket:
                 return True
             event = self._held.popleft()
             try:
-                text = _event_texts.text(event)
+                text = self.texts.text(event)
             except TypeError:
-                log.exception("Cannot send %s event to %s", event.get("event"), self.user.email)
+                log.exception("Cannot send %s event to %s", type(event).__name__, self.user.email)
                 continue
             if not await self._write(text, timeout=False):
                 return False
         return True
 
     def _subscription_ended(self) -> None:
-        if self.sub.overflowed:
+        if self.sub.dropped:
             log.info("Closing a websocket of %s: more than %d events waiting.", self.user.email, QUEUE_SIZE)
             self.stop(WSCloseCode.TRY_AGAIN_LATER, "Too many events waiting.")
         else:
@@ -397,7 +461,8 @@ class EventSocket:
         try:
             text = frame if isinstance(frame, str) else dumps(frame)
         except TypeError:
-            log.exception("Cannot send %s event to %s", frame.get("event"), self.user.email)
+            kind = frame.get("event") if isinstance(frame, dict) else None
+            log.exception("Cannot send %s event to %s", kind, self.user.email)
             return True
         try:
             if not timeout:
@@ -479,5 +544,6 @@ async def _close_sockets(app: web.Application) -> None:
 def setup_events(app: web.Application) -> None:
     """Add GET /events and close its sockets on shutdown."""
     app[EVENT_SOCKETS] = set()
+    app[EVENT_TEXTS] = EventTexts()
     app.router.add_get("/events", events, allow_head=False)
     app.on_shutdown.append(_close_sockets)

@@ -8,13 +8,16 @@ from typing import TYPE_CHECKING, Any, Protocol
 from aiohttp import web
 
 from ..config import Config
+from ..core.chat import ChatService
+from ..core.connections import ConnectionsService, ProfilesService
 from ..core.core import Core
+from ..core.files import FilesService
 from .openapi import ApiSpec
 from .templates import Templates
 
 if TYPE_CHECKING:
     from ..embed import Embedder
-    from .events import EventSocket
+    from .events import EventSocket, EventTexts
     from .i18n import Catalog
     from .loginlimit import LoginLimits
     from .updates import UpdateChecker
@@ -34,10 +37,17 @@ class ListenerInfo(Protocol):
 
 
 CORE = web.AppKey("core", Core)
+# The core's services (core/core.py), each under its own key: routes use the one they need.
+CHAT = web.AppKey("chat", ChatService)
+CONNECTIONS = web.AppKey("connections", ConnectionsService)
+PROFILES = web.AppKey("profiles", ProfilesService)
+FILES = web.AppKey("files", FilesService)
 CONFIG = web.AppKey("config", Config)
 SPEC = web.AppKey("spec", ApiSpec)
 # The open /events websockets, closed on shutdown.
 EVENT_SOCKETS = web.AppKey("event_sockets", set["EventSocket"])
+# The JSON text of recent events, shared by the sockets of the app (events.py).
+EVENT_TEXTS: web.AppKey[EventTexts] = web.AppKey("event_texts")
 # Failed-login limits per address and account (loginlimit.py).
 LOGIN_LIMITS: web.AppKey[LoginLimits] = web.AppKey("login_limits")
 # The link previewer for /api/embed (convos/embed), made by create_app from the Config; tests may set their own.

@@ -9,7 +9,7 @@ from aiohttp import web
 from ...core.connection import Connection
 from ...core.user import User
 from ...errors import NotFound
-from ..keys import CORE
+from ..keys import CONNECTIONS, PROFILES
 from ..payloads import connections_json, conversations_json
 from ..session import admin_check, require_admin, require_login
 from . import ApiRoutes, Input
@@ -40,7 +40,7 @@ def _connection(user: User, connection_id: str) -> Connection:
 async def create_connection(request: web.Request, inp: Input) -> dict[str, Any]:
     user = await require_login(request)
     body = inp["body"]
-    conn = await request.app[CORE].create_connection(
+    conn = await request.app[CONNECTIONS].create_connection(
         user,
         str(body.get("url") or ""),
         conversation_id=body.get("conversation_id") or None,
@@ -55,7 +55,7 @@ async def update_connection(request: web.Request, inp: Input) -> dict[str, Any]:
     user = await require_login(request)
     conn = _connection(user, inp["connection_id"])
     body = inp.get("body") or {}
-    conn = await request.app[CORE].update_connection(
+    conn = await request.app[CONNECTIONS].update_connection(
         user, conn, url=body.get("url"), wanted_state=body.get("wanted_state"),
         on_connect_commands=body.get("on_connect_commands"),
     )
@@ -67,29 +67,29 @@ async def remove_connection(request: web.Request, inp: Input) -> dict[str, Any]:
     user = await require_login(request)
     # Not there (or someone else's): 404, so a client can tell that nothing was deleted.
     conn = _connection(user, inp["connection_id"])
-    await request.app[CORE].remove_connection(user, conn)
+    await request.app[CONNECTIONS].remove_connection(user, conn)
     return {}
 
 
 @routes.get("/connection-profiles")
 async def list_connection_profiles(request: web.Request, inp: Input) -> dict[str, Any]:
     await require_login(request)
-    core = request.app[CORE]
+    profiles = request.app[PROFILES]
     _, admin = await admin_check(request)
     # Users see the shared profiles only: a profile made for someone's connection names their host.
-    return {"profiles": [core.profile_json(p, admin) for p in await core.list_profiles(admin)]}
+    return {"profiles": [profiles.profile_json(p, admin) for p in await profiles.list_profiles(admin)]}
 
 
 @routes.post("/connection-profiles")
 async def save_connection_profile(request: web.Request, inp: Input) -> dict[str, Any]:
     admin = await require_admin(request, forbidden="Only admins can save connection profiles.")
-    core = request.app[CORE]
-    profile = await core.save_profile(inp.get("body") or {}, admin.email if admin else "")
-    return core.profile_json(profile, True)
+    profiles = request.app[PROFILES]
+    profile = await profiles.save_profile(inp.get("body") or {}, admin.email if admin else "")
+    return profiles.profile_json(profile, True)
 
 
 @routes.delete("/connection-profiles/{id}")
 async def remove_connection_profile(request: web.Request, inp: Input) -> dict[str, Any]:
     await require_admin(request, forbidden="Only admins can delete connection profiles.")
-    await request.app[CORE].remove_profile(inp["id"])
+    await request.app[PROFILES].remove_profile(inp["id"])
     return {"message": "Deleted."}

@@ -16,7 +16,7 @@ from ...core.files import upload_filename
 from ...errors import InvalidInput, NotFound, PayloadTooLarge
 from ...store.base import UploadRecord, UploadSink
 from ..i18n import COOKIE_NAME, cookie_scheme
-from ..keys import CONFIG, CORE, TEMPLATES
+from ..keys import CONFIG, CORE, FILES, TEMPLATES
 from ..session import require_login
 from . import ApiRoutes, Input
 
@@ -105,7 +105,7 @@ async def upload_file(request: web.Request, inp: Input) -> dict[str, Any]:
     if not request.content_type.startswith("multipart/"):
         # A urlencoded `file` (checked by the validator) is a string without a filename.
         raise InvalidInput("Unknown filename.", "/file")
-    core = request.app[CORE]
+    files = request.app[FILES]
     body = _Body(request, limit)
     fields: dict[str, str] = {}
     sink: UploadSink | None = None
@@ -120,7 +120,7 @@ async def upload_file(request: web.Request, inp: Input) -> dict[str, Any]:
                     if not part.filename:
                         raise InvalidInput("Unknown filename.", "/file")
                     filename = upload_filename(part.filename)
-                    sink = await core.begin_upload(user)
+                    sink = await files.begin_upload(user)
                     await body.copy(part, sink)
                 elif part.name in ("id", "write_only") and part.filename is None:
                     fields[part.name] = await body.field(part)
@@ -134,11 +134,11 @@ async def upload_file(request: web.Request, inp: Input) -> dict[str, Any]:
         write_only = _boolean(fields.get("write_only", ""), "/write_only")
         fid = fields.get("id", "").strip() or None
         committing, sink = sink, None
-        record = await core.save_upload(user, committing, filename, fid=fid, write_only=write_only)
+        record = await files.save_upload(user, committing, filename, fid=fid, write_only=write_only)
     finally:
         if sink is not None:
             await sink.discard()
-    return {"files": [core.file_dict(record, request["base_url"])]}
+    return {"files": [files.file_dict(record, request["base_url"])]}
 
 
 # --- list and delete ----------------------------------------------------------------
@@ -147,8 +147,8 @@ async def upload_file(request: web.Request, inp: Input) -> dict[str, Any]:
 @routes.get("/files")
 async def get_files(request: web.Request, inp: Input) -> dict[str, Any]:
     user = await require_login(request)
-    core = request.app[CORE]
-    return await core.list_files(user, inp.get("after") or None, inp.get("limit", 60))
+    files = request.app[FILES]
+    return await files.list_files(user, inp.get("after") or None, inp.get("limit", 60))
 
 
 @routes.delete("/files/{uid}/{fid}")
@@ -158,7 +158,7 @@ async def delete_files(request: web.Request, inp: Input) -> dict[str, Any]:
     # even when the user has one with the same id (the id is a checksum of the content).
     deleted = 0
     if inp["uid"] == user.uid:
-        deleted = await request.app[CORE].delete_files(user, inp["fid"].split(","))
+        deleted = await request.app[FILES].delete_files(user, inp["fid"].split(","))
     if not deleted:
         raise NotFound("File not found.")
     return {"deleted": deleted}
@@ -187,9 +187,9 @@ async def serve(request: web.Request, uid: str, name: str) -> web.StreamResponse
     if m is None:
         raise NotFound("File not found.")
     fid, ext = m.group(1), m.group(2)
-    core = request.app[CORE]
-    record = await core.public_file(uid, fid)
-    kind = await core.file_mime_type(record)
+    files = request.app[FILES]
+    record = await files.public_file(uid, fid)
+    kind = await files.file_mime_type(record)
     if not ext and EMBEDDABLE.match(kind):
         return await _viewer(request, record, kind)
     return _raw(record, kind)
@@ -238,8 +238,8 @@ def text_lines(text: str, limit: int) -> tuple[list[str], bool]:
 
 
 async def _viewer(request: web.Request, record: UploadRecord, kind: str) -> web.Response:
-    core = request.app[CORE]
-    page_url = core.file_url(record.uid, record.id, base_url=request["base_url"])
+    core, files = request.app[CORE], request.app[FILES]
+    page_url = files.file_url(record.uid, record.id, base_url=request["base_url"])
     raw_url = f"{page_url}.{record.ext}"
     e = html.escape
     if kind.startswith("image/"):
@@ -248,7 +248,7 @@ async def _viewer(request: web.Request, record: UploadRecord, kind: str) -> web.
                    f'alt="{e(record.filename)}"></a>')
     else:
         og_image = ""
-        head = await core.file_head(record, VIEW_LIMIT + 1)
+        head = await files.file_head(record, VIEW_LIMIT + 1)
         lines, more = text_lines(head[:VIEW_LIMIT].decode("utf-8", "replace"), VIEW_LINES)
         note = ""
         if more or len(head) > VIEW_LIMIT:

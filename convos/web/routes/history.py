@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from ...core import history
-from ..keys import CORE
+from ..keys import CHAT, CORE
 from ..session import require_login
 from . import ApiRoutes, Input
 
@@ -30,7 +30,7 @@ async def connection_messages(request: web.Request, inp: Input) -> dict[str, Any
 async def mark_conversation_as_read(request: web.Request, inp: Input) -> dict[str, Any]:
     user = await require_login(request)
     conn, conv = history.find_conversation(user, inp["connection_id"], inp["conversation_id"])
-    await request.app[CORE].mark_read(user, conn, conv)
+    await request.app[CHAT].mark_read(user, conn, conv)
     return {}
 
 
@@ -38,7 +38,7 @@ async def mark_conversation_as_read(request: web.Request, inp: Input) -> dict[st
 async def mark_connection_as_read(request: web.Request, inp: Input) -> dict[str, Any]:
     user = await require_login(request)
     conn, conv = history.find_conversation(user, inp["connection_id"], "")
-    await request.app[CORE].mark_read(user, conn, conv)
+    await request.app[CHAT].mark_read(user, conn, conv)
     return {}
 
 
@@ -57,5 +57,5 @@ async def notification_messages(request: web.Request, inp: Input) -> dict[str, A
 @routes.post("/notifications/read")
 async def mark_notifications_as_read(request: web.Request, inp: Input) -> dict[str, Any]:
     user = await require_login(request)
-    await request.app[CORE].mark_notifications_read(user)
+    await request.app[CHAT].mark_notifications_read(user)
     return {}

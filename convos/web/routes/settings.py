@@ -8,7 +8,7 @@ from aiohttp import web
 
 from ...core.settings import PUBLIC_KEYS, valid_url
 from ...errors import ErrorItem, InvalidInput
-from ..keys import CORE, IRC_LISTENER
+from ..keys import CORE, IRC_LISTENER, PROFILES
 from ..session import require_admin
 from . import ApiRoutes, Input
 
@@ -58,5 +58,5 @@ async def update_settings(request: web.Request, inp: Input) -> dict[str, Any]:
     for key, value in given.items():
         setattr(core.settings, key, value)
     await core.save_settings()
-    await core.ensure_default_profile()
+    await request.app[PROFILES].ensure_default_profile()
     return core.settings.public_dict()

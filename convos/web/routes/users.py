@@ -9,7 +9,7 @@ from aiohttp import web
 
 from ...core.user import User, normalize_email
 from ...errors import ErrorItem, Forbidden, InvalidInput, NotFound, Unauthorized, ValidationFailed
-from ..keys import CORE, LOGIN_LIMITS
+from ..keys import CONNECTIONS, CORE, LOGIN_LIMITS
 from ..payloads import user_json, user_payload
 from ..session import (
     admin_check,
@@ -73,7 +73,7 @@ async def register_user(request: web.Request, inp: Input) -> dict[str, Any]:
             return user_json(request, existing)
 
     user = await core.create_user(email, password, remote_address(request))
-    await core.initial_connection(user)
+    await request.app[CONNECTIONS].initial_connection(user)
     await login(request, user)
     return user_json(request, user)
 
