@@ -3,6 +3,7 @@ the app as the daemon builds it, and the network, the browser and other clients 
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
@@ -12,6 +13,7 @@ from conftest import core_of
 from events_helper import Events, is_message, is_state
 from ircd import Ngircd
 
+from convos.listen.limits import LINE_BURST, LINE_RATE
 from convos.web.keys import IRC_LISTENER
 
 EMAIL, PASSWORD = "superman@example.com", "longenough"
@@ -228,3 +230,31 @@ async def test_a_slow_client_is_disconnected_and_the_others_go_on(convos: Any, n
     await slow.closed(30)
     assert not [m for m in slow.inbox.history if m.text.startswith("line 2999 ")]
     assert len(listener.clients(EMAIL, "irc-localhost")) == 1
+
+
+async def test_a_flood_is_throttled_and_never_slows_another_user(convos: Any, native: Any,
+                                                                  irc_client: Any) -> None:
+    core = core_of(convos)
+    lois = await core.create_user("lois@example.com", PASSWORD)
+    await core.connections.create_connection(lois, "irc://irc.example.com:6697/%23daily", start=False)
+    flooder, other = native("flooder"), native("other")
+    await flooder.register(password=f"{EMAIL}/localhost:{PASSWORD}")
+    await flooder.expect("366")
+    welcome = await other.register(password=f"lois@example.com:{PASSWORD}")
+    assert welcome.command == "001"
+    jimmy = await irc_client("jimmy")
+    await jimmy.join("#convos")
+    count = LINE_BURST + 60
+    await flooder.send(*(f"PRIVMSG #convos :flood {i}" for i in range(count)))
+    await jimmy.expect(lambda m: m.text == f"flood {LINE_BURST - 1}", 20)  # the burst goes at once
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    # Another user's client is answered at once while the flood is held back.
+    await other.send("PING :other")
+    await other.expect(lambda m: m.command == "PONG" and m.text == "other")
+    assert not [m for m in jimmy.received if m.text == f"flood {count - 1}"]
+    await jimmy.expect(lambda m: m.text == f"flood {count - 1}", 30)
+    # 60 lines past the burst at LINE_RATE a second: not sooner than that (the first came with the burst).
+    assert loop.time() - started >= (count - LINE_BURST - 1) / LINE_RATE * 0.9
+    texts = [m.text for m in jimmy.received if m.command == "PRIVMSG" and m.text.startswith("flood ")]
+    assert texts == [f"flood {i}" for i in range(count)]  # all of it, in order
