@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from ..core import apppasswords
+from ..core.user import User
 from ..errors import TooManyRequests
 
 if TYPE_CHECKING:
     from ..core.connection import Connection
     from ..core.core import Core
-    from ..core.user import User
 
 
 class Attempt(Protocol):
@@ -74,17 +75,29 @@ def from_sasl_plain(payload: str) -> Credentials | None:
     return Credentials(email, network, password)
 
 
-class SignIn:
-    """Checks credentials off the loop (the core's Argon2 check), within the shared limits."""
+PasswordCheck = Callable[[str, str], Awaitable["User | None"]]
 
-    def __init__(self, core: Core, limits: AttemptLimits) -> None:
+
+class SignIn:
+    """Checks credentials off the loop (Argon2 in a thread), within the shared limits: an app
+    password of the account (core/apppasswords.py), or its password by `check_password` (what
+    cli.py hands over: the web login's check)."""
+
+    def __init__(self, core: Core, limits: AttemptLimits, check_password: PasswordCheck) -> None:
         self.core = core
         self.limits = limits
+        self.check_password = check_password
 
     async def check(self, creds: Credentials, address: str) -> User | None:
         """The user, or None for a wrong password; TooManyRequests past the limits."""
         with self.limits.attempt(address, creds.email) as attempt:
-            user = await self.core.authenticate(creds.email, creds.password)
+            if apppasswords.looks_like_one(creds.password):
+                found = self.core.get_user(creds.email)
+                ok = await apppasswords.check(found, creds.password) if found else await apppasswords.check(
+                    User(email=""), creds.password)
+                user = found if ok else None
+            else:
+                user = await self.check_password(creds.email, creds.password)
             if user is not None:
                 attempt.succeeded()
             return user

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from . import limits, tls
-from .auth import AttemptLimits, SignIn
+from .auth import AttemptLimits, PasswordCheck, SignIn
 from .session import ClientSession
 
 if TYPE_CHECKING:
@@ -66,10 +66,11 @@ def parse_address(url: str, insecure: bool = False) -> ListenAddress:
 class Listener:
     """Accepts native IRC clients on CONVOS_IRC_LISTEN; `start` and `stop` with the application."""
 
-    def __init__(self, core: Core, config: Config, limits_: AttemptLimits) -> None:
+    def __init__(self, core: Core, config: Config, limits_: AttemptLimits,
+                 check_password: PasswordCheck | None = None) -> None:
         self.core = core
         self.config = config
-        self.sign_in = SignIn(core, limits_)
+        self.sign_in = SignIn(core, limits_, check_password or core.authenticate)
         self.addresses = [parse_address(url, config.irc_listen_insecure) for url in config.irc_listen]
         own = config.home / "listen"
         self.cert = Path(config.irc_listen_cert) if config.irc_listen_cert else own / "server-cert.pem"

@@ -44,7 +44,19 @@ from .middlewares import (
     ready_middleware,
 )
 from .openapi import ApiSpec, Operation
-from .routes import Handler, connections, embed, files, history, i18n, settings, updates, users, webhook
+from .routes import (
+    Handler,
+    apppasswords,
+    connections,
+    embed,
+    files,
+    history,
+    i18n,
+    settings,
+    updates,
+    users,
+    webhook,
+)
 from .serverlog import ServerLog
 from .session import SessionStorage, current_user, require_login
 from .templates import Templates
@@ -57,7 +69,7 @@ HTML_SUFFIX = {"embed", "inviteUser", "logoutUser"}
 # The API: one route table per resource (routes/<resource>.py).
 API_ROUTES: tuple[web.RouteTableDef, ...] = (
     users.routes, connections.routes, history.routes, files.routes, settings.routes, i18n.routes,
-    embed.routes, updates.routes, webhook.routes,
+    embed.routes, updates.routes, webhook.routes, apppasswords.routes,
 )
 
 
