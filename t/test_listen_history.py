@@ -1,9 +1,10 @@
 """CHATHISTORY through the IRC listener: every subcommand, by msgid and by timestamp, from the logs
 that ngircd's lines were written to; MARKREAD, the browser's read position both ways (fixtures
-`convos` and `native`: t/listen_client.py)."""
+`convos` and `native`: t/listen_client.py); the replay on attach for clients without chathistory."""
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -18,8 +19,10 @@ CAPS = ("server-time", "message-tags", "batch", "draft/chathistory")
 
 
 async def history(client: Native, command: str) -> tuple[IrcLine, list[IrcLine]]:
-    """Send one CHATHISTORY; the BATCH start line and the lines in it (or a FAIL and nothing)."""
-    await client.send(command)
+    """Send one CHATHISTORY (or nothing: ""); the next BATCH start line and the lines in it (or a
+    FAIL and nothing)."""
+    if command:
+        await client.send(command)
     start = await client.expect(lambda m: (m.command == "BATCH" and m.params[0].startswith("+")) or m.command == "FAIL")
     if start.command == "FAIL":
         return start, []
@@ -153,3 +156,40 @@ async def test_read_marker_is_the_browsers_read_position(convos: Any, native: An
 
     fail, _ = await history(a, "MARKREAD #nowhere")
     assert fail.command == "FAIL" and fail.params[:2] == ("MARKREAD", "INVALID_PARAMS")
+
+
+async def test_replay_on_attach_for_clients_without_chathistory(convos: Any, native: Any, irc_client: Any,
+                                                               home: Any) -> None:
+    jimmy = await irc_client("jimmy")
+    await jimmy.join("#convos")
+    phone = native("phone")
+    await phone.register(password=f"{EMAIL}/localhost@phone:{PASSWORD}", caps=("batch", "message-tags"))
+    await phone.expect("366")
+    await jimmy.privmsg("#convos", "seen by the phone")
+    seen = await phone.expect(lambda m: m.command == "PRIVMSG" and m.text == "seen by the phone")
+    await phone.send("QUIT")
+    await phone.closed()
+    stored = json.loads((home / EMAIL / "user.json").read_text())
+    assert stored["irc_clients"] == {"irc-localhost/phone": seen.tags["msgid"]}
+
+    # While the phone is away.
+    await jimmy.privmsg("#convos", "missed 1")
+    await jimmy.privmsg("superman", "missed in private")
+    await jimmy.privmsg("#convos", "missed 2")
+    await convos.events.wait(is_message(conversation_id="#convos", message="missed 2"))
+
+    back = native("phone again")
+    await back.register(password=f"{EMAIL}/localhost@phone:{PASSWORD}", caps=("batch", "message-tags"))
+    start, lines = await history(back, "")  # the first batch: the replay of #convos
+    assert start.params[1:] == ("chathistory", "#convos")
+    assert texts(lines) == ["missed 1", "missed 2"]
+    start, lines = await history(back, "")
+    assert start.params[1:] == ("chathistory", "jimmy")
+    assert texts(lines) == ["missed in private"]
+
+    # Another client name saw nothing yet: no replay; a client with chathistory asks itself.
+    other = native("laptop")
+    await other.register(password=f"{EMAIL}/localhost@laptop:{PASSWORD}", caps=("batch",))
+    await other.send("PING :end")
+    await other.expect(lambda m: m.command == "PONG")
+    assert not [m for m in other.inbox.history if m.command == "BATCH"]

@@ -4,7 +4,7 @@ through the core (Connection.send, Core.mark_read) so that browsers and other cl
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..core.connection import is_channel_name
 from ..store.logid import parse_message_id
@@ -140,12 +140,14 @@ class ClientCommands:
         except HistoryError as err:
             self.s.send(format_line("FAIL", "CHATHISTORY", err.code, err.context, err.text, source=SERVER_NAME))
             return
-        body = []
-        for message in messages:
-            body.append(message_line(self.s.view, target.lower(), target, str(message.get("from") or ""),
-                                     str(message.get("message") or ""), str(message.get("type") or ""),
-                                     str(message.get("ts") or ""), str(message.get("id") or "")))
-        self.s.send(*batch_lines("chathistory", [target], body, tagged="batch" in self.s.view.caps))
+        self.s.send(*self.history_batch(target, messages))
+
+    def history_batch(self, target: str, messages: list[dict[str, Any]]) -> list[str]:
+        """Logged lines of one conversation, in a `chathistory` batch when the client has batch."""
+        body = [message_line(self.s.view, target.lower(), target, str(message.get("from") or ""),
+                             str(message.get("message") or ""), str(message.get("type") or ""),
+                             str(message.get("ts") or ""), str(message.get("id") or "")) for message in messages]
+        return batch_lines("chathistory", [target], body, tagged="batch" in self.s.view.caps)
 
     def _topic_reply(self, channel: str) -> None:
         conv = self.s.conversation(channel)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from ..core.events import ConnectionEvent, ConnectionRemoved, ConversationChanged, Event, Message, Read
 from ..errors import ConvosError, TooManyRequests
-from . import limits
+from . import limits, replay
 from .auth import Credentials, connection_names, from_pass, from_sasl_plain, pick_connection, split_account
 from .bus import UserEvents
 from .commands import SERVER_NAME, ClientCommands, markread_line
@@ -52,6 +52,9 @@ class ClientSession:
         self.conn: Connection | None = None
         self.events: UserEvents | None = None
         self.commands = ClientCommands(self)
+        self.client_name = ""
+        self.last_msgid = ""  # the newest logged line this client was sent
+        self._replayed: set[str] = set()
         self._bucket = limits.LineBucket()
         self._buffer = bytearray()
         self._skipping = False
@@ -147,11 +150,14 @@ class ClientSession:
                 await self._attached()
         except (ConnectionError, OSError, Closed):
             pass
+        except Exception:
+            log.exception("IRC listener: the client of %s from %s failed", self.email or "nobody", self.address)
         finally:
             await self._cleanup()
 
     async def _cleanup(self) -> None:
         self.closed = True
+        await self._remember()
         if self.events is not None:
             self.events.close()
         self.listener.detach(self)
@@ -282,6 +288,8 @@ class ClientSession:
                 self.error("Password incorrect")
                 return False
             user, network = found, creds_or_none.network
+        network, _, client = network.partition("@")
+        self.client_name = replay.client_name(client)
         conn = pick_connection(user, network)
         if conn is None:
             self.view.nick = self._nick
@@ -315,6 +323,7 @@ class ClientSession:
         names = await asyncio.gather(*(self.names(c.conversation_id) for c in channels))
         for conv, participants in zip(channels, names, strict=True):
             self._enter(conv.conversation_id, conv.name, conv.topic, participants)
+        await self._replay()
         log.info("IRC listener: %s attached to %s from %s.", user.email, conn.connection_id, self.address)
         tasks = [asyncio.create_task(self._read_client()), asyncio.create_task(self._run_commands()),
                  asyncio.create_task(self._relay())]
@@ -324,6 +333,33 @@ class ClientSession:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _remember(self) -> None:
+        """Keep where this client got to (user.json), for the replay when it comes back."""
+        user, conn = self.user, self.conn
+        if user is None or conn is None or not self.last_msgid:
+            return
+        if replay.last_seen(user, conn.connection_id, self.client_name) == self.last_msgid:
+            return
+        replay.remember(user, conn.connection_id, self.client_name, self.last_msgid)
+        try:
+            await self.core.save_user(user)
+        except OSError as err:
+            log.warning("IRC listener: could not save where %s's client got to: %s", self.email, err)
+
+    async def _replay(self) -> None:
+        """The lines this client (by its name) missed, when it cannot ask for them itself."""
+        assert self.user is not None and self.conn is not None
+        if "draft/chathistory" in self.view.caps:
+            return
+        since = replay.last_seen(self.user, self.conn.connection_id, self.client_name)
+        if not since:
+            return
+        for conv, messages in await replay.missed(self.core, self.user, self.conn, since):
+            self.send(*self.commands.history_batch(conv.name, messages))
+            ids = [str(m.get("id")) for m in messages if m.get("id")]
+            self._replayed.update(ids)  # logged meanwhile, and queued as events too: sent once
+            self.last_msgid = max([self.last_msgid, *ids], key=replay.order)
 
     def _enter(self, conv_id: str, name: str, topic: str, participants: list[dict[str, str]]) -> None:
         self.view.entered(conv_id, name, topic)
@@ -350,6 +386,7 @@ class ClientSession:
             elif command == "PONG":
                 continue
             elif command == "QUIT":
+                await self._remember()  # before it is told goodbye
                 self.error("Client quit")  # only this client goes; the connection stays
                 return
             elif command == "CAP":
@@ -388,6 +425,11 @@ class ClientSession:
 
     async def relay(self, event: Event) -> None:
         if isinstance(event, Message):
+            if event.id in self._replayed:
+                self._replayed.discard(event.id)
+                return
+            if event.id:
+                self.last_msgid = event.id
             if not self._own_unechoed(event):
                 self.send(event_line(self.view, event))
         elif isinstance(event, ConnectionRemoved):
