@@ -524,11 +524,17 @@ class Bench:
         self.rx = Receiver(ws)
         self.irc = await self.peer.accept()
         await self.irc.wait_joined({CHANNEL})
-        await self.rx.wait_for(
-            lambda f: (
-                f.get("type") == "frozen" and f.get("conversation_id") == CHANNEL and f.get("frozen") == ""
-            )
-        )
+        # Joined in the daemon too. Asked of the API: the connection may be up and joined before
+        # the websocket subscribed, and then its `frozen` event went to nobody.
+        deadline = time.monotonic() + 30
+        while True:
+            res = await self.session.get(f"{self.daemon.url}/api/conversations")
+            convs = (await res.json()).get("conversations", []) if res.status == 200 else []
+            if any(c.get("conversation_id") == CHANNEL and c.get("frozen") == "" for c in convs):
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{CHANNEL} not joined in the daemon: {convs}")
+            await asyncio.sleep(0.05)  # a bench polling the API, not a test synchronising
 
     def log_path(self) -> Path:
         now = datetime.now(UTC)

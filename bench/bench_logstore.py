@@ -28,10 +28,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from convos.store import logfile, loggrep
-from convos.store.logformat import escape_conversation_id, split_line
-from convos.store.logreader import find_message_id
-from convos.store.logseek import LogFile
+from convos.store import logs as logfile
+from convos.store.logs import grep as loggrep
+from convos.store.logs.format import escape_conversation_id, split_line
+from convos.store.logs.reader import find_message_id
+from convos.store.logs.seek import LogFile
 
 
 def timed(fn: Callable[[], object], repeat: int) -> tuple[float, object]:

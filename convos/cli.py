@@ -10,10 +10,10 @@ import os
 import signal
 import ssl
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from . import __version__
@@ -26,8 +26,7 @@ from .store.file import FileStore
 if TYPE_CHECKING:
     from aiohttp import web
 
-    from .bot import Bot
-    from .listen import Listener
+    from .store.push import PushFiles
 
 log = logging.getLogger("convos")
 
@@ -80,46 +79,59 @@ def build_core(config: Config, *, readonly: bool = False) -> Core:
 
 
 def build_app(core: Core, config: Config) -> web.Application:
-    """The web application, and the consumers of the core beside it: the bot (spec §7.2) when
-    CONVOS_BOT_EMAIL names its account, the IRC listener when CONVOS_IRC_LISTEN is set. They
-    start with the application and stop before the core."""
+    """The web application, and the consumers of the core beside it: Web Push (docs/push.md), the
+    bot (spec §7.2) when CONVOS_BOT_EMAIL names its account, and the IRC listener when
+    CONVOS_IRC_LISTEN is set. They start with the application and stop before the core."""
+    from .push import Push
     from .web.app import create_app
-    from .web.keys import IRC_LISTENER, LOGIN_LIMITS, WEBHOOKS
+    from .web.keys import IRC_LISTENER, LOGIN_LIMITS, PUSH, WEBHOOKS
 
     app = create_app(core, config)
+    push = Push(core, _push_files(core), config)
+    app[PUSH] = push
+    # After create_app's own: cleanup runs in reverse order, so push stops before the core.
+    app.cleanup_ctx.append(_lifecycle(push))
     if config.bot_email:
         from .bot import Bot
 
         bot = Bot(core, core.store, config)
         app[WEBHOOKS] = bot
         # After create_app's own: cleanup runs in reverse order, so the bot stops before the core.
-        app.cleanup_ctx.append(_bot_lifecycle(bot))
+        app.cleanup_ctx.append(_lifecycle(bot))
     if config.irc_listen:
         from .listen import Listener
 
         # Sign-ins share the web logins' failure limits: one budget per address and account.
         listener = Listener(core, config, app[LOGIN_LIMITS])
         app[IRC_LISTENER] = listener
-        app.cleanup_ctx.append(_listener_lifecycle(listener))
+        app.cleanup_ctx.append(_lifecycle(listener))
     return app
 
 
-def _listener_lifecycle(listener: Listener) -> Callable[[web.Application], AsyncIterator[None]]:
+def _push_files(core: Core) -> PushFiles:
+    """The store's PushFiles side: the file store has it (store/pushfile.py)."""
+    store = core.store
+    if not isinstance(store, FileStore):
+        raise TypeError(f"Web Push needs the file store, not {type(store).__name__}.")
+    return store
+
+
+class Consumer(Protocol):
+    """A consumer of the core beside the web application (the bot, Web Push, the IRC listener).
+    `start` may be a coroutine (the listener binds its sockets there)."""
+
+    def start(self) -> Awaitable[None] | None: ...
+
+    async def stop(self) -> None: ...
+
+
+def _lifecycle(consumer: Consumer) -> Callable[[web.Application], AsyncIterator[None]]:
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        await listener.start()
-        try:
-            yield
-        finally:
-            await listener.stop()
-
-    return lifecycle
-
-
-def _bot_lifecycle(bot: Bot) -> Callable[[web.Application], AsyncIterator[None]]:
-    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        bot.start()
+        started = consumer.start()
+        if started is not None:
+            await started
         yield
-        await bot.stop()
+        await consumer.stop()
 
     return lifecycle
 
@@ -206,7 +218,8 @@ async def run_recover(config: Config, email: str) -> int:
 
 def print_version() -> int:
     rows = [("Convos", __version__), ("Python", sys.version.split()[0])]
-    for dist in ("aiohttp", "aiohttp-session", "pydle", "cryptography", "orjson", "aiofiles", "argon2-cffi"):
+    for dist in ("aiohttp", "aiohttp-session", "pydle", "cryptography", "orjson", "aiofiles", "argon2-cffi",
+                 "http-ece", "py-vapid"):
         try:
             rows.append((dist, metadata.version(dist)))
         except metadata.PackageNotFoundError:

@@ -84,6 +84,7 @@ class Config:
     max_link_cache_size: int = 100
     embed_allow_private: bool = False
     irc_allow_private: bool = False
+    push_allow_private: bool = False
     max_conversations: int = 1000
     reload_dictionaries: bool = False
     update_url: str = ""
@@ -148,6 +149,7 @@ class Config:
             max_link_cache_size=int(_number(env, "CONVOS_MAX_LINK_CACHE_SIZE", 100)),
             embed_allow_private=is_true(env.get("CONVOS_EMBED_ALLOW_PRIVATE"), "CONVOS_EMBED_ALLOW_PRIVATE"),
             irc_allow_private=is_true(env.get("CONVOS_IRC_ALLOW_PRIVATE"), "CONVOS_IRC_ALLOW_PRIVATE"),
+            push_allow_private=is_true(env.get("CONVOS_PUSH_ALLOW_PRIVATE"), "CONVOS_PUSH_ALLOW_PRIVATE"),
             max_conversations=max(1, int(_number(env, "CONVOS_MAX_CONVERSATIONS", 1000))),
             reload_dictionaries=is_true(env.get("CONVOS_RELOAD_DICTIONARIES"), "CONVOS_RELOAD_DICTIONARIES"),
             update_url=env.get("CONVOS_UPDATE_URL", "").strip(),
@@ -205,6 +207,7 @@ ENV_VARS = (
     "CONVOS_MAX_LINK_CACHE_SIZE",
     "CONVOS_EMBED_ALLOW_PRIVATE",
     "CONVOS_IRC_ALLOW_PRIVATE",
+    "CONVOS_PUSH_ALLOW_PRIVATE",
     "CONVOS_MAX_CONVERSATIONS",
     "CONVOS_RELOAD_DICTIONARIES",
     "CONVOS_UPDATE_URL",

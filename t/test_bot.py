@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from pathlib import Path
@@ -333,4 +334,9 @@ connections:
     (spool / ".b.yaml").rename(spool / "b.yaml")
     assert (await jimmy.expect(from_bot("#convos"))).params[1] == "not yet"
     assert (spool / "a-bad.yaml.failed").exists()
+    # Sent, then deleted (a crash in between sends it again rather than never): wait for the delete.
+    for _ in range(500):  # up to 10 s
+        if not (spool / "b.yaml").exists():
+            break
+        await asyncio.sleep(0.02)
     assert not (spool / "b.yaml").exists()

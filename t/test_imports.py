@@ -26,19 +26,27 @@ PACKAGE = ROOT / "convos"
 # What a layer must never import: our own layers by dotted prefix, third-party packages by name.
 # A prefix matches the module itself and everything under it (`convos.store.file`, not `convos.store`).
 FORBIDDEN: dict[str, tuple[str, ...]] = {
-    "convos.core": ("convos.listen", "convos.web", "convos.irc", "convos.bot", "convos.embed", "convos.cli", "convos.store.file",
-                    "aiohttp", "aiohttp_session", "pydle"),
-    "convos.store": ("convos.listen", "convos.core", "convos.web", "convos.irc", "convos.bot", "convos.embed", "convos.cli",
+    "convos.core": ("convos.listen", "convos.web", "convos.irc", "convos.bot", "convos.embed", "convos.push", "convos.cli",
+                    "convos.store.file", "convos.store.memory", "convos.store.logs", "aiohttp", "aiohttp_session",
+                    "pydle"),
+    "convos.store": ("convos.listen", "convos.core", "convos.web", "convos.irc", "convos.bot", "convos.embed", "convos.push",
+                     "convos.cli",
                      "aiohttp", "aiohttp_session", "pydle"),
-    "convos.irc": ("convos.listen", "convos.web", "convos.store", "convos.bot", "convos.embed", "convos.cli",
+    "convos.irc": ("convos.listen", "convos.web", "convos.store", "convos.bot", "convos.embed", "convos.push", "convos.cli",
                    "aiohttp", "aiohttp_session"),
-    "convos.web": ("convos.listen", "convos.irc", "convos.bot", "convos.store.file", "convos.cli", "pydle"),
+    "convos.web": ("convos.listen", "convos.irc", "convos.bot", "convos.push", "convos.store.file", "convos.store.memory",
+                   "convos.store.logs", "convos.cli", "pydle"),
     # The consumers beside the web layer: each talks to the core, never to another consumer.
-    "convos.bot": ("convos.listen", "convos.web", "convos.irc", "convos.embed", "convos.store.file", "convos.cli",
+    "convos.bot": ("convos.listen", "convos.web", "convos.irc", "convos.embed", "convos.push", "convos.store.file", "convos.store.memory",
+                   "convos.cli",
                    "aiohttp", "aiohttp_session", "pydle"),
-    "convos.embed": ("convos.listen", "convos.web", "convos.irc", "convos.bot", "convos.store", "convos.cli",
+    "convos.embed": ("convos.listen", "convos.web", "convos.irc", "convos.bot", "convos.push", "convos.store", "convos.cli",
                      "aiohttp_session", "pydle"),
-    "convos.listen": ("convos.web", "convos.irc", "convos.bot", "convos.embed", "convos.store.file", "convos.cli",
+    "convos.push": ("convos.listen", "convos.web", "convos.irc", "convos.bot", "convos.embed", "convos.store.file",
+                    "convos.store.memory", "convos.store.logs", "convos.store.pushfile", "convos.cli",
+                    "aiohttp_session", "pydle"),
+    "convos.listen": ("convos.web", "convos.irc", "convos.bot", "convos.embed", "convos.push", "convos.store.file",
+                      "convos.store.memory", "convos.store.pushfile", "convos.cli",
                       "aiohttp", "aiohttp_session", "pydle"),
 }
 

@@ -132,9 +132,9 @@ async def test_tls_contexts_are_built_off_the_loop_and_kept(tmp_path: Path, monk
 
 def test_each_core_has_its_own_irc_factory(tmp_path: Path) -> None:
     cores = [build_core(Config.from_env({"CONVOS_HOME": str(tmp_path / name)})) for name in ("a", "b")]
-    classes = [core.connection_class("irc") for core in cores]
+    classes = [core.connections.connection_class("irc") for core in cores]
     assert all(issubclass(cls, IrcConnection) for cls in classes)
-    assert classes[0] is cores[0].connection_class("ircs")  # one class per factory
+    assert classes[0] is cores[0].connections.connection_class("ircs")  # one class per factory
     first, second = (cls.factory for cls in classes)
     assert isinstance(first, IrcFactory) and isinstance(second, IrcFactory)
     assert first is not second

@@ -9,7 +9,7 @@ from events_helper import is_message, is_state
 from test_irc_protocol import CID, Start, registered
 
 from convos.errors import InvalidInput
-from convos.store.logformat import log_relpath
+from convos.store.logs.format import log_relpath
 
 CAP = {"CONVOS_MAX_CONVERSATIONS": "5"}
 start = test_irc_protocol.start  # the fixture: an app whose connection reaches the scripted peer

@@ -68,3 +68,34 @@ async def test_a_server_that_talks_does_not_time_out(start: Start) -> None:
     assert s.conn.client is client and s.conn.state == "connected"
     down = await s.wait(is_state("connection", state="disconnected"))  # then it goes quiet
     assert down["message"].startswith("Connection timeout!")
+
+
+async def test_a_flood_already_buffered_gives_the_loop_away_once_per_chunk() -> None:
+    """Reads of buffered data do not suspend: the loop is given away after each READ_SIZE chunk,
+    so other tasks (HTTP requests, websocket writes) run during a flood."""
+    client = client_module.IrcClient("superman", username="superman", realname="Clark")
+    reader = asyncio.StreamReader(limit=client_module.MAX_LINE)
+    line = b":alice!a@h PRIVMSG #convos :" + b"x" * 100 + b"\r\n"
+    count = 4 * client_module.READ_SIZE // len(line)
+    reader.feed_data(line * count)
+    reader.feed_eof()
+    client._reader = reader
+    handled = 0
+    ticks: list[int] = []  # lines handled when the ticker ran
+
+    async def handle_line(raw: bytes) -> None:
+        nonlocal handled
+        handled += 1
+
+    def tick() -> None:
+        ticks.append(handled)
+        if handled < count:
+            asyncio.get_running_loop().call_soon(tick)
+
+    client._handle_line = handle_line  # type: ignore[method-assign]
+    asyncio.get_running_loop().call_soon(tick)
+    await client._read_loop()
+    assert handled == count
+    between = [n for n in ticks if 0 < n < count]
+    assert len(between) >= 3, ticks  # four chunks: the ticker ran between them
+    assert max(b - a for a, b in zip([0, *between], [*between, count], strict=True)) <= client_module.READ_SIZE // len(line) + 1

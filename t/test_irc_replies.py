@@ -12,6 +12,8 @@ from typing import Any
 from events_helper import Events, is_message, is_state
 from test_irc_ngircd import convos  # noqa: F401 (the fixture)
 
+from convos.irc.connection import MAX_RECONNECT_DELAY
+
 
 async def send(events: Events, message: str, conversation_id: str = "#convos") -> dict[str, Any]:
     ident = f"{id(message)}-{message}"
@@ -122,9 +124,11 @@ async def test_reconnect_time_in_the_state_event(convos, ircd):  # noqa: F811
     assert down["reconnect_in"] > 0
     listed = await (await client.get("/api/connections")).json()
     conn = listed["connections"][0]
-    assert conn["state"] in ("disconnected", "connecting")
+    assert conn["state"] in ("disconnected", "queued", "connecting")
     if conn["state"] == "disconnected":
-        assert 0 < conn["reconnect_in"] <= down["reconnect_in"]
+        # With a delay of 0.1 s, a loaded machine may answer after a later attempt failed too,
+        # whose delay doubled: bounded by the longest delay, not by the first one.
+        assert 0 < conn["reconnect_in"] <= MAX_RECONNECT_DELAY
     # Once it connects again (or is told to stop), there is nothing to wait for.
     res = await client.post("/api/connection/irc-localhost", json={"wanted_state": "disconnected"})
     assert res.status == 200

@@ -6,10 +6,10 @@ import asyncio
 import os
 from datetime import UTC, datetime, timedelta
 
-from convos.store import logid
 from convos.store.file import FileStore
-from convos.store.logfile import LogWriter, read_messages
-from convos.store.logformat import log_relpath
+from convos.store.logs import LogWriter, read_messages
+from convos.store.logs import id as logid
+from convos.store.logs.format import log_relpath
 
 NOW = datetime(2024, 3, 21, 12, 0, 0, tzinfo=UTC)
 

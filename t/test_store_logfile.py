@@ -17,8 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from convos.store import logcollect, loggrep, logscan, logseek
-from convos.store.logfile import (
+from convos.store.logs import (
     AfterIsLater,
     InvalidLimit,
     LogWriter,
@@ -31,8 +30,12 @@ from convos.store.logfile import (
     read_notifications,
     search_conversation,
 )
-from convos.store.logformat import Matcher, format_line, format_ts, month_relpath, parse_line, split_line
-from convos.store.logid import MessagePos, conversation_tag, parse_message_id
+from convos.store.logs import collect as logcollect
+from convos.store.logs import grep as loggrep
+from convos.store.logs import scan as logscan
+from convos.store.logs import seek as logseek
+from convos.store.logs.format import Matcher, format_line, format_ts, month_relpath, parse_line, split_line
+from convos.store.logs.id import MessagePos, conversation_tag, parse_message_id
 
 FIXTURE = Path(__file__).resolve().parent / "data" / "perl-8.07-home"
 NOW = datetime(2024, 3, 21, 12, 0, 0, tzinfo=UTC)
@@ -799,7 +802,7 @@ def test_a_flood_in_one_second_widens_a_page_only_so_far(tmp_path, monkeypatch):
 
 
 def test_count_messages(facts):
-    from convos.store.logfile import count_messages
+    from convos.store.logs import count_messages
 
     assert count_messages(facts, "#convos", after=FACT_TS[70]) == 10
     assert count_messages(facts, "#convos", after=FACT_TS[0] - timedelta(days=400)) == 81

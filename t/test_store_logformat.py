@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from convos.store.logformat import (
+from convos.store.logs.format import (
     WS,
     LogMessage,
     Matcher,

@@ -15,9 +15,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from convos.store import logcollect, loggrep, logscan
-from convos.store.logfile import Cancelled, read_messages, search_conversation, search_conversations
-from convos.store.logformat import format_line, format_ts, month_relpath
+from convos.store.logs import Cancelled, read_messages, search_conversation, search_conversations
+from convos.store.logs import collect as logcollect
+from convos.store.logs import grep as loggrep
+from convos.store.logs import scan as logscan
+from convos.store.logs.format import format_line, format_ts, month_relpath
 
 pytestmark = pytest.mark.skipif(loggrep.grep_executable() is None, reason="needs GNU grep")
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from convos.store.file import FileStore
-from convos.store.logfile import LogWriter, delete_conversation_logs, list_log_months, read_messages
-from convos.store.logformat import MAX_NAME_BYTES, escape_conversation_id, log_relpath, month_relpath
+from convos.store.logs import LogWriter, delete_conversation_logs, list_log_months, read_messages
+from convos.store.logs.format import MAX_NAME_BYTES, escape_conversation_id, log_relpath, month_relpath
 
 NOW = datetime(2024, 3, 21, 12, 0, 0, tzinfo=UTC)
 

@@ -11,6 +11,7 @@ import base64
 import re
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from aiohttp import web
@@ -62,6 +63,8 @@ async def test_embeds(ui_daemon: Any, page: Any, irc_client: Any, site: Site) ->
     d = await ui_daemon(env={"CONVOS_EMBED_ALLOW_PRIVATE": "1"})
     asked: list[str] = []
     page.on("request", lambda r: asked.append(r.url) if "/api/embed" in r.url else None)
+    third_party: list[str] = []
+    page.on("request", lambda r: third_party.append(r.url) if not r.url.startswith(d.url) else None)
     await register_first_user(page, d.url)
     await expect(page).to_have_url(re.compile(r"/chat/irc-localhost/%23convos$"))
     alice = await irc_peer_in_convos(irc_client)
@@ -78,7 +81,8 @@ async def test_embeds(ui_daemon: Any, page: Any, irc_client: Any, site: Site) ->
     await expect(card.locator(".embed__desc")).to_have_text("A page & its <description>")
     await expect(card.locator(".embed__provider")).to_have_text("Test site")
     thumb = card.locator("img")
-    await expect(thumb).to_have_attribute("src", f"{site.url}/thumb.png")
+    # Pictures of other sites come through the server: the browser asks no third party.
+    await expect(thumb).to_have_attribute("src", "/api/embed/image?url=" + quote(f"{site.url}/thumb.png", safe=""))
     await page.wait_for_function("(img) => img.complete && img.naturalWidth === 1", arg=await thumb.element_handle())
     await expect(log.locator("img[src=x], script")).to_have_count(0)
 
@@ -88,8 +92,9 @@ async def test_embeds(ui_daemon: Any, page: Any, irc_client: Any, site: Site) ->
     assert (await answer.value).status == 502
     await alice.privmsg("#convos", f"a photo: {site.url}/photo.png")
     photo = log.locator(".msg", has_text="a photo:").locator(".embed--photo img")
-    await expect(photo).to_have_attribute("src", f"{site.url}/photo.png")
+    await expect(photo).to_have_attribute("src", "/api/embed/image?url=" + quote(f"{site.url}/photo.png", safe=""))
     await expect(photo).to_be_visible()
+    await page.wait_for_function("(img) => img.complete && img.naturalWidth === 1", arg=await photo.element_handle())
     await expect(log.locator(".msg", has_text="nothing-here").locator(".embed")).to_have_count(0)
 
     # The same link again: the browser asks once.
@@ -98,6 +103,7 @@ async def test_embeds(ui_daemon: Any, page: Any, irc_client: Any, site: Site) ->
     assert len([u for u in asked if "page.html" in u]) == 1
     assert site.hits.count("/page.html") == 1
     assert page.seen.dialogs == []
+    assert third_party == []  # the page, its thumbnail and the photo: all through Convos
 
 
 async def test_embeds_keep_the_dom_bounded(ui_daemon: Any, page: Any, irc_client: Any, site: Site) -> None:
@@ -151,7 +157,7 @@ RENDER_CASES: list[tuple[dict[str, Any], str | None]] = [
      '<p class="embed__desc">d &amp; &lt;i&gt;e&lt;/i&gt;</p></div></div>'),
     ({"type": "photo", "url": "https://x.org/p.png", "title": "p.png", "thumbnail_url": "https://x.org/p.png"},
      '<div class="embed embed--photo"><a href="https://x.org/p.png" target="_blank" rel="noopener noreferrer" '
-     'class="embed__photo" aria-label="p.png"><img src="https://x.org/p.png" alt="p.png" loading="lazy" '
+     'class="embed__photo" aria-label="p.png"><img src="/api/embed/image?url=https%3A%2F%2Fx.org%2Fp.png" alt="p.png" loading="lazy" '
      'referrerpolicy="no-referrer" class="embed__img" decoding="async"></a></div>'),
     # Video players and videos on other sites are cards: the CSP allows media only from 'self'.
     ({"type": "video", "url": "https://www.youtube.com/watch?v=abcdefghijk", "title": "A video",

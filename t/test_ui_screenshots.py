@@ -47,7 +47,14 @@ async def test_screenshots(ui_daemon: Any, page: Any, irc_client: Any) -> None:
     await expect(page).to_have_url(re.compile(r"/chat/irc-localhost/%23photos$"))
     await nav.get_by_role("link", name="#convos").click()
     composer = page.get_by_role("textbox", name="Message #convos")
+    # Joins and a part in a row: one folded line.
+    for nick in ("clark_k", "bruce_w"):
+        peer = await irc_client(nick)
+        await peer.join("#convos")
+    await peer.send("PART #convos :back to Gotham")
+    await expect(page.get_by_role("log").locator(".fold__toggle")).to_have_text("2 joined, 1 left")
     await lois.privmsg("#convos", "Morning all! Anyone seen the proofs for page one?")
+    await lois.privmsg("#convos", "They should be on my desk by nine.")
     await jimmy.privmsg("#convos", "\x01ACTION waves from the darkroom\x01")
     await jimmy.privmsg("#convos", "Uploading them now: https://example.com/proofs/page-one.png")
     await composer.fill("Thanks Jimmy, I'll take a look.")
@@ -66,6 +73,12 @@ async def test_screenshots(ui_daemon: Any, page: Any, irc_client: Any) -> None:
     await composer.fill("")
     await page.emulate_media(color_scheme="dark")
     await page.screenshot(path=str(OUT / "chat-dark.png"))
+    # The nick menu of someone in the log (an operator's: op, voice, kick and ban too).
+    await page.get_by_role("log").locator(".msg__nick[data-nick='perry_white']").first.click()
+    await expect(page.get_by_role("menu", name="perry_white")).to_be_visible()
+    await page.screenshot(path=str(OUT / "nick-menu-dark.png"))
+    await page.keyboard.press("Escape")
+    await composer.focus()
 
     await page.set_viewport_size({"width": 360, "height": 740})
     await page.emulate_media(color_scheme="light")
@@ -145,3 +158,64 @@ async def test_screenshots_search_and_previews(ui_daemon: Any, page: Any, irc_cl
         await page.screenshot(path=str(OUT / "search-light.png"))
     finally:
         await runner.cleanup()
+
+
+async def test_screenshots_media_tools_and_themes(ui_daemon: Any, page: Any, irc_client: Any) -> None:
+    """Inline media and a paste, the header's tools, the download dialog, two themes, the login page."""
+    from test_ui_media import upload
+    from test_ui_search import irc_peer_in_convos
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    d = await ui_daemon()
+    await page.emulate_media(color_scheme="light")
+    await page.goto(d.url + "/register")
+    await page.get_by_label("Email").fill(EMAIL)
+    await page.get_by_label("Password").fill("s3cret-enough")
+    await page.get_by_role("button", name="Register").click()
+    await expect(page).to_have_url(re.compile(r"/chat/irc-localhost/%23convos$"))
+    lois = await irc_peer_in_convos(irc_client, "lois")
+    await lois.send("TOPIC #convos :The Daily Planet newsroom")
+    log = page.get_by_role("log")
+    composer = page.get_by_role("textbox", name="Message #convos")
+    picture = await upload(page, "front-page.png", gradient_png(480, 200))
+    paste = await upload(page, "story.txt", "".join(
+        f"{i:2}. {line}\n" for i, line in enumerate([
+            "METROPOLIS - A mysterious flying man rescued the crew",
+            "of the Constitution yesterday, when its landing gear failed",
+            "over the harbour. Witnesses describe a figure in blue",
+            "and red who lifted the ship to the ground.",
+            "", "The Daily Planet has learned that the same man", "was seen on the waterfront last week.",
+            "More on page two."], 1)))
+    await lois.privmsg("#convos", "superman: the front page, draft two")
+    await composer.fill(f"Here it is: {picture}")
+    await composer.press("Enter")
+    await lois.privmsg("#convos", f"And the story so far: {paste}")
+    await expect(log.locator(".embed--photo img")).to_be_visible()
+    await expect(log.locator(".embed--paste pre")).to_be_visible()
+    await page.locator(".conv__header").get_by_role("button", name="Edit topic").click()
+    await page.locator(".conv__header").get_by_role("textbox", name="Topic").fill("The Daily Planet newsroom · deadline 17:00")
+    await page.screenshot(path=str(OUT / "media-light.png"))
+    await page.locator(".conv__header").get_by_role("textbox", name="Topic").press("Escape")
+
+    await page.locator(".conv__header").get_by_role("button", name="Download history").click()
+    await page.emulate_media(color_scheme="dark")
+    await page.screenshot(path=str(OUT / "download-dark.png"))
+    await page.keyboard.press("Escape")
+
+    await page.emulate_media(color_scheme="light")
+    for theme, name in (("nord", "Nord"), ("desert", "Desert")):
+        await page.goto(d.url + "/settings/account")
+        await page.get_by_role("group", name="Theme").get_by_label(name, exact=True).check()
+        await page.goto(d.url + "/chat/irc-localhost/%23convos")
+        await expect(page.get_by_role("log").locator(".embed--photo img")).to_be_visible()
+        await page.screenshot(path=str(OUT / f"theme-{theme}.png"))
+    await page.goto(d.url + "/settings/account")
+    await page.get_by_role("group", name="Theme").get_by_label("Auto", exact=True).check()
+    await page.get_by_role("group", name="Theme").scroll_into_view_if_needed()
+    await page.screenshot(path=str(OUT / "settings-themes-light.png"))
+
+    await page.context.clear_cookies()
+    await page.emulate_media(color_scheme="dark")
+    await page.goto(d.url + "/login")
+    await expect(page.get_by_role("region", name="Log in")).to_be_visible()
+    await page.screenshot(path=str(OUT / "login-dark.png"))

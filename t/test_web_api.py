@@ -12,11 +12,21 @@ OPERATIONS = {
     "checkForUpdates", "connectionMessages", "conversationMessages", "createConnection", "deleteFiles",
     "deleteSessions", "deleteUser", "embed", "getDictionary", "getFile", "getFiles", "getSettings", "getUser", "getUsers",
     "inviteUser", "listConnectionProfiles", "listConnections", "listConversations", "loginUser",
-    "logoutUser", "markConnectionAsRead", "markConversationAsRead", "markNotificationsAsRead",
+    "logoutUser", "markAllAsRead", "markConnectionAsRead", "markConversationAsRead", "markNotificationsAsRead",
     "notificationMessages", "registerUser", "removeConnection", "removeConnectionProfile",
-    "saveConnectionProfile", "searchMessages", "updateConnection", "updateSettings", "updateUser",
+    "saveConnectionProfile", "searchMessages", "updateConnection", "updateConversation", "updateSettings", "updateUser",
     "uploadFile", "webhook",
+    # Web Push (docs/push.md)
+    "getPushKey", "listPushSubscriptions", "addPushSubscription", "removePushSubscription", "testPush",
+    "getPushSettings", "updatePushSettings",
+    # issue 13: the browser app's tools, themes and preferences
+    "embedImage", "exportConversation", "getCustomCss", "getPreferences", "listThemes", "saveCustomCss", "savePreferences",
+    # App passwords, for the IRC listener (docs/irc-listener.md)
+    "listAppPasswords", "createAppPassword", "revokeAppPassword",
 }
+# The browser app's tools (issue 13).
+OPERATIONS |= {"exportConversation", "listThemes", "getCustomCss", "saveCustomCss", "embedImage", "getPreferences",
+               "savePreferences"}
 
 
 def _is_envelope(body: dict) -> bool:

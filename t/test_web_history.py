@@ -11,7 +11,7 @@ from conftest import core_of
 
 from convos.core.passwords import hash_password
 from convos.store.jsonfile import atomic_write, decode, encode
-from convos.store.logid import MessagePos, conversation_tag
+from convos.store.logs.id import MessagePos, conversation_tag
 
 CONV = "/api/connection/irc-localhost/conversation/%23convos/messages"
 NICKS = ["insect", "shade", "profit", "toad", "industry"]

@@ -39,6 +39,7 @@ SEED = [
     ("listConversations", "GET", "/conversations"),
     ("loginUser", "POST", "/user/login"),
     ("logoutUser", "GET", "/user/logout"),
+    ("markAllAsRead", "POST", "/conversations/read"),
     ("markConnectionAsRead", "POST", "/connection/{connection_id}/read"),
     ("markConversationAsRead", "POST", "/connection/{connection_id}/conversation/{conversation_id}/read"),
     ("markNotificationsAsRead", "POST", "/notifications/read"),
@@ -50,11 +51,33 @@ SEED = [
     ("saveConnectionProfile", "POST", "/connection-profiles"),
     ("searchMessages", "GET", "/search"),
     ("updateConnection", "POST", "/connection/{connection_id}"),
+    ("updateConversation", "POST", "/connection/{connection_id}/conversation/{conversation_id}"),
     ("updateSettings", "POST", "/settings"),
     ("updateUser", "POST", "/user/{email}"),
     ("uploadFile", "POST", "/files"),
     ("webhook", "POST", "/webhook/{provider_name}"),
 ]
+# Beyond the original: Web Push (docs/push.md).
+PUSH = [
+    ("getPushKey", "GET", "/push/key"),
+    ("listPushSubscriptions", "GET", "/push/subscriptions"),
+    ("addPushSubscription", "POST", "/push/subscriptions"),
+    ("removePushSubscription", "DELETE", "/push/subscriptions/{id}"),
+    ("testPush", "POST", "/push/test"),
+    ("getPushSettings", "GET", "/push/settings"),
+    ("updatePushSettings", "POST", "/push/settings"),
+]
+# The browser app's tools (issue 13): history download, themes, custom CSS, images through the server.
+UI_TOOLS = [
+    ("exportConversation", "GET", "/connection/{connection_id}/conversation/{conversation_id}/export"),
+    ("listThemes", "GET", "/themes"),
+    ("getCustomCss", "GET", "/custom-css"),
+    ("saveCustomCss", "POST", "/custom-css"),
+    ("embedImage", "GET", "/embed/image"),
+    ("getPreferences", "GET", "/preferences"),
+    ("savePreferences", "POST", "/preferences"),
+]
+SEED += UI_TOOLS
 ADMIN = {
     "inviteUser",
     "getSettings",
@@ -99,9 +122,9 @@ CONV = {"connection_id": "irc-libera", "conversation_id": "#convos"}
 
 
 def test_doc_has_exactly_the_seed_operations(spec: ApiSpec) -> None:
-    assert len(SEED) == 37
-    assert sorted(op.operation_id for op in spec.operations) == sorted(o for o, _, _ in SEED)
-    assert {(op.operation_id, op.method, op.path) for op in spec.operations} == set(SEED)
+    assert len(SEED) == 39 + len(UI_TOOLS)
+    assert sorted(op.operation_id for op in spec.operations) == sorted(o for o, _, _ in SEED + PUSH)
+    assert {(op.operation_id, op.method, op.path) for op in spec.operations} == set(SEED + PUSH)
 
 
 def test_doc_is_swagger_2_with_base_path(spec: ApiSpec) -> None:
@@ -179,11 +202,21 @@ PARAMS = {
     "searchMessages": "match:query after:query before:query before_id:query from:query limit:query connection_id:query"
     " conversation_id:query",
     "updateConnection": "connection_id:path body:body",
+    "updateConversation": "connection_id:path conversation_id:path body:body",
     "updateSettings": "body:body",
     "updateUser": "email:path body:body",
     "uploadFile": "file:formData id:formData write_only:formData",
     "webhook": "provider_name:path body:body",
+    "addPushSubscription": "body:body",
+    "removePushSubscription": "id:path",
+    "updatePushSettings": "body:body",
 }
+PARAMS.update({
+    "exportConversation": "connection_id:path conversation_id:path month:query from:query to:query",
+    "saveCustomCss": "body:body",
+    "embedImage": "url:query",
+    "savePreferences": "body:body",
+})
 
 
 def test_operation_parameter_lists(spec: ApiSpec) -> None:

@@ -17,7 +17,7 @@ from conftest import core_of, register
 from convos.core import passwords
 from convos.core.slots import UserSlots
 from convos.errors import TooManyRequests
-from convos.store import logfile
+from convos.store import logs as logfile
 
 T = 10
 BOUND = 3.0  # seconds another user's login or notifications may take while the scans hang

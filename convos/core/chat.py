@@ -6,9 +6,9 @@ import asyncio
 import logging
 import time
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
-from ..store.base import LogRef, Store
+from ..store.base import ConnectionStore, LogRef, MessageLog
 from .connection import Connection, Conversation
 from .events import ConversationChanged, Event, EventBus, Message, NotificationsRead, Read
 from .highlight import Highlights
@@ -20,19 +20,23 @@ from .users import Users
 log = logging.getLogger(__name__)
 
 
+class ConversationStore(ConnectionStore, MessageLog, Protocol):
+    """What the chat and connections services need of the store: connection.json and the logs."""
+
+
 def conversation_changed(conn: Connection, conv: Conversation, topic_by: str | None = None) -> ConversationChanged:
     """The whole conversation as an event (a snapshot: it may change before it is published)."""
     return ConversationChanged(
         email=conn.email, connection_id=conn.connection_id, conversation_id=conv.conversation_id,
         frozen=conv.frozen, info=dict(conv.info), name=conv.name, notifications=conv.notifications,
-        topic=conv.topic, unread=conv.unread, first_unread_id=conv.first_unread_id, topic_by=topic_by)
+        topic=conv.topic, unread=conv.unread, first_unread_id=conv.first_unread_id, muted=conv.muted, topic_by=topic_by)
 
 
 class ChatService:
     """What happens in conversations: the lines protocols report, the events of connections,
     unread counters and highlights, and the saves of connection.json that keep them."""
 
-    def __init__(self, store: Store, events: EventBus, users: Users, tasks: Tasks, *, save_interval: float,
+    def __init__(self, store: ConversationStore, events: EventBus, users: Users, tasks: Tasks, *, save_interval: float,
                  readonly: bool = False) -> None:
         self.store = store
         self.events = events
@@ -147,6 +151,28 @@ class ChatService:
             if changed:
                 await self.save_connection(user, conn)
         self.events.publish(NotificationsRead(email=user.email))
+
+    async def mark_all_read(self, user: User) -> None:
+        """Every conversation and server tab of the user read at once ("Mark all as read")."""
+        for conn in user.sorted_connections():
+            changed = False
+            for conv in conn.all_conversations():
+                if conv.unread or conv.notifications or conv.first_unread:
+                    conv.mark_read()
+                    self.emit(conn, Read(email=user.email, connection_id=conn.connection_id,
+                                         conversation_id=conv.conversation_id))
+                    changed = True
+            if changed:
+                await self.save_connection(user, conn)
+        self.events.publish(NotificationsRead(email=user.email))
+
+    async def set_muted(self, user: User, conn: Connection, conv: Conversation, muted: bool) -> None:
+        """Mute or unmute a conversation; other tabs and devices get the conversation (`frozen`)."""
+        if conv.muted == muted:
+            return
+        conv.muted = muted
+        self.emit_conversation(conn, conv)
+        await self.save_connection(user, conn)
 
     async def save_connection(self, user: User, conn: Connection) -> None:
         # A removed connection (maybe still saying goodbye) never writes over a new one of the same id.

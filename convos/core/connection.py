@@ -18,7 +18,7 @@ class ProtocolNotSupported(InvalidInput):
         super().__init__(f"Convos::Core::Connection::{scheme} is not supported.")
 
 STATES = ("connected", "connecting", "disconnected", "disconnecting", "queued")
-CONVERSATION_KEYS = ("connection_id", "conversation_id", "first_unread_id", "frozen", "info", "name",
+CONVERSATION_KEYS = ("connection_id", "conversation_id", "first_unread_id", "frozen", "info", "muted", "name",
                      "notifications", "password", "topic", "unread")
 _NOT_EXTRA = frozenset(CONVERSATION_KEYS) | {"last_read", "dialog_id"}
 _MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{16}")
@@ -51,6 +51,9 @@ class Conversation:
     password: str = ""
     topic: str = ""
     unread: int = 0
+    # Muted by the user: the browser shows no unread count and no notification for it (mentions
+    # still count). Kept in connection.json only when true, so unmuted files stay as 8.07 wrote them.
+    muted: bool = False
     # The id of the first unread message, where the browser puts its "New messages" line: exact
     # however many messages came, at the cost of one reference. A LogRef until the line is written.
     first_unread: LogRef | str = ""
@@ -74,6 +77,7 @@ class Conversation:
             password=str(data.get("password") or ""),
             topic=str(data.get("topic") or ""),
             unread=_int(data.get("unread")),
+            muted=data.get("muted") is True,
             first_unread=_message_id(data.get("first_unread_id")),
             last_read=str(data.get("last_read") or ""),
             extra={k: v for k, v in data.items() if k not in _NOT_EXTRA},
@@ -108,6 +112,8 @@ class Conversation:
         data = dict(self.extra)
         data.update(self.api_dict())
         data["password"] = self.password
+        if not self.muted:
+            del data["muted"]
         if self.last_read:
             data["last_read"] = self.last_read
         return data
@@ -118,6 +124,7 @@ class Conversation:
             "conversation_id": self.conversation_id,
             "frozen": self.frozen,
             "info": dict(self.info),
+            "muted": self.muted,
             "name": self.name,
             "notifications": self.notifications,
             "topic": self.topic,

@@ -27,8 +27,8 @@ from .user import User
 from .users import Users
 
 if TYPE_CHECKING:
-    from ..store.base import Store
-    from .chat import ChatService
+    from ..store.base import SettingsStore
+    from .chat import ChatService, ConversationStore
     from .hub import CoreHub
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ class ProfilesService:
     """The profiles of hosts (per-host limits and options), and which addresses a user's
     connections may reach."""
 
-    def __init__(self, store: Store, settings: Settings, config: Config, users: Users,
+    def __init__(self, store: SettingsStore, settings: Settings, config: Config, users: Users,
                  save_settings: Callable[[], Awaitable[None]]) -> None:
         self.store = store
         self.settings = settings
@@ -205,7 +205,7 @@ class ProfilesService:
 class ConnectionsService:
     """The users' connections: made by the connection factory (by URL scheme), reporting to the hub."""
 
-    def __init__(self, store: Store, settings: Settings, config: Config, users: Users, tasks: Tasks,
+    def __init__(self, store: ConversationStore, settings: Settings, config: Config, users: Users, tasks: Tasks,
                  chat: ChatService, profiles: ProfilesService, connection_class: ConnectionClass,
                  hub: CoreHub) -> None:
         self.store = store

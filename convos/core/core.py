@@ -27,6 +27,7 @@ from .connections import ConnectionClass, ConnectionsService, ProfilesService
 from .connectqueue import ConnectQueue
 from .events import EventBus, UserCreated
 from .files import FilesService
+from .focus import Focus
 from .history import SCAN_QUEUE
 from .hub import Hub
 from .passwords import hash_password_async, verify_password_async
@@ -76,6 +77,8 @@ class Core:
         self.ready = False
         self.ready_event = asyncio.Event()
         self.events = EventBus()
+        # Where each browser tab looks (websocket `focus`), for Web Push.
+        self.focus = Focus()
         # Log scans of one user: a few at once, a few more waiting, then 429 (core/history.py).
         self.scan_slots = UserSlots(config.scans_per_user, SCAN_QUEUE)
         self.registry = Users()
@@ -118,9 +121,7 @@ class Core:
         if not self.settings.local_secret:
             self.settings.local_secret = self.config.local_secret or random_secret()
         await self.save_settings()
-        remove_legacy = getattr(self.store, "remove_legacy_secrets", None)
-        if remove_legacy is not None:
-            await remove_legacy()
+        await self.store.remove_legacy_secrets()
 
     async def load_users(self) -> None:
         """Load every user; the API answers 503 until this is done."""

@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from ..config import Config
 from ..errors import InvalidInput, NotFound, PayloadTooLarge
-from ..store.base import Store, UploadRecord, UploadSink
+from ..store.base import UploadRecord, UploadSink, UploadStore, UploadStream
 from .connection import Connection
 from .settings import Settings
 from .user import User
@@ -180,7 +180,7 @@ def page_files(records: list[UploadRecord], after: str | None, limit: int) -> di
 class FilesService:
     """Uploads and pastes of the users."""
 
-    def __init__(self, store: Store, settings: Settings, config: Config, users: Users) -> None:
+    def __init__(self, store: UploadStore, settings: Settings, config: Config, users: Users) -> None:
         self.store = store
         self.settings = settings
         self.config = config
@@ -245,6 +245,13 @@ class FilesService:
         if record is None or record.write_only:
             raise NotFound("File not found.")
         return record
+
+    async def open_file(self, record: UploadRecord) -> UploadStream:
+        """The bytes of a file, to stream (close the stream when done); NotFound when they are gone."""
+        stream = await self.store.open_upload(record)
+        if stream is None:
+            raise NotFound("File not found.")
+        return stream
 
     async def file_head(self, record: UploadRecord, size: int = SNIFF_BYTES) -> bytes:
         return await self.store.read_upload(record, size)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput, NotFound
@@ -73,7 +74,7 @@ async def messages(core: Core, user: User, connection_id: str, conversation_id: 
             page = await core.store.read_messages(user.email, connection_id, conv.conversation_id, **query)
     except QueryError as err:
         raise InvalidInput(str(err), err.path) from None
-    return page.to_dict()  # type: ignore[no-any-return]
+    return page.to_dict()
 
 
 @dataclass(slots=True)
@@ -163,3 +164,56 @@ async def notifications(core: Core, user: User, params: dict[str, Any]) -> dict[
     async with core.scan_slots.hold(user.email):
         found = await core.store.read_notifications(user.email, limit)
     return {"messages": [n.to_dict() for n in found], "end": None}
+
+
+# A download of history covers at most this many days (a month is one request).
+EXPORT_MAX_DAYS = 366
+_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
+_DAY = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+
+
+def _day(value: str, path: str) -> datetime:
+    m = _DAY.fullmatch(value)
+    try:
+        if m is None:
+            raise ValueError
+        return datetime(int(m[1]), int(m[2]), int(m[3]), tzinfo=UTC)
+    except ValueError:
+        raise InvalidInput("Expected a date: YYYY-MM-DD.", path) from None
+
+
+def export_range(params: dict[str, Any]) -> tuple[datetime, datetime, str]:
+    """(start, end, label) of a download: `month` (YYYY-MM), or `from` and `to` (whole days, UTC,
+    both included). End is exclusive."""
+    month, first, last = params.get("month") or "", params.get("from") or "", params.get("to") or ""
+    if month:
+        if first or last:
+            raise InvalidInput("Give either a month or a date range.", "/month")
+        m = _MONTH.fullmatch(month)
+        if m is None or not 1 <= int(m[2]) <= 12 or int(m[1]) < 1:
+            raise InvalidInput("Expected a month: YYYY-MM.", "/month")
+        year, mon = int(m[1]), int(m[2])
+        start = datetime(year, mon, 1, tzinfo=UTC)
+        end = datetime(year + 1, 1, 1, tzinfo=UTC) if mon == 12 else datetime(year, mon + 1, 1, tzinfo=UTC)
+        return start, end, month
+    if not first or not last:
+        raise InvalidInput("Missing property.", "/month" if not (first or last) else ("/to" if first else "/from"))
+    start, stop = _day(first, "/from"), _day(last, "/to")
+    if stop < start:
+        raise InvalidInput("The end is before the start.", "/to")
+    if (stop - start).days >= EXPORT_MAX_DAYS:
+        raise InvalidInput(f"At most {EXPORT_MAX_DAYS} days at a time.", "/to")
+    return start, stop + timedelta(days=1), first if first == last else f"{first}_{last}"
+
+
+def export_filename(connection_id: str, conversation_id: str, label: str) -> str:
+    """A file name a browser keeps: the conversation and the dates, nothing else."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{connection_id}-{conversation_id or 'server'}").strip("._") or "log"
+    return f"{name[:100]}-{label}.txt"
+
+
+def export(core: Core, user: User, connection_id: str, conversation_id: str, start: datetime, end: datetime
+           ) -> AsyncIterator[bytes]:
+    """The conversation's log between start and end as plain text blocks (the caller holds a scan slot)."""
+    _, conv = find_conversation(user, connection_id, conversation_id)
+    return core.store.export_messages(user.email, connection_id, conv.conversation_id, start, end)

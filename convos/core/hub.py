@@ -15,7 +15,7 @@ from .events import ConnectionState
 
 if TYPE_CHECKING:
     from ..config import Config
-    from ..store.base import Store
+    from ..store.base import ConnectionStore
     from .addresses import AddressCheck
     from .chat import ChatService
     from .connection import Connection, Conversation
@@ -85,7 +85,7 @@ DETACHED: CoreHub = Detached()
 class Hub:
     """The core's CoreHub: each call goes to the service that does it."""
 
-    def __init__(self, config: Config, store: Store, users: Users, tasks: Tasks, chat: ChatService,
+    def __init__(self, config: Config, store: ConnectionStore, users: Users, tasks: Tasks, chat: ChatService,
                  profiles: ProfilesService, files: FilesService, connect_queue: ConnectQueue) -> None:
         self._config = config
         self._store = store

@@ -6,10 +6,10 @@ import asyncio
 import logging
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import orjson
@@ -28,12 +28,21 @@ from .limits import EMBED_QUEUE, PARSE_THREADS, Limits
 from .resolver import BlockedAddress, GuardedResolver
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DEFAULT_USER_AGENT = f"Mozilla/5.0 (compatible; Convos/{__version__}; +https://convos.chat)"
 ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 # Bodies we read (the start of); images, video and the rest are described from their headers alone.
 _READ_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
+# Pictures passed on by image(): raster formats only (no SVG: it is a document that can hold
+# script), each recognised by its first bytes as well as by its Content-Type.
+IMAGE_MAGIC = {
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/gif": (b"GIF87a", b"GIF89a"),
+    "image/webp": (b"RIFF",),
+}
 
 # A DNS name as yarl gives it (IDNA already applied): dot-separated labels of at most 63 characters.
 _HOSTNAME = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?:\.(?!-)[A-Za-z0-9_-]{1,63})*\.?", re.ASCII)
@@ -47,6 +56,12 @@ class UpstreamError(ConvosError):
 
 class UpstreamTimeout(ConvosError):
     status = 504
+
+
+class UnsupportedImage(ConvosError):
+    """/api/embed/image: what the site sent is no picture we pass on (or too big)."""
+
+    status = 415
 
 
 @dataclass(slots=True)
@@ -119,10 +134,36 @@ class Embedder:
         self.cache.put(key, doc)
         return doc, False
 
+    async def image(self, raw_url: str, user_agent: str | None = None, owner: str = "") -> tuple[bytes, str]:
+        """(bytes, content type) of a picture, fetched by the server so that the browser never
+        asks a third party (docs/embed.md). Within the same address rules, time limits and
+        per-user slots as a preview; at most `limits.max_image_bytes`; PNG, JPEG, GIF or WebP."""
+        url = check_url(raw_url)
+        async with self.slots.hold(owner):
+            got = await self._guarded(url, user_agent, self._image)
+        return got
+
+    async def _image(self, session: aiohttp.ClientSession, url: URL) -> tuple[bytes, str]:
+        got = await self.fetch(session, url, self.limits.max_image_bytes, read_types=tuple(IMAGE_MAGIC))
+        if got.content_type not in IMAGE_MAGIC:
+            raise UnsupportedImage(f"Not a picture: {got.content_type or 'no type'}.", "/url")
+        if got.truncated:
+            raise UnsupportedImage(f"The picture is larger than {self.limits.max_image_bytes} bytes.", "/url")
+        if not got.body.startswith(IMAGE_MAGIC[got.content_type]) or (
+                got.content_type == "image/webp" and got.body[8:12] != b"WEBP"):
+            raise UnsupportedImage(f"Not a picture: {got.content_type} that is something else.", "/url")
+        return got.body, got.content_type
+
     async def _fetch_and_describe(self, url: URL, user_agent: str | None) -> dict[str, Any]:
+        return await self._guarded(url, user_agent, self._describe)
+
+    async def _guarded(self, url: URL, user_agent: str | None,
+                       work: Callable[[aiohttp.ClientSession, URL], Awaitable[T]]) -> T:
+        """Run `work` with a session through the address guard, within the total time limit,
+        and turn what can go wrong into our errors."""
         try:
             async with asyncio.timeout(self.limits.total), self._session(user_agent) as session:
-                doc = await self._describe(session, url)
+                doc = await work(session, url)
         except TimeoutError:
             raise UpstreamTimeout(f"Timed out fetching {url.host}.", "/url") from None
         except BlockedAddress as err:
@@ -179,7 +220,8 @@ class Embedder:
             return None
         return doc if isinstance(doc, dict) and not got.truncated else None
 
-    async def fetch(self, session: aiohttp.ClientSession, url: URL, max_bytes: int, *, as_json: bool = False) -> Fetched:
+    async def fetch(self, session: aiohttp.ClientSession, url: URL, max_bytes: int, *, as_json: bool = False,
+                    read_types: tuple[str, ...] = _READ_TYPES) -> Fetched:
         """GET with redirects followed by hand, so each hop's scheme and address are checked."""
         for _hop in range(self.limits.max_redirects + 1):
             if url.scheme not in ("http", "https") or not url.host:
@@ -196,7 +238,7 @@ class Embedder:
                     raise UpstreamError(f"{res.url.host} answered {res.status} {res.reason or ''}".rstrip() + ".",
                                         "/url")
                 ctype = res.content_type.lower()
-                wanted = as_json or ctype in _READ_TYPES
+                wanted = as_json or ctype in read_types
                 body, truncated = await _read_some(res, max_bytes) if wanted else (b"", False)
                 if truncated or not wanted:
                     res.close()  # drop the connection: the rest of the body is never downloaded

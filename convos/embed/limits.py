@@ -17,3 +17,4 @@ class Limits:
     max_bytes: int = 1024 * 1024  # of a page we read; the rest is never downloaded
     max_oembed_bytes: int = 256 * 1024
     max_redirects: int = 5
+    max_image_bytes: int = 5 * 1024 * 1024  # a picture passed on by /api/embed/image

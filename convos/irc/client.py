@@ -202,6 +202,10 @@ class IrcClient(pydle.BasicClient):  # type: ignore[misc]
                     buf = b""
                 for raw in lines:
                     await self._handle_line(raw)
+                # A read of what is already buffered does not give the loop away: give it away
+                # here, once per chunk, so a flooding server never holds the loop for more than
+                # one READ_SIZE of lines (the wait_for around each read did that before).
+                await asyncio.sleep(0)
         except asyncio.CancelledError:
             raise
         except (OSError, ssl.SSLError) as err:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import os
 import re
+import socket
 import ssl
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -29,6 +31,14 @@ MAX_RECONNECT_DELAY = 900.0
 QUIT_MESSAGE = "https://convos.chat"
 
 
+def plain_reason(err: OSError) -> str:
+    """Why a connection failed, in words: asyncio says "Connect call failed ('10.0.0.1', 6667)"
+    where the error number says "Connection refused" or "Network is unreachable"."""
+    if err.errno and err.errno > 0 and not isinstance(err, socket.gaierror):
+        return os.strerror(err.errno)
+    return err.strerror or str(err)
+
+
 def fmt_seconds(value: float) -> str:
     return f"{value:g}"
 
@@ -48,6 +58,8 @@ class IrcConnection(Connection):
     _reconnect_handle: asyncio.TimerHandle | None = field(default=None, repr=False)
     _periodic: asyncio.Task[None] | None = field(default=None, repr=False)
     _connecting: asyncio.Task[None] | None = field(default=None, repr=False)
+    # The last state event said "Reconnecting in ...": a disconnect on request must say it no longer is.
+    _retry_announced: bool = field(default=False, repr=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     # --- URL -----------------------------------------------------------------
@@ -153,6 +165,7 @@ class IrcConnection(Connection):
 
     async def set_state(self, state: str, message: str, reconnect_in: float | None = None) -> None:
         self.state = state
+        self._retry_announced = reconnect_in is not None
         self.hub.emit(self, ConnectionState(email=self.email, connection_id=self.connection_id, state=state,
                                             message=message, reconnect_in=reconnect_in))
         await self.server_message(message)
@@ -294,7 +307,7 @@ class IrcConnection(Connection):
             await self._failed(text)
             raise InvalidInput(text) from None
         except (OSError, TimeoutError) as err:
-            text = "Connection timeout!" if isinstance(err, TimeoutError) else (err.strerror or str(err))
+            text = "Connection timeout!" if isinstance(err, TimeoutError) else plain_reason(err)
             await self._failed(text)
             raise InvalidInput(text) from None
         self.client = client
@@ -374,9 +387,11 @@ class IrcConnection(Connection):
         if self._connecting is not None and self._connecting is not asyncio.current_task():
             self._connecting.cancel()
         if self.client is None:
-            # Also when it was already disconnected, but waiting to reconnect: it no longer is.
-            if self.state != "disconnected" or retrying:
+            # Also when it was already disconnected, but waiting to reconnect (its timer may have
+            # fired already, the attempt not begun yet): it no longer is.
+            if self.state != "disconnected" or retrying or self._retry_announced:
                 self.state = "disconnected"
+                self._retry_announced = False
                 self.hub.emit(self, ConnectionState(email=self.email, connection_id=self.connection_id,
                                                     state="disconnected", message="Disconnected."))
             return

@@ -448,11 +448,15 @@ class ConvosClient(IrcClient):
         if len(message.params) < 2:
             return
         try:
-            conv, _ = conn.get_or_create(message.params[1], frozen="You have a pending invitation.")
+            conv, created = conn.get_or_create(message.params[1], frozen="You have a pending invitation.")
         except TooManyConversations:
             await conn.warn_full()
             return
-        conn.set_frozen(conv, "You have a pending invitation.")
+        if created:
+            # New with its frozen text already: set_frozen would see no change and say nothing.
+            conn.hub.emit_conversation(conn, conv)
+        else:
+            conn.set_frozen(conv, "You have a pending invitation.")
 
     async def _set_topic(self, channel: str, topic: str, by: str = "") -> None:
         conn = self.conn

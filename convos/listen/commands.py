@@ -7,7 +7,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ..core.connection import is_channel_name
-from ..store.logid import parse_message_id
+from ..store.logs.id import parse_message_id
 from .history import History, HistoryError, batch_lines
 from .lines import Line, format_line, parse_time, server_time
 from .relay import channel_lines, message_line

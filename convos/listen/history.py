@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core import history
 from ..errors import ConvosError
-from ..store.logid import MessagePos, parse_message_id
+from ..store.logs.id import MessagePos, parse_message_id
 from .lines import format_line, parse_time
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core import history
 from ..errors import ConvosError
-from ..store.logid import parse_message_id
+from ..store.logs.id import parse_message_id
 
 if TYPE_CHECKING:
     from ..core.connection import Connection, Conversation

@@ -83,6 +83,8 @@ class ClientSession:
         if transport.get_write_buffer_size() > limits.MAX_WRITE_BUFFER:
             log.info("IRC listener: %s of %s is too slow; disconnecting it.", self.address, self.email)
             self.closed = True
+            # Detached before the socket drops, so no one sees the client gone yet still listed.
+            self.listener.detach(self)
             transport.abort()
             return
         self.writer.write(b"".join(line.encode("utf-8", "replace") + b"\r\n" for line in lines))
@@ -157,10 +159,10 @@ class ClientSession:
 
     async def _cleanup(self) -> None:
         self.closed = True
-        await self._remember()
         if self.events is not None:
             self.events.close()
         self.listener.detach(self)
+        await self._remember()
         self.writer.close()
         try:
             await asyncio.wait_for(self.writer.wait_closed(), 5)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any, Protocol, Self
 
 
 class StoreError(Exception):
@@ -75,8 +76,26 @@ class UploadRecord:
     write_only: bool = False
     size: int = 0
     mtime: float = 0.0
-    # Opaque handle to the bytes, for streaming responses (a pathlib.Path in the file store).
-    data_path: Any = None
+    owner: str = ""  # the email of the user whose files hold it (set by the store)
+
+
+class UploadStream(Protocol):
+    """An open upload: its bytes are read in chunks as they are iterated, never all at once.
+    Open, it keeps the bytes it had when opened (a delete does not cut a download short);
+    close it (or use it as an async context manager) when done."""
+
+    size: int  # bytes of the whole upload
+    mtime: float
+
+    def chunks(self, start: int = 0, stop: int | None = None, chunk_size: int = ...) -> AsyncIterator[bytes]:
+        """The bytes from `start` to `stop` (None: the end), in chunks of at most `chunk_size`."""
+        ...
+
+    async def close(self) -> None: ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(self, *exc: object) -> None: ...
 
 
 class UploadSink(Protocol):
@@ -135,24 +154,75 @@ class BotFiles(Protocol):
         ...
 
 
-class Store(BotFiles, Protocol):
+class LogRecord(Protocol):
+    """A logged message (of a page or a search) or a notification: the API shows `to_dict()`."""
+
+    @property
+    def id(self) -> str | None: ...
+
+    @property
+    def ts(self) -> str: ...
+
+    def to_dict(self) -> dict[str, object]: ...
+
+
+class LogPage(Protocol):
+    """A page of a conversation, oldest first, and the cursors of the pages beside it."""
+
+    @property
+    def messages(self) -> Sequence[LogRecord]: ...
+
+    @property
+    def before_id(self) -> str | None: ...
+
+    @property
+    def after_id(self) -> str | None: ...
+
+    def to_dict(self) -> dict[str, object]: ...
+
+
+# --- the capabilities -------------------------------------------------------------------------
+# Each consumer asks for the few it uses; `Store` is all of them, for the composition root.
+
+
+class SettingsStore(Protocol):
+    """settings.json, the secrets of pre-2020 homes, and the connection profiles."""
+
     async def load_settings(self) -> dict[str, Any] | None: ...
 
     async def save_settings(self, data: dict[str, Any]) -> None: ...
 
     async def load_legacy_secrets(self) -> list[str]: ...
 
+    async def remove_legacy_secrets(self) -> None: ...
+
+    # Connection profiles: settings/connections/<id>.json in the file store.
+    async def load_profile(self, profile_id: str) -> dict[str, Any] | None: ...
+
+    async def load_profiles(self) -> list[tuple[str, dict[str, Any]]]: ...
+
+    async def save_profile(self, profile_id: str, data: dict[str, Any]) -> None: ...
+
+    async def delete_profile(self, profile_id: str) -> None: ...
+
+
+class UserStore(Protocol):
+    """The users' records (user.json); deleting a user deletes everything they own."""
+
     async def load_users(self) -> list[UserRecord]: ...
 
-    def is_broken_user(self, email: str) -> bool: ...
+    def is_broken_user(self, email: str) -> bool:
+        """A record that could not be read: it is never overwritten."""
+        ...
 
     async def save_user(self, email: str, data: dict[str, Any]) -> None: ...
 
     async def delete_user(self, email: str) -> None: ...
 
-    async def disk_usage(self) -> DiskUsage | None: ...
 
-    # Connections: connection.json records under the user's directory.
+class ConnectionStore(Protocol):
+    """A user's connections (connection.json); deleting one deletes its logs too."""
+
     async def load_connections(self, email: str) -> list[dict[str, Any]]: ...
 
     async def save_connection(self, email: str, connection_id: str, data: dict[str, Any]) -> None: ...
@@ -166,23 +236,26 @@ class Store(BotFiles, Protocol):
 
     async def delete_connection(self, email: str, connection_id: str) -> None: ...
 
-    def client_cert_paths(self, email: str, connection_id: str) -> tuple[Any, Any]: ...
+    def client_cert_paths(self, email: str, connection_id: str) -> tuple[Any, Any]:
+        """Where the TLS library finds the connection's client certificate and key."""
+        ...
 
-    # Chat history. Results are records with `to_dict()`; see store/logfile.py.
-    async def read_messages(self, email: str, connection_id: str, conversation_id: str, **query: Any) -> Any: ...
 
-    async def search_messages(
-        self, email: str, targets: list[tuple[str, str]], *, limit: int, **query: Any
-    ) -> tuple[list[Any], str | None, str | None]: ...
+class MessageLog(Protocol):
+    """Chat history: lines are queued in order and written in that order; pages, search,
+    counts and notifications read them back (docs/logs.md).
 
-    async def count_messages(self, email: str, connection_id: str, conversation_id: str, after: str) -> int: ...
-
-    async def read_notifications(self, email: str, limit: int) -> list[Any]: ...
+    Query keywords of `read_messages`: `after`, `before`, `around` (datetimes: whole seconds, a
+    page widened to its boundary second), `after_id`, `before_id`, `around_id` (message ids:
+    exact), `limit`, `match`, `from_`; `search_messages`: `after`, `before`, `before_id`,
+    `match`, `from_`. A query the store cannot run raises QueryError naming the parameter."""
 
     def log_message(
         self, email: str, connection_id: str, conversation_id: str, ts: float, type: str, from_: str,
         message: str, *, highlight: bool = False, is_channel: bool = False,
-    ) -> LogRef: ...
+    ) -> LogRef:
+        """Queue a line; the ref gets its message id once it is written (see `after_logs`)."""
+        ...
 
     def after_logs(self, callback: Callable[[], None]) -> None:
         """Call `callback` on the loop once every line queued so far is written (at once if none
@@ -195,21 +268,40 @@ class Store(BotFiles, Protocol):
 
     async def flush_logs(self) -> None: ...
 
+    async def read_messages(self, email: str, connection_id: str, conversation_id: str, **query: Any) -> LogPage: ...
+
+    async def search_messages(
+        self, email: str, targets: list[tuple[str, str]], *, limit: int, **query: Any
+    ) -> tuple[Sequence[tuple[str, str, LogRecord]], str | None, str | None]:
+        """Newest-first (connection_id, conversation_id, message) across `targets`, and the
+        `before` and `before_id` cursors of the next page (None when nothing older exists)."""
+        ...
+
+    async def find_message_id(self, email: str, connection_id: str, conversation_id: str, ts: str,
+                              body: str) -> str | None:
+        """The id of the first line with this timestamp and logged body, or None."""
+        ...
+
+    async def count_messages(self, email: str, connection_id: str, conversation_id: str, after: str) -> int: ...
+
+    def export_messages(
+        self, email: str, connection_id: str, conversation_id: str, start: datetime, end: datetime
+    ) -> AsyncIterator[bytes]:
+        """Plain text of the log lines with start <= ts < end, oldest first, in blocks of about
+        64 KiB, each read in a scan thread (docs/logs.md)."""
+        ...
+
+    async def read_notifications(self, email: str, limit: int) -> Sequence[LogRecord]:
+        """The newest `limit` notifications, oldest first, each with its message's id."""
+        ...
+
     async def delete_conversation_logs(self, email: str, connection_id: str, conversation_id: str) -> int: ...
 
-    async def close(self) -> None: ...
 
-    # Connection profiles: settings/connections/<id>.json.
-    async def load_profile(self, profile_id: str) -> dict[str, Any] | None: ...
+class UploadStore(Protocol):
+    """Uploaded files and pastes, by the owner's email and the file id; never a path. `uid` is
+    the owner's, written into legacy pastes when they are migrated on first access."""
 
-    async def load_profiles(self) -> list[tuple[str, dict[str, Any]]]: ...
-
-    async def save_profile(self, profile_id: str, data: dict[str, Any]) -> None: ...
-
-    async def delete_profile(self, profile_id: str) -> None: ...
-
-    # Uploads: <email>/upload/<fid>.data and <fid>.json (see store/uploads.py). `uid` is the
-    # owner's, written into legacy pastes when they are migrated on first access.
     async def begin_upload(self, email: str) -> UploadSink: ...
 
     async def commit_upload(self, email: str, sink: UploadSink, meta: dict[str, Any]) -> UploadRecord: ...
@@ -220,4 +312,36 @@ class Store(BotFiles, Protocol):
 
     async def delete_upload(self, email: str, fid: str) -> bool: ...
 
-    async def read_upload(self, record: UploadRecord, limit: int) -> bytes: ...
+    async def read_upload(self, record: UploadRecord, limit: int) -> bytes:
+        """The first `limit` bytes (for sniffing and the viewer page)."""
+        ...
+
+    async def open_upload(self, record: UploadRecord) -> UploadStream | None:
+        """The upload's bytes to stream; None when they are gone."""
+        ...
+
+
+class AppearanceStore(Protocol):
+    """A user's own stylesheet and the browser app's preferences, kept in the user's directory."""
+
+    async def load_custom_css(self, email: str, max_size: int) -> str:
+        """At most `max_size` bytes of it; "" when there is none."""
+        ...
+
+    async def save_custom_css(self, email: str, css: str) -> None:
+        """Written atomically; an empty text removes it."""
+        ...
+
+    async def load_preferences(self, email: str) -> dict[str, Any]: ...
+
+    async def save_preferences(self, email: str, data: dict[str, Any]) -> None: ...
+
+
+class Store(SettingsStore, UserStore, ConnectionStore, MessageLog, UploadStore, AppearanceStore, BotFiles, Protocol):
+    """Every capability, and the store's own life: what the composition root hands the core."""
+
+    async def disk_usage(self) -> DiskUsage | None: ...
+
+    async def close(self) -> None:
+        """Write what is queued and stop the store's threads."""
+        ...

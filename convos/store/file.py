@@ -10,16 +10,17 @@ import re
 import shutil
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from . import botfiles, logfile, logid, uploads
+from . import botfiles, logs, uploads
 from .base import DiskUsage, LogRef, QueryError, StoreError, UploadRecord, UserRecord
 from .jsonfile import (
     JsonWriter,
+    atomic_write,
     decode,
     is_user_dir,
     make_dirs,
@@ -28,7 +29,9 @@ from .jsonfile import (
     remove_temp_files,
     remove_temp_files_in,
 )
-from .logformat import LogMessage
+from .logs.format import LogMessage
+from .logs.id import conversation_tag, message_id
+from .pushfile import PushFileMethods
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -76,15 +79,15 @@ _NO_KWARGS: dict[str, Any] = {}
 
 
 def _write_message(
-    logs: logfile.LogWriter, ref: LogRef, conn_dir: Path, conversation_id: str, ts: float, type: str, from_: str,
+    writer: logs.LogWriter, ref: LogRef, conn_dir: Path, conversation_id: str, ts: float, type: str, from_: str,
     message: str, highlight: bool, is_channel: bool,
 ) -> None:
     """In the log thread: write a line queued by `FileStore.log_message`, and give `ref` its id
     (or the reason it could not be written, without the path, for the user to see).
     `_run_batch` writes these lines per file instead (`_write_lines`), from the same arguments."""
     try:
-        written = logs.write_message(conn_dir, conversation_id, ts, type, from_, message, highlight=highlight,
-                                     is_channel=is_channel)
+        written = writer.write_message(conn_dir, conversation_id, ts, type, from_, message, highlight=highlight,
+                                       is_channel=is_channel)
     except OSError as err:
         ref.error = err.strerror or err.__class__.__name__
         raise
@@ -92,7 +95,7 @@ def _write_message(
         ref.error = str(err)
         raise
     if written is not None:
-        ref.id = logid.message_id(int(ts // 1), written[1], logid.conversation_tag(conn_dir, conversation_id))
+        ref.id = message_id(int(ts // 1), written[1], conversation_tag(conn_dir, conversation_id))
 
 
 def _reason(err: Exception) -> str:
@@ -103,37 +106,21 @@ def _write_lines(lines: dict[str, list[tuple[str, tuple[Any, ...]]]]) -> None:
     """In the log thread: the message lines of a batch (`_write_message`'s arguments), per file
     and in order, each file's in one write; every ref gets its line's id, or why not."""
     for path, items in lines.items():
-        logs, _, conn_dir, conversation_id = items[0][1][:4]
-        tag = logid.conversation_tag(conn_dir, conversation_id)
+        writer, _, conn_dir, conversation_id = items[0][1][:4]
+        tag = conversation_tag(conn_dir, conversation_id)
         try:
-            results: list[int | str] = logs.append_lines(path, [line for line, _ in items])
+            results: list[int | str] = writer.append_lines(path, [line for line, _ in items])
         except Exception as err:  # not the OS's (append_lines says those per line): a bug
             log.exception("Could not write %d log lines", len(items))
             results = [_reason(err)] * len(items)
         for (_, args), result in zip(items, results, strict=True):
             if isinstance(result, int):
-                args[1].id = logid.message_id(int(args[4] // 1), result, tag)
+                args[1].id = message_id(int(args[4] // 1), result, tag)
             else:
                 args[1].error = result
 
 
-def _message_pos(item: tuple[str, str, LogMessage]) -> logid.MessagePos:
-    pos = logid.parse_message_id(item[2].id)
-    assert pos is not None, "a scan gives every message its id"
-    return pos
-
-
-def _parse_ids(query: dict[str, Any]) -> None:
-    """Message ids in a query (`before_id`...) as positions; ids are opaque above the store."""
-    for name, value in query.items():
-        if name.endswith("_id") and value is not None:
-            pos = logid.parse_message_id(value)
-            if pos is None:
-                raise QueryError("Invalid message id.", f"/{name}")
-            query[name] = pos
-
-
-class FileStore:
+class FileStore(PushFileMethods):
     def __init__(self, home: Path, *, scan_threads: int = SCAN_THREADS, spool_dir: Path | None = None,
                  clean_temp_files: bool = False) -> None:
         self.home = Path(home)
@@ -147,7 +134,7 @@ class FileStore:
         self._broken: dict[str, str] = {}
         # Log appends go through one worker thread: FIFO keeps every line in arrival order
         # without a thread hop per line on the caller's side.
-        self._logs = logfile.LogWriter(max_open=128)
+        self._logs = logs.LogWriter(max_open=128)
         self._log_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="convos-log")
         self._pending: set[Future[Any]] = set()
         self._batch: list[Any] = []
@@ -314,16 +301,47 @@ class FileStore:
         self._writer.forget(path / "connection.json")
         await asyncio.to_thread(shutil.rmtree, path, True)
 
+    # --- a user's own stylesheet ------------------------------------------------
+
+    async def load_custom_css(self, email: str, max_size: int) -> str:
+        """`<user>/custom.css` (at most `max_size` bytes of it), or "" when there is none."""
+        path = self.user_dir(email) / "custom.css"
+
+        def read() -> str:
+            try:
+                with open(path, "rb") as fh:
+                    return fh.read(max_size).decode("utf-8", "replace")
+            except (FileNotFoundError, NotADirectoryError):
+                return ""
+
+        return await asyncio.to_thread(read)
+
+    async def save_custom_css(self, email: str, css: str) -> None:
+        """Write it atomically; an empty text removes the file."""
+        path = self.user_dir(email) / "custom.css"
+        if css:
+            await asyncio.to_thread(atomic_write, path, css.encode())
+        else:
+            await asyncio.to_thread(path.unlink, True)
+
+    async def load_preferences(self, email: str) -> dict[str, Any]:
+        """`<user>/preferences.json` (the app's settings kept with the account), or {}."""
+        data = await asyncio.to_thread(self._read_json, self.user_dir(email) / "preferences.json")
+        return data if isinstance(data, dict) else {}
+
+    async def save_preferences(self, email: str, data: dict[str, Any]) -> None:
+        await self._writer.save(self.user_dir(email) / "preferences.json", data)
+
     # --- chat history --------------------------------------------------------
 
     async def read_messages(
         self, email: str, connection_id: str, conversation_id: str, **query: Any
-    ) -> logfile.MessagePage:
+    ) -> logs.MessagePage:
         conn_dir = self.connection_dir(email, connection_id)
-        _parse_ids(query)
         try:
-            return await _cancellable(self._scans, logfile.read_messages, conn_dir, conversation_id, **query)
-        except logfile.LogQueryError as err:
+            logs.parse_ids(query)
+            return await _cancellable(self._scans, logs.read_messages, conn_dir, conversation_id, **query)
+        except logs.LogQueryError as err:
             raise QueryError(str(err), err.path) from None
 
     async def search_messages(
@@ -332,23 +350,42 @@ class FileStore:
         """Newest-first matches across conversations, and the `before` and `before_id` cursors
         of the next page (None when nothing older exists)."""
         dirs = [(self.connection_dir(email, connection_id), cid) for connection_id, cid in targets]
-        _parse_ids(query)
         try:
-            found = await _cancellable(self._scans, logfile.search_conversations, dirs, limit=limit, **query)
-        except logfile.LogQueryError as err:
+            logs.parse_ids(query)
+            found = await _cancellable(self._scans, logs.search_conversations, dirs, limit=limit, **query)
+        except logs.LogQueryError as err:
             raise QueryError(str(err), err.path) from None
-        results = [
-            ([(connection_id, cid, m) for m in res.messages], res.more, res.split)
-            for (connection_id, cid), res in zip(targets, found, strict=True)
-        ]
-        if query.get("before") is not None and query.get("before_id") is None:
-            # a timestamp cursor: whole seconds, as the original pages
-            items, cut = logfile.merge_newest_first([r[:2] for r in results], limit, lambda item: item[2].ts)
-            return items, cut, (items[-1][2].id if cut is not None and items else None)
-        items, last, split = logfile.merge_exact(results, limit, _message_pos)
-        if last is None:
-            return items, None, None
-        return items, logfile.shift_ts(last[2].ts, 1) if split else last[2].ts, last[2].id
+        by_time = query.get("before") is not None and query.get("before_id") is None
+        return logs.merge_search(targets, found, limit, by_time=by_time)
+
+    async def export_messages(
+        self, email: str, connection_id: str, conversation_id: str, start: datetime, end: datetime
+    ) -> AsyncIterator[bytes]:
+        """The log between `start` (inclusive) and `end` as plain text, a block at a time: each
+        block is read in a scan thread, so a download never holds a log in memory nor reads
+        on the loop. Closing the iterator (a client that went away) closes the file."""
+        lines = logs.export_lines(self.connection_dir(email, connection_id), conversation_id, start, end)
+        step: Future[bytes | None] | None = None
+        try:
+            while True:
+                step = self._scans.submit(next, lines, None)
+                block = await asyncio.wrap_future(step)
+                if block is None:
+                    return
+                yield block
+        finally:
+            # Close the file in the pool once the step in progress (if any) is over: a generator
+            # cannot be closed while a thread runs it.
+            if step is None or step.done():
+                self._close_in_pool(lines)
+            else:
+                step.add_done_callback(lambda _: self._close_in_pool(lines))
+
+    def _close_in_pool(self, lines: Any) -> None:
+        try:
+            self._scans.submit(lines.close)
+        except RuntimeError:  # the pool is shut down (the daemon stops): close it here
+            lines.close()
 
     def log_message(
         self, email: str, connection_id: str, conversation_id: str, ts: float, type: str, from_: str,
@@ -538,11 +575,17 @@ class FileStore:
         except ValueError:
             return 0
 
-        return await _in_pool(self._scans, logfile.count_messages, conn_dir, conversation_id, after=since)
+        return await _in_pool(self._scans, logs.count_messages, conn_dir, conversation_id, after=since)
+
+    async def find_message_id(self, email: str, connection_id: str, conversation_id: str, ts: str,
+                              body: str) -> str | None:
+        """The id of the first line of a conversation with this timestamp and body, or None."""
+        conn_dir = self.connection_dir(email, connection_id)
+        return await _in_pool(self._scans, logs.find_message_id, conn_dir, conversation_id, ts, body)
 
     async def read_notifications(self, email: str, limit: int) -> list[Any]:
         user_dir = self.user_dir(email)
-        return await _in_pool(self._scans, logfile.read_notifications, user_dir / "notifications.log", limit,
+        return await _in_pool(self._scans, logs.read_notifications, user_dir / "notifications.log", limit,
                               user_dir)
 
     # --- uploads (formats and rules in uploads.py) ---------------------------
@@ -556,23 +599,37 @@ class FileStore:
     async def commit_upload(self, email: str, sink: Any, meta: dict[str, Any]) -> UploadRecord:
         if not isinstance(sink, uploads.UploadSink) or sink.directory != self.upload_dir(email):
             raise StoreError("Upload sink of another user.")
-        return await asyncio.to_thread(uploads.commit, self.upload_dir(email), sink, meta)
+        record = await asyncio.to_thread(uploads.commit, self.upload_dir(email), sink, meta)
+        record.owner = email
+        return record
 
     async def load_upload(self, email: str, fid: str, uid: str = "") -> UploadRecord | None:
-        return await asyncio.to_thread(uploads.load, self.upload_dir(email), fid, uid)
+        record = await asyncio.to_thread(uploads.load, self.upload_dir(email), fid, uid)
+        if record is not None:
+            record.owner = email
+        return record
 
     async def list_uploads(self, email: str, uid: str = "") -> list[UploadRecord]:
-        return await asyncio.to_thread(uploads.list_uploads, self.upload_dir(email), uid)
+        records = await asyncio.to_thread(uploads.list_uploads, self.upload_dir(email), uid)
+        for record in records:
+            record.owner = email
+        return records
 
     async def delete_upload(self, email: str, fid: str) -> bool:
         return await asyncio.to_thread(uploads.delete, self.upload_dir(email), fid)
 
     async def read_upload(self, record: UploadRecord, limit: int) -> bytes:
-        def read() -> bytes:
-            with open(record.data_path, "rb") as fh:
-                return fh.read(limit)
+        stream = await self.open_upload(record)
+        if stream is None:
+            return b""
+        async with stream:
+            return b"".join([chunk async for chunk in stream.chunks(0, limit, limit or 1)])
 
-        return await asyncio.to_thread(read)
+    async def open_upload(self, record: UploadRecord) -> uploads.FileUploadStream | None:
+        if not uploads.valid_fid(record.id):
+            return None
+        path = self.upload_dir(record.owner) / f"{record.id}.data"
+        return await asyncio.to_thread(uploads.FileUploadStream.open, path)
 
     # --- the bot's files (formats and rules in botfiles.py) -------------------
 

@@ -8,9 +8,10 @@ import logging
 import os
 import re
 import tempfile
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from .base import StoreError, UploadRecord
 from .jsonfile import FILE_MODE, atomic_write, decode, encode, make_dirs
@@ -22,6 +23,8 @@ log = logging.getLogger(__name__)
 FID_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}", re.ASCII)
 # Bytes kept in memory before a write is handed to the thread.
 FLUSH_AT = 256 * 1024
+# Bytes read at a time when an upload is streamed.
+CHUNK = 256 * 1024
 META_KEYS = ("author", "ext", "filename", "id", "saved", "uid", "write_only")
 
 
@@ -125,8 +128,48 @@ def _record(meta: dict[str, Any], data_path: Path, st: os.stat_result) -> Upload
         write_only=meta.get("write_only") is True,
         size=st.st_size,
         mtime=st.st_mtime,
-        data_path=data_path,
     )
+
+
+class FileUploadStream:
+    """An open `<fid>.data`, read in a thread a chunk at a time (see base.UploadStream)."""
+
+    def __init__(self, fh: BinaryIO) -> None:
+        self._fh = fh
+        st = os.fstat(fh.fileno())
+        self.size = st.st_size
+        self.mtime = st.st_mtime
+
+    @classmethod
+    def open(cls, path: Path) -> FileUploadStream | None:
+        """Blocking; None when the file is gone."""
+        try:
+            fh = open(path, "rb")  # noqa: SIM115 -- closed by close()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return None
+        return cls(fh)
+
+    def _read(self, start: int, size: int) -> bytes:
+        return os.pread(self._fh.fileno(), size, start)
+
+    async def chunks(self, start: int = 0, stop: int | None = None, chunk_size: int = CHUNK) -> AsyncIterator[bytes]:
+        end = self.size if stop is None else min(stop, self.size)
+        pos = start
+        while pos < end:
+            data = await asyncio.to_thread(self._read, pos, min(chunk_size, end - pos))
+            if not data:
+                return
+            pos += len(data)
+            yield data
+
+    async def close(self) -> None:
+        self._fh.close()
+
+    async def __aenter__(self) -> FileUploadStream:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
 
 
 def commit(directory: Path, sink: UploadSink, meta: dict[str, Any]) -> UploadRecord:

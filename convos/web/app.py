@@ -17,7 +17,7 @@ from ..core.core import Core
 from ..embed import Embedder
 from ..errors import NotImplementedYet, PayloadTooLarge, UnsupportedMediaType
 from ..paths import share_dir
-from . import pages
+from . import pages, themes
 from .events import setup_events
 from .i18n import make_catalog
 from .keys import (
@@ -33,6 +33,7 @@ from .keys import (
     RAW_BODY,
     SPEC,
     TEMPLATES,
+    THEMES,
     UPDATE_CHECKER,
 )
 from .loginlimit import LoginLimits
@@ -46,12 +47,14 @@ from .middlewares import (
 from .openapi import ApiSpec, Operation
 from .routes import (
     Handler,
+    appearance,
     apppasswords,
     connections,
     embed,
     files,
     history,
     i18n,
+    push,
     settings,
     updates,
     users,
@@ -69,7 +72,7 @@ HTML_SUFFIX = {"embed", "inviteUser", "logoutUser"}
 # The API: one route table per resource (routes/<resource>.py).
 API_ROUTES: tuple[web.RouteTableDef, ...] = (
     users.routes, connections.routes, history.routes, files.routes, settings.routes, i18n.routes,
-    embed.routes, updates.routes, webhook.routes, apppasswords.routes,
+    embed.routes, updates.routes, webhook.routes, appearance.routes, push.routes, apppasswords.routes,
 )
 
 
@@ -237,6 +240,7 @@ def create_app(core: Core, config: Config, *, api_routes: Iterable[web.RouteTabl
     app[TEMPLATES] = Templates(share_dir() / "templates")
     app[CATALOG] = make_catalog(config)
     app[UPDATE_CHECKER] = UpdateChecker()
+    app[THEMES] = themes.ThemeList(config.home)
 
     router = app.router
     router.add_get("/api", api_spec)
@@ -250,6 +254,7 @@ def create_app(core: Core, config: Config, *, api_routes: Iterable[web.RouteTabl
             router.add_route(op.method, path + suffix, endpoint)
     pages.add_page_routes(app)
     files.add_file_pages(app)
+    app.router.add_routes(themes.page_routes)
     setup_events(app)
     app.cleanup_ctx.append(_core_lifecycle)
     return app

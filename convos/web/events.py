@@ -70,7 +70,7 @@ def _message(e: ev.Message) -> dict[str, Any]:
 
 def _conversation(e: ev.ConversationChanged) -> dict[str, Any]:
     frame = {"event": "state", "type": "frozen", "connection_id": e.connection_id,
-             "conversation_id": e.conversation_id, "frozen": e.frozen, "info": e.info, "name": e.name,
+             "conversation_id": e.conversation_id, "frozen": e.frozen, "info": e.info, "muted": e.muted, "name": e.name,
              "notifications": e.notifications, "topic": e.topic, "unread": e.unread,
              "first_unread_id": e.first_unread_id}
     if e.topic_by is not None:
@@ -254,6 +254,7 @@ class EventSocket:
             await self._stopping.wait()
         finally:
             try:
+                self.core.focus.clear(self.user.email, self)
                 self.sub.close()
                 await self._cancel_tasks()
                 await self._close_ws()
@@ -339,6 +340,8 @@ class EventSocket:
             await self._reply(lambda: self._load(data))
         elif method == "send":
             await self._send(data)
+        elif method == "focus":
+            await self._reply(self._focus(data))
         else:
             await self._reply(error_frame(method, "Invalid method.", data))
 
@@ -351,6 +354,14 @@ class EventSocket:
         user = user_payload(self.request, self.user, connections=_flag(params.get("connections")),
                             conversations=_flag(params.get("conversations")))
         return {"event": "load", "id": data["id"], "user": user}
+
+    def _focus(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The tab is visible and focused on this conversation, or (no connection_id) on none."""
+        cid, conversation_id = data.get("connection_id") or "", data.get("conversation_id") or ""
+        if not (isinstance(cid, str) and isinstance(conversation_id, str)) or len(cid) + len(conversation_id) > 1024:
+            return error_frame("focus", "Invalid input.", data)
+        self.core.focus.set(self.user.email, self, cid, conversation_id)
+        return {"event": "focus", "id": data["id"]}
 
     async def _send(self, data: dict[str, Any]) -> None:
         cid, message = data.get("connection_id"), data.get("message")

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .events import EventSocket, EventTexts
     from .i18n import Catalog
     from .loginlimit import LoginLimits
+    from .themes import ThemeList
     from .updates import UpdateChecker
 
 
@@ -34,6 +35,25 @@ class ListenerInfo(Protocol):
     """The IRC listener (convos/listen), wired by cli.py: what the admin settings show of it."""
 
     def describe(self) -> dict[str, Any]: ...
+
+
+class PushService(Protocol):
+    """What the /api/push operations ask (web/routes/push.py): Web Push (convos/push), wired by cli.py."""
+
+    async def public_key(self) -> str: ...
+
+    async def devices(self, email: str) -> list[dict[str, Any]]: ...
+
+    async def subscribe(self, email: str, subscription: dict[str, Any], name: str, user_agent: str
+                        ) -> dict[str, Any]: ...
+
+    async def unsubscribe(self, email: str, device_id: str) -> None: ...
+
+    async def test(self, email: str) -> dict[str, Any]: ...
+
+    async def settings(self, email: str) -> dict[str, Any]: ...
+
+    async def update_settings(self, email: str, changes: dict[str, Any]) -> dict[str, Any]: ...
 
 
 CORE = web.AppKey("core", Core)
@@ -56,11 +76,15 @@ EMBEDDER: web.AppKey[Embedder] = web.AppKey("embedder")
 WEBHOOKS: web.AppKey[WebhookReceiver] = web.AppKey("webhooks")
 # Optional: the IRC listener for native clients, when CONVOS_IRC_LISTEN is set.
 IRC_LISTENER: web.AppKey[ListenerInfo] = web.AppKey("irc_listener")
+# Optional: Web Push; without it /api/push/* answer 503.
+PUSH: web.AppKey[PushService] = web.AppKey("push")
 # The page templates (share/templates), read when the app is built.
 TEMPLATES = web.AppKey("templates", Templates)
 # The translations (i18n.py): shipped and local dictionaries, loaded on first use.
 CATALOG: web.AppKey[Catalog] = web.AppKey("catalog")
 # The newest-release lookup behind checkForUpdates (updates.py), with its cache.
 UPDATE_CHECKER: web.AppKey[UpdateChecker] = web.AppKey("update_checker")
+# The theme list (themes.py): bundled and the admin's CONVOS_HOME/themes, rescanned every 10 s.
+THEMES: web.AppKey[ThemeList] = web.AppKey("themes")
 # The request body as sent (request[RAW_BODY]), read by the endpoint within x-convos-max-body.
 RAW_BODY = web.RequestKey("raw_body", bytes)

@@ -13,8 +13,9 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from .. import __version__
-from .i18n import COOKIE_NAME, cookie_scheme, page_language
+from .i18n import COOKIE_NAME, cookie_scheme, page_language, read_cookie
 from .keys import CORE, TEMPLATES
+from .themes import NAME as THEME_NAME
 
 
 def render_page(request: web.Request, *, status: int = 200, heading: str = "Convos", message: str = "Loading...",
@@ -49,16 +50,28 @@ def render_page(request: web.Request, *, status: int = 200, heading: str = "Conv
     # system's scheme before app.js runs (only two fixed values ever reach the markup).
     scheme = cookie_scheme(request.cookies.get(COOKIE_NAME))
     escaped["theme_attr"] = f' data-theme="{scheme}"' if scheme else ""
+    escaped["theme_link"] = theme_link(request, escaped["base_url"])
     body = request.app[TEMPLATES]["app.html"].substitute(escaped)
     return web.Response(text=body, status=status, content_type="text/html", charset="utf-8",
                         headers=security_headers(request))
 
 
+def theme_link(request: web.Request, base_url: str) -> str:
+    """The stylesheet of the theme chosen in the app (the cookie's `theme`), so the page has its
+    colours before app.js runs; a name that is no file name, or the default, gets none."""
+    theme = read_cookie(request.cookies.get(COOKIE_NAME)).get("theme")
+    if not isinstance(theme, str) or theme in ("convos", "auto", "light", "dark") or not THEME_NAME.fullmatch(theme):
+        return ""
+    return f'<link rel="stylesheet" id="theme_primary" href="{base_url}themes/{theme}.css">'
+
+
 def security_headers(request: web.Request) -> dict[str, str]:
-    """A strict CSP for the app shell: no inline script or style, sockets only to our own host."""
+    """A strict CSP for the app shell: no inline script or style, sockets only to our own host, and
+    images only from our own origin: another site's pictures come through /api/embed/image, so
+    the browser never asks a third party for anything."""
     host = urlsplit(request.get("base_url", "")).netloc
     sockets = f" ws://{host} wss://{host}" if re.fullmatch(r"[A-Za-z0-9.:\[\]-]+", host) else ""
-    csp = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https: http:; "
+    csp = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
            f"connect-src 'self'{sockets}; object-src 'none'; base-uri 'self'; form-action 'self'; "
            "frame-ancestors 'self'")
     return {"Content-Security-Policy": csp, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}

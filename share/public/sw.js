@@ -5,6 +5,8 @@
 //   <base>/api (the spec), /api/i18n/...  network first, so the app can start offline
 //   other /api/..., /events, /logout, /file/..., other origins, non-GET   not touched
 //   <base>/sw/info            answered here: {"mode":"production","version":...}
+// Web Push (docs/push.md): `push` shows what the server sent, a click on it opens the
+// conversation at the message, and `pushsubscriptionchange` tells the server the new endpoint.
 /* eslint-env serviceworker */
 
 const CONFIG = self.CONVOS_SW || {version: "0", cache: "convos-0", base: "", assets: []};
@@ -73,4 +75,82 @@ async function networkFirst(request, fallback) {
     if (cached) return cached;
     throw err;
   }
+}
+
+// --- Web Push -------------------------------------------------------------------------------
+
+self.addEventListener("push", (event) => {
+  event.waitUntil(showPush(event.data));
+});
+
+/** The server's JSON (convos/push/policy.py): title, body, tag, path. */
+async function showPush(data) {
+  let doc = {};
+  try {
+    doc = (data && data.json()) || {};
+  } catch {
+    doc = {};
+  }
+  await self.registration.showNotification(String(doc.title || "Convos"), {
+    body: String(doc.body || ""),
+    // One notification per conversation: a newer one (with its count) replaces it.
+    tag: String(doc.tag || "convos"),
+    renotify: true,
+    icon: `${BASE}/assets/images/icon-192.png`,
+    data: {path: safePath(doc.path), kind: String(doc.kind || ""), message_id: String(doc.message_id || "")},
+  });
+}
+
+/** A path inside the app: "/..." but not "//host/..." (that would leave the site). */
+function safePath(path) {
+  return typeof path === "string" && /^\/(?![/\\])/.test(path) ? path : "/chat";
+}
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  event.waitUntil(openFromNotification(event.notification));
+});
+
+/** A window of the app is focused and sent to the notification's page; without one, one opens. */
+async function openFromNotification(notification) {
+  const path = safePath(notification.data && notification.data.path);
+  const windows = await self.clients.matchAll({type: "window", includeUncontrolled: true});
+  const app = windows.find((client) => {
+    const url = new URL(client.url);
+    return url.origin === self.location.origin && (!BASE || url.pathname === BASE || url.pathname.startsWith(`${BASE}/`));
+  });
+  if (!app) return self.clients.openWindow(`${BASE}${path}`);
+  try {
+    await app.focus();
+  } catch {
+    // Only allowed while handling the click; the page still goes to the conversation.
+  }
+  app.postMessage({event: "convos:open", path});
+  return app;
+}
+// For the UI test, which has no way to click a system notification (t/test_ui_push.py).
+self.convosOpenFromNotification = openFromNotification;
+
+self.addEventListener("pushsubscriptionchange", (event) => {
+  event.waitUntil(resubscribe(event.oldSubscription, event.newSubscription));
+});
+
+/** The browser renewed (or dropped) the subscription: subscribe again if needed, tell the server. */
+async function resubscribe(old, fresh) {
+  let subscription = fresh;
+  if (!subscription) {
+    let key = old && old.options && old.options.applicationServerKey;
+    if (!key) {
+      const res = await fetch(`${BASE}/api/push/key`, {credentials: "same-origin"});
+      if (!res.ok) return;
+      key = (await res.json()).public_key;
+    }
+    subscription = await self.registration.pushManager.subscribe({userVisibleOnly: true, applicationServerKey: key});
+  }
+  await fetch(`${BASE}/api/push/subscriptions`, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: {"Content-Type": "application/json"},
+    body: JSON.stringify({subscription: subscription.toJSON()}),
+  });
 }

@@ -9,7 +9,7 @@ from aiohttp import web
 from ...core.connection import Connection
 from ...core.user import User
 from ...errors import NotFound
-from ..keys import CONNECTIONS, PROFILES
+from ..keys import CHAT, CONNECTIONS, PROFILES
 from ..payloads import connections_json, conversations_json
 from ..session import admin_check, require_admin, require_login
 from . import ApiRoutes, Input
@@ -60,6 +60,19 @@ async def update_connection(request: web.Request, inp: Input) -> dict[str, Any]:
         on_connect_commands=body.get("on_connect_commands"),
     )
     return conn.api_dict()
+
+
+@routes.post("/connection/{connection_id}/conversation/{conversation_id}")
+async def update_conversation(request: web.Request, inp: Input) -> dict[str, Any]:
+    user = await require_login(request)
+    conn = _connection(user, inp["connection_id"])
+    conv = conn.get_conversation(inp["conversation_id"])
+    if conv is None or not conv.conversation_id:
+        raise NotFound("Conversation not found.")
+    body = inp.get("body") or {}
+    if "muted" in body:
+        await request.app[CHAT].set_muted(user, conn, conv, body["muted"])
+    return conv.api_dict()
 
 
 @routes.delete("/connection/{connection_id}")

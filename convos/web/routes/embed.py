@@ -33,3 +33,19 @@ async def embed(request: web.Request, inp: Input) -> web.StreamResponse:
         headers["X-Content-Type-Options"] = "nosniff"
         return web.Response(text=doc["html"], content_type="text/html", charset="utf-8", headers=headers)
     return json_response(doc, headers=headers)
+
+
+# A picture passed on from another site: shown by the app only, never run, and kept by the
+# browser for a day (private: it was asked for by a logged-in user).
+IMAGE_HEADERS = {"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff",
+                 "Content-Security-Policy": "default-src 'none'; sandbox", "Content-Disposition": "inline",
+                 "Referrer-Policy": "no-referrer"}
+
+
+@routes.get("/embed/image")
+async def embed_image(request: web.Request, inp: Input) -> web.StreamResponse:
+    """A picture from another site, through the server (the SSRF guard, the preview limits), so
+    that the browser asks no third party: the app's CSP allows images only from its own origin."""
+    user = await require_login(request)
+    body, ctype = await request.app[EMBEDDER].image(inp["url"], request.headers.get("User-Agent"), owner=user.email)
+    return web.Response(body=body, content_type=ctype, headers=IMAGE_HEADERS)

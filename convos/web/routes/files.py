@@ -18,6 +18,7 @@ from ...store.base import UploadRecord, UploadSink
 from ..i18n import COOKIE_NAME, cookie_scheme
 from ..keys import CONFIG, CORE, FILES, TEMPLATES
 from ..session import require_login
+from ..streaming import stream_response
 from . import ApiRoutes, Input
 
 routes = ApiRoutes()
@@ -192,7 +193,7 @@ async def serve(request: web.Request, uid: str, name: str) -> web.StreamResponse
     kind = await files.file_mime_type(record)
     if not ext and EMBEDDABLE.match(kind):
         return await _viewer(request, record, kind)
-    return _raw(record, kind)
+    return await _raw(request, record, kind)
 
 
 def content_disposition(disposition: str, filename: str) -> str:
@@ -204,12 +205,12 @@ def content_disposition(disposition: str, filename: str) -> str:
     return value
 
 
-def _raw(record: UploadRecord, kind: str) -> web.FileResponse:
+async def _raw(request: web.Request, record: UploadRecord, kind: str) -> web.StreamResponse:
     headers = {"Content-Type": kind, "Cache-Control": CACHE_CONTROL, "Content-Security-Policy": RAW_CSP}
     if not INLINE_SAFE.match(kind):
         headers["Content-Disposition"] = content_disposition("attachment", record.filename or record.id)
-    # FileResponse streams from disk and answers Range requests (206) for media.
-    return web.FileResponse(record.data_path, headers=headers)
+    # Streamed from the store a chunk at a time, with Range requests (206) for media.
+    return await stream_response(request, await request.app[FILES].open_file(record), headers)
 
 
 def _date(saved: str) -> str:

@@ -3,9 +3,12 @@
 import {Api} from "./api.js";
 import {config, eventsUrl, url} from "./config.js";
 import {h} from "./dom.js";
-import {configureEmbeds} from "./embeds.js";
+import {configureEmbeds, setInlineMedia} from "./embeds.js";
 import {loadI18n, t} from "./i18n.js";
+import {Attention} from "./attention.js";
+import {readingPrefs} from "./prefs.js";
 import {startDesktopNotifications} from "./notify.js";
+import {startFocusReports} from "./push.js";
 import {Router} from "./router.js";
 import {EventSocket} from "./socket.js";
 import {ChatStore} from "./store.js";
@@ -17,7 +20,7 @@ import {NotificationsView} from "./views/notifications.js";
 import {PlaceholderView} from "./views/placeholder.js";
 import {SearchView} from "./views/search.js";
 import {settingsView} from "./views/settings.js";
-import {applyTheme} from "./theme.js";
+import {applyTheme, loadCustomCss} from "./theme.js";
 
 const app = {
   config,
@@ -44,6 +47,7 @@ async function boot() {
     await app.api.load();
     configureEmbeds({api: app.api});
     app.user = await fetchUser();
+    if (app.user) await loadAppearance();
   } catch (err) {
     fatal(err.message);
     return;
@@ -63,15 +67,35 @@ async function fetchUser() {
   }
 }
 
+/** The user's own CSS, and the preferences kept with the account (before any message shows). */
+async function loadAppearance() {
+  loadCustomCss();
+  try {
+    const prefs = await app.api.call("getPreferences");
+    setInlineMedia(prefs.inline_media !== false);
+    if (prefs.joins) readingPrefs.joins = prefs.joins;
+  } catch {
+    // The choice this browser remembers stays.
+  }
+}
+
 /** After logging in or registering: load everything and open the chat. The page replaces
  * /login or /register in the history, so Back does not return to it and an invite token does
  * not stay in the history. */
 app.loggedIn = async () => {
   app.user = await fetchUser();
+  if (app.user) await loadAppearance();
   await app.router.go("/chat", {replace: true});
 };
 
-function route({segments, query}) {
+function route(where) {
+  const done = routeTo(where);
+  // Where this tab looks, for Web Push (push.js).
+  window.dispatchEvent(new CustomEvent("convos:route"));
+  return done;
+}
+
+function routeTo({segments, query}) {
   const [first, ...rest] = segments;
   if (first === "login" || first === "register") {
     if (app.user && !(first === "register" && query.get("token"))) return app.router.go("/chat", {replace: true});
@@ -111,6 +135,8 @@ function startChat() {
   app.socket = new EventSocket(eventsUrl());
   app.chat = new ChatView(app);
   app.stopNotifications = startDesktopNotifications(app);
+  app.stopFocusReports = startFocusReports(app);
+  app.attention = new Attention(app);
   app.root.replaceChildren(app.chat.el);
   app.socket.open();
   return app.chat;
@@ -120,6 +146,8 @@ function stopChat() {
   if (!app.chat) return;
   app.chat.destroy();
   app.stopNotifications();
+  app.stopFocusReports();
+  app.attention.destroy();
   app.socket.stop();
   app.chat = null;
   app.socket = null;

@@ -8,10 +8,26 @@
 // The DOM stays bounded (docs/ui.md): at most MAX_LIVE previews exist at a time; an older one
 // that is out of view is swapped for an empty box of the same height (so nothing jumps) and
 // comes back when its message scrolls into view again. Answers are cached per URL.
+//
+// Media (docs/ui.md): pictures, videos and sounds uploaded to Convos (/file/<uid>/<fid>) and
+// pastes are described here from the file's own headers (a HEAD request; a paste's first
+// 4 KiB), without /api/embed. Pictures from other sites only ever come through the server
+// (GET /api/embed/image), so the browser never asks a third party; the page's CSP allows
+// images from its own origin only. A setting turns pictures, videos and thumbnails off
+// (inlineMedia: kept with the account, getPreferences, and remembered in localStorage), and
+// uploads bigger than MAX_INLINE_BYTES are not shown inline.
+import {config} from "./config.js";
 import {atBottom, h} from "./dom.js";
 import {t} from "./i18n.js";
 
 export const MAX_LIVE = 30; // previews in the document at a time
+export const MAX_INLINE_BYTES = 5 * 1024 * 1024; // as /api/embed/image's limit
+const MEDIA_KEY = "convos:inline-media";
+const PASTE_HEAD = 4096; // bytes of a paste read for its first lines
+const PASTE_LINES = 6;
+const PASTE_MORE = 64 * 1024; // "Show more" reads this much; the paste's page has the rest
+const OWN_FILE = /\/file\/([^/]+)\/([A-Za-z0-9_][A-Za-z0-9_-]{0,63})(\.[\w.]{1,32})?$/;
+const INLINE_IMAGE = /^image\/(png|jpeg|gif|webp)$/;
 const CACHE_SIZE = 300; // described URLs kept in memory (failures too, so they are not retried)
 const VIDEO_EXT = /\.(mp4|m4v|webm|ogv|mov)$/i;
 
@@ -48,13 +64,53 @@ function watch(messageEl) {
   observer.observe(messageEl);
 }
 
+/** Whether pictures, videos and thumbnails show in conversations (the setting; on by default). */
+export function inlineMedia() {
+  try { return localStorage.getItem(MEDIA_KEY) !== "off"; } catch { return true; }
+}
+
+export function setInlineMedia(on) {
+  try { localStorage.setItem(MEDIA_KEY, on ? "on" : "off"); } catch { /* private mode */ }
+  cache.clear();
+}
+
+/** A link to a file on this Convos: {page, raw} URLs, or null. */
+export function ownFile(url) {
+  let u;
+  try { u = new URL(url); } catch { return null; }
+  if (u.origin !== location.origin || u.search || !u.pathname.startsWith(`${config.basePath}/file/`)) return null;
+  const m = OWN_FILE.exec(u.pathname.slice(config.basePath.length));
+  if (!m) return null;
+  const page = `${u.origin}${config.basePath}/file/${m[1]}/${m[2]}`;
+  return {page, raw: m[3] ? u.href.replace(/#.*$/, "") : `${page}.raw`};
+}
+
+/** An upload described from its headers, as /api/embed would, with `own` set. */
+async function describeOwn(file) {
+  const res = await fetch(file.raw, {method: "HEAD", credentials: "same-origin"});
+  if (!res.ok) return null;
+  const type = (res.headers.get("Content-Type") || "").split(";")[0].trim().toLowerCase();
+  const size = Number(res.headers.get("Content-Length") || 0);
+  if (type === "text/plain") {
+    const head = await fetch(file.raw, {credentials: "same-origin", headers: {Range: `bytes=0-${PASTE_HEAD - 1}`}});
+    if (!head.ok) return null;
+    const text = await head.text();
+    return {type: "paste", own: true, url: file.page, raw: file.raw, text, size};
+  }
+  if (INLINE_IMAGE.test(type)) return {type: "photo", own: true, url: file.page, thumbnail_url: file.raw, size};
+  if (type.startsWith("video/")) return {type: "video", own: true, url: file.raw, size};
+  if (type.startsWith("audio/")) return {type: "audio", own: true, url: file.raw, size};
+  return null;
+}
+
 /** The JSON description of a link, from the cache or the server; null when there is none. */
 export function describe(url) {
   let promise = cache.get(url);
   if (promise) {
     cache.delete(url); // most recently used goes last
   } else {
-    promise = api.call("embed", {url}).catch(() => null);
+    const file = ownFile(url);
+    promise = (file ? describeOwn(file) : api.call("embed", {url})).catch(() => null);
   }
   cache.set(url, promise);
   while (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value);
@@ -126,6 +182,13 @@ function link(href, attrs, ...children) {
   return h("a", {href, target: "_blank", rel: "noopener noreferrer", ...attrs}, ...children);
 }
 
+/** Our own pictures as they are; another site's through the server (GET /api/embed/image). */
+export function imageSrc(url) {
+  const u = new URL(url);
+  if (u.origin === location.origin) return u.href;
+  return `${config.basePath}/api/embed/image?url=${encodeURIComponent(u.href)}`;
+}
+
 function image(src, alt, className) {
   const img = h("img", {src, alt: alt || "", loading: "lazy", referrerpolicy: "no-referrer", class: className,
     decoding: "async"});
@@ -138,24 +201,62 @@ export function renderEmbed(doc) {
   const url = safeUrl(doc.url);
   if (!url) return null;
   const title = String(doc.title || "");
-  const thumb = safeUrl(doc.thumbnail_url);
-  if (doc.type === "photo" && thumb) {
-    return h("div", {class: "embed embed--photo"},
-      link(url, {class: "embed__photo", "aria-label": title || t("Image")}, image(thumb, title, "embed__img")));
-  }
+  const media = inlineMedia();
+  const thumb = media ? safeUrl(doc.thumbnail_url) : null;
   const u = new URL(url);
-  if (doc.type === "video" && u.origin === location.origin && VIDEO_EXT.test(u.pathname)) {
+  const own = u.origin === location.origin;
+  if (doc.type === "paste" && own) return renderPaste(doc, url);
+  if (doc.own && doc.size > MAX_INLINE_BYTES) return null; // the size cap: a link is enough
+  if (doc.type === "photo") {
+    if (!thumb) return null;
+    return h("div", {class: "embed embed--photo"},
+      link(url, {class: "embed__photo", "aria-label": title || t("Image")}, image(imageSrc(thumb), title, "embed__img")));
+  }
+  if (doc.type === "audio" && own && doc.own) {
+    return media ? h("div", {class: "embed embed--audio"}, h("audio", {class: "embed__audio", src: url, controls: true,
+      preload: "none", "aria-label": title || t("Sound")})) : null;
+  }
+  if (doc.type === "video" && own && (doc.own || VIDEO_EXT.test(u.pathname))) {
+    if (!media) return null;
     return h("div", {class: "embed embed--video"},
-      h("video", {class: "embed__video", src: url, controls: true, preload: "metadata", poster: thumb,
+      h("video", {class: "embed__video", src: url, controls: true, preload: "metadata", poster: thumb && imageSrc(thumb),
         "aria-label": title || t("Video")}));
   }
   const description = String(doc.description || "");
   if (doc.type === "link" || (!description && !thumb && (!title || title === url))) return null;
   const provider = String(doc.provider_name || u.hostname);
   return h("div", {class: "embed embed--card"},
-    thumb ? link(url, {class: "embed__thumb", tabindex: "-1", "aria-hidden": "true"}, image(thumb, "", "embed__img")) : null,
+    thumb ? link(url, {class: "embed__thumb", tabindex: "-1", "aria-hidden": "true"}, image(imageSrc(thumb), "", "embed__img")) : null,
     h("div", {class: "embed__meta"},
       h("p", {class: "embed__provider"}, provider),
       link(url, {class: "embed__title"}, title || url),
       description ? h("p", {class: "embed__desc"}, description) : null));
+}
+
+/** A paste: its first lines, "Show more" (the first 64 KiB, scrollable) and a link to its page. */
+function renderPaste(doc, url) {
+  const all = String(doc.text || "").split("\n");
+  if (all.length && all[all.length - 1] === "") all.pop();
+  const cut = doc.size > PASTE_HEAD; // the last line read may be partial
+  const lines = cut ? all.slice(0, -1) : all;
+  const shown = lines.slice(0, PASTE_LINES);
+  const pre = h("pre", {class: "embed__paste"}, shown.join("\n"));
+  const more = cut || lines.length > PASTE_LINES;
+  const open = link(url, {class: "embed__open"}, t("Open the paste"));
+  const button = more ? h("button", {type: "button", class: "btn btn--small btn--quiet embed__more", "aria-expanded": "false",
+    onclick: async () => {
+      button.disabled = true;
+      try {
+        const res = await fetch(doc.raw, {credentials: "same-origin", headers: {Range: `bytes=0-${PASTE_MORE - 1}`}});
+        const text = await res.text();
+        const rest = doc.size > PASTE_MORE ? text.replace(/[^\n]*$/, "") : text;
+        pre.textContent = rest.replace(/\n$/, "");
+        pre.classList.add("embed__paste--open");
+        button.remove();
+        if (doc.size > PASTE_MORE) open.textContent = t("Open the paste for the rest");
+      } catch {
+        button.disabled = false;
+      }
+    }}, t("Show more")) : null;
+  return h("div", {class: "embed embed--paste"}, pre, h("div", {class: "embed__actions"}, button, open));
 }

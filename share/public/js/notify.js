@@ -67,6 +67,8 @@ export function wantsNotification(store, key, msg) {
   if (!["private", "action", "notice"].includes(msg.type || "private")) return false;
   const conv = store.get(key);
   const privateConv = !isChannel(conv ? conv.name : msg.conversation_id);
+  // A muted conversation notifies only for mentions.
+  if (conv && conv.muted) return Boolean(msg.highlight);
   return Boolean(msg.highlight) || privateConv;
 }
 

@@ -283,6 +283,7 @@ export class ChatStore extends EventTarget {
         break;
       case "connection":
         conn.state = frame.state;
+        conn.message = frame.message || ""; // why, shown when it could not connect (conv-tools.js)
         conn.reconnect_at = reconnectAt(frame);
         this.emit("sidebar");
         this.emit("conversation", {key: convKey(cid, "")});
@@ -307,7 +308,7 @@ export class ChatStore extends EventTarget {
       case "join": {
         const map = this.participants.get(key);
         if (map) map.set(frame.nick.toLowerCase(), {nick: frame.nick, mode: ""});
-        this.status(key, "join", t("%1 joined.", frame.nick), frame.ts, {from: frame.nick});
+        this.status(key, "join", t("%1 joined.", frame.nick), frame.ts, {from: frame.nick, fold: "join"});
         this.emit("participants", {key});
         break;
       }
@@ -321,7 +322,9 @@ export class ChatStore extends EventTarget {
         const text = frame.kicker
           ? t("%1 was kicked by %2.", frame.nick, frame.kicker)
           : t("%1 left.", frame.nick);
-        this.status(key, "part", frame.message ? `${text} (${frame.message})` : text, frame.ts, {from: frame.nick});
+        // Kicks stand out: only plain parts fold with the joins (js/views/messages.js).
+        this.status(key, "part", frame.message ? `${text} (${frame.message})` : text, frame.ts,
+          frame.kicker ? {from: frame.nick} : {from: frame.nick, fold: "part"});
         this.emit("participants", {key});
         break;
       }
@@ -329,7 +332,7 @@ export class ChatStore extends EventTarget {
         for (const k of this.keysWithNick(cid, frame.nick)) {
           this.participants.get(k).delete(frame.nick.toLowerCase());
           const text = t("%1 quit.", frame.nick);
-          this.status(k, "part", frame.message ? `${text} (${frame.message})` : text, frame.ts, {from: frame.nick});
+          this.status(k, "part", frame.message ? `${text} (${frame.message})` : text, frame.ts, {from: frame.nick, fold: "quit"});
           this.emit("participants", {key: k});
         }
         break;
@@ -343,7 +346,7 @@ export class ChatStore extends EventTarget {
           const p = map.get(frame.old_nick.toLowerCase());
           map.delete(frame.old_nick.toLowerCase());
           map.set(frame.new_nick.toLowerCase(), {nick: frame.new_nick, mode: p ? p.mode : ""});
-          this.status(k, "nick", t("%1 is now known as %2.", frame.old_nick, frame.new_nick), frame.ts, {from: frame.new_nick});
+          this.status(k, "nick", t("%1 is now known as %2.", frame.old_nick, frame.new_nick), frame.ts, {from: frame.new_nick, fold: "nick"});
           this.emit("participants", {key: k});
         }
         break;

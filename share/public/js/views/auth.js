@@ -1,5 +1,6 @@
 // Log in and register (also from an invite link /register?email&exp&token, and the first
 // user's setup). Errors from the API are shown as they come: errors[0].message.
+import {url} from "../config.js";
 import {h, uid} from "../dom.js";
 import {t} from "../i18n.js";
 import {field} from "./dialogs.js";
@@ -9,9 +10,15 @@ function authPage(title, ...content) {
   document.title = `${title} - Convos`;
   return h("div", {class: "auth"},
     h("div", {class: "auth__box", role: "region", "aria-labelledby": titleId},
-      h("p", {class: "auth__brand"}, "Convos"),
-      h("h1", {id: titleId, class: "auth__title"}, title),
-      ...content));
+      // The product's own look: the logo, the name and what it is, above every form.
+      h("div", {class: "auth__hero"},
+        h("img", {class: "auth__logo", src: url("/assets/images/convos.svg"), alt: "", width: "48", height: "48"}),
+        h("div", {},
+          h("p", {class: "auth__brand"}, "Convos"),
+          h("p", {class: "auth__tagline"}, t("Group chat in your browser. Convos stays on IRC for you, so you never miss what was said while you were away.")))),
+      h("div", {class: "auth__body"},
+        h("h1", {id: titleId, class: "auth__title"}, title),
+        ...content)));
 }
 
 function authForm({fields, submitLabel, onSubmit}) {

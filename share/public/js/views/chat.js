@@ -118,7 +118,25 @@ export class ChatView {
       "aria-expanded": "false", "aria-label": t("Show conversations"), onclick: () => this.setDrawer(true)},
     h("span", {class: "menu-toggle__bars", "aria-hidden": "true"}));
     this.menuButtonEl = button;
+    this.setMenuDot(this.menuCounts);
     return button;
+  }
+
+  /** The dot on the menu button (phones): something unread elsewhere; red for mentions. */
+  setMenuDot(counts = {unread: 0, mentions: 0}) {
+    this.menuCounts = counts;
+    const button = this.menuButtonEl;
+    if (!button) return;
+    let dot = button.querySelector(".menu-toggle__dot");
+    if (!counts.unread && !counts.mentions) {
+      if (dot) dot.remove();
+      button.setAttribute("aria-label", t("Show conversations"));
+      return;
+    }
+    if (!dot) dot = button.appendChild(h("span", {class: "menu-toggle__dot", "aria-hidden": "true"}));
+    dot.classList.toggle("menu-toggle__dot--mention", counts.mentions > 0);
+    button.setAttribute("aria-label", counts.mentions ? t("Show conversations (unread mentions)")
+      : t("Show conversations (unread messages)"));
   }
 
   setDrawer(open) {

@@ -4,15 +4,19 @@ import {debounce, h, uid} from "../dom.js";
 import {t} from "../i18n.js";
 import {commandOf, rewrite} from "../irc/commands.js";
 import {formatMessage} from "../irc/format.js";
+import {readingPrefs} from "../prefs.js";
 import {convKey, isChannel, splitKey} from "../store.js";
 import {Composer} from "./composer.js";
+import {ConversationTools, hostOf} from "./conv-tools.js";
 import {MessageLog} from "./messages.js";
+import {closeNickMenu, openNickMenu} from "./nick-menu.js";
 import {ParticipantsView} from "./participants.js";
 
 const NAMES_REFRESH_MS = 3000;
 const WHOIS_MAX_AGE_S = 300; // spec §5.2: no new /whois when the last one is younger
 const LIST_POLL_MS = 1000; // /list asks again at most this often while the list is coming
 const LIST_MAX_POLLS = 300; // and gives up after this many answers (the server waits for it too)
+const OPERATOR_MODES = new Set(["q", "a", "o", "h"]); // who gets kick, ban, op and voice in the nick menu
 
 export class ConversationView {
   /**
@@ -38,6 +42,7 @@ export class ConversationView {
       isOwn: (msg) => app.store.isOwn(this.connectionId, msg.from, msg.ts),
       onLiveEdge: () => this.markReadSoon(),
       subscribed: () => Boolean(app.chat && app.chat.socketReady),
+      onNick: (nick, el) => this.nickMenu(nick, el),
     });
     this.composer = new Composer({
       key,
@@ -48,7 +53,7 @@ export class ConversationView {
       api: app.api,
     });
     this.participants = this.isChannel
-      ? new ParticipantsView({store: app.store, key, onPick: (nick) => this.composer.insert(`${nick}: `)})
+      ? new ParticipantsView({store: app.store, key, onPick: (nick, el) => this.nickMenu(nick, el)})
       : null;
 
     this.titleId = uid("conv-title");
@@ -65,10 +70,17 @@ export class ConversationView {
     this.closeButton = h("button", {type: "button", class: "btn btn--quiet conv__close",
       onclick: () => this.closeConversation()},
     h("span", {class: ["icon", this.isServer ? "icon--power" : "icon--leave"], "aria-hidden": "true"}), this.closeLabel);
+    // Muted: no unread count and no desktop notification; mentions still count (kept by the server).
+    // The label is for screen readers only on phones (.btn-label), where the bell is enough.
+    this.muteIcon = h("span", {class: "icon icon--bell", "aria-hidden": "true"});
+    this.muteLabel = h("span", {class: "btn-label"}, t("Mute"));
+    this.muteButton = this.isServer ? null : h("button", {type: "button", class: "icon-btn conv__mute",
+      "aria-pressed": "false", onclick: () => this.toggleMute()}, this.muteIcon, this.muteLabel);
     this.header = h("header", {class: "conv__header"},
       app.chat.menuButton(),
       h("div", {class: "conv__titles"}, this.title, this.topic, this.frozen),
-      this.participantsButton, this.closeButton);
+      (this.tools = new ConversationTools(this)).el,
+      this.muteButton, this.participantsButton, this.closeButton);
     this.el = h("section", {class: ["conv", this.participants && "conv--with-participants"], "aria-labelledby": this.titleId},
       this.header,
       h("div", {class: "conv__body"},
@@ -84,6 +96,7 @@ export class ConversationView {
     this.on(app.store, "conversation", (e) => { if (e.detail.key === this.key || e.detail.key === convKey(this.connectionId)) this.renderHeader(); });
     this.on(app.store, "sidebar", () => this.renderHeader());
     this.on(document, "visibilitychange", () => { if (document.visibilityState === "visible") this.log.afterChange(); });
+    this.on(window, "convos:prefs", () => this.log.setJoinsMode(readingPrefs.joins));
     this.renderHeader();
   }
 
@@ -107,6 +120,7 @@ export class ConversationView {
 
   destroy() {
     this.destroyed = true;
+    closeNickMenu();
     for (const off of this.listeners) off();
     // Leaving right after a message came: it was read all the same, so tell the server now.
     this.markReadSoon.flush();
@@ -114,6 +128,7 @@ export class ConversationView {
     clearInterval(this.ticker);
     this.log.destroy();
     this.composer.destroy();
+    this.tools.destroy();
     if (this.participants) this.participants.destroy();
   }
 
@@ -150,10 +165,17 @@ export class ConversationView {
     this.topic.hidden = !this.topic.textContent;
     this.frozen.textContent = !this.isServer && conv.frozen ? t(conv.frozen) : "";
     this.frozen.hidden = !this.frozen.textContent;
+    if (this.muteButton) {
+      this.muteButton.setAttribute("aria-pressed", conv.muted ? "true" : "false");
+      this.muteLabel.textContent = conv.muted ? t("Muted") : t("Mute");
+      this.muteIcon.className = conv.muted ? "icon icon--bell-off" : "icon icon--bell";
+      this.muteButton.title = conv.muted ? t("Muted: no unread count and no notifications, but mentions still count.") : "";
+    }
     if (this.participantsButton) {
       const n = this.participants.size();
       this.participantsCount.textContent = n ? ` (${n})` : "";
     }
+    this.tools.render();
     // Joined (again): the participants may have changed meanwhile.
     if (this.isChannel && this.lastFrozen && !conv.frozen) this.loadNames();
     this.lastFrozen = conv.frozen;
@@ -170,6 +192,45 @@ export class ConversationView {
     for (const msg of errors) {
       if (!shown.has(msg) && (!last || Date.parse(msg.ts) >= last.ms)) this.log.addLive(msg);
     }
+  }
+
+  async toggleMute() {
+    const conv = this.app.store.get(this.key);
+    if (!conv) return;
+    try {
+      const answer = await this.app.api.call("updateConversation", {connection_id: this.connectionId,
+        conversation_id: this.conversationId, body: {muted: !conv.muted}});
+      this.app.store.upsertConversation({connection_id: this.connectionId, conversation_id: this.conversationId,
+        muted: Boolean(answer.muted)});
+    } catch (err) {
+      this.log.addLocal("error", err.message);
+    }
+  }
+
+  /** The nick menu of `nick`, opened from `anchor` (a nick in the log or the participants list). */
+  nickMenu(nick, anchor) {
+    const items = [
+      {id: "query", label: t("Private conversation"), run: () => this.send(`/query ${nick}`)},
+      {id: "whois", label: t("Whois"), run: () => this.send(`/whois ${nick}`)},
+      {id: "mention", label: t("Mention"),
+        run: () => this.composer.insert(this.composer.textarea.value.trim() ? `${nick} ` : `${nick}: `)},
+    ];
+    const map = this.isChannel ? this.app.store.participants.get(this.key) : null;
+    const me = map && map.get(this.app.store.myNick(this.connectionId).toLowerCase());
+    if (me && OPERATOR_MODES.has(me.mode)) {
+      const them = map.get(nick.toLowerCase());
+      const mode = them ? them.mode : "";
+      items.push("-",
+        mode === "o"
+          ? {id: "deop", label: t("Take operator"), run: () => this.send(`/mode -o ${nick}`)}
+          : {id: "op", label: t("Give operator"), run: () => this.send(`/mode +o ${nick}`)},
+        mode === "v"
+          ? {id: "devoice", label: t("Take voice"), run: () => this.send(`/mode -v ${nick}`)}
+          : {id: "voice", label: t("Give voice"), run: () => this.send(`/mode +v ${nick}`)},
+        {id: "kick", label: t("Kick"), run: () => this.send(`/kick ${nick}`)},
+        {id: "ban", label: t("Ban"), run: () => this.send(`/mode +b ${nick}!*@*`)});
+    }
+    openNickMenu({nick, anchor, items});
   }
 
   toggleParticipants() {
@@ -393,13 +454,4 @@ export function stateLabel(state) {
 export function displayState(conn) {
   const state = (conn && conn.state) || "disconnected";
   return state === "disconnected" && conn.reconnect_at ? "reconnecting" : state;
-}
-
-function hostOf(url) {
-  try {
-    const u = new URL(String(url).replace(/^ircs?:/, "http:"));
-    return u.port ? `${u.hostname}:${u.port}` : u.hostname;
-  } catch {
-    return "";
-  }
 }

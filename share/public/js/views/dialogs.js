@@ -4,7 +4,7 @@ import {t} from "../i18n.js";
 import {convKey, isChannel} from "../store.js";
 
 /** A modal dialog with a form; `onSubmit(form, dialog)` may throw to show an error. */
-function formDialog({title, fields, submitLabel, onSubmit, className = ""}) {
+export function formDialog({title, fields, submitLabel, onSubmit, className = ""}) {
   const titleId = uid("dialog-title");
   const error = h("p", {class: "form__error", role: "alert", hidden: true});
   const submit = h("button", {type: "submit", class: "btn"}, submitLabel);

@@ -2,16 +2,22 @@
 // elements exist at a time, whatever a page holds. Scrolling up pages back with `before_id`,
 // scrolling down after a jump pages forward with `after_id` (message ids: exact pages, however
 // many messages share a second), and the far side of the window is dropped as it grows.
+// Reading aids work inside that window: consecutive messages of one sender share one nick and
+// time (`msg--cont`), and runs of joins, parts, quits and nick changes fold into one line
+// that expands on click (see readingPrefs.joins); both are kept right as the window moves.
 import {atBottom, h} from "../dom.js";
 import {attachEmbeds} from "../embeds.js";
 import {t} from "../i18n.js";
 import {formatMessage, nickColorClass} from "../irc/format.js";
+import {readingPrefs} from "../prefs.js";
 import {cursor, dayKey, dayLabel, fullTime, parseTs, timeOfDay} from "../time.js";
 
 export const MAX_MESSAGES = 300; // the DOM bound: message elements kept in the window
 export const PAGE_SIZE = 100; // messages per history request (the API allows up to 200)
 const EDGE_PX = 800; // load more when the view is this close to an end of the window
 const MAX_UNREAD_PAGES = 20; // how far "Jump to first unread" pages back
+const GROUP_MS = 5 * 60 * 1000; // one sender's messages closer than this show the nick and time once
+const GROUPED_TYPES = new Set(["private", "preformat"]); // actions and notices always show their nick
 
 export class MessageLog {
   /**
@@ -19,12 +25,17 @@ export class MessageLog {
    * myNick() -> the user's nick on this connection (own messages are styled apart)
    * isOwn(msg) -> whether the user wrote it (also under an earlier nick); by default from myNick()
    * onLiveEdge() -> called when the newest messages are in view (to mark the conversation read)
+   * onNick(nick, element) -> a nick in the log was clicked (the nick menu)
+   * joinsMode() -> "fold", "show" or "hide" for joins, parts, quits and nick changes
    */
-  constructor({fetchPage, myNick, isOwn, onLiveEdge, label, subscribed}) {
+  constructor({fetchPage, myNick, isOwn, onLiveEdge, label, subscribed, onNick, joinsMode}) {
     this.fetchPage = fetchPage;
     this.myNick = myNick;
     this.isOwn = isOwn || ((m) => Boolean(m.from) && m.from.toLowerCase() === String(this.myNick() || "").toLowerCase());
     this.onLiveEdge = onLiveEdge || (() => {});
+    this.onNick = onNick || null;
+    this.joinsMode = joinsMode || (() => readingPrefs.joins);
+    this.mode = this.joinsMode();
     // Whether the websocket delivers this conversation's events now: a page fetched before that
     // may miss what was logged until then, so catchUp() is needed (see `synced`).
     this.subscribed = subscribed || (() => true);
@@ -54,6 +65,7 @@ export class MessageLog {
       onclick: () => this.jumpToLatest()}, t("Jump to latest"), " ↓");
     this.el = h("div", {class: "log-wrap"}, this.scroller, this.unreadButton, this.latestButton);
     this.scroller.addEventListener("scroll", () => this.onScroll(), {passive: true});
+    this.list.addEventListener("click", (e) => this.onListClick(e));
   }
 
   destroy() {
@@ -70,6 +82,7 @@ export class MessageLog {
    * than the newest page. `latest` opens at the newest messages all the same.
    */
   async open({aroundId = null, around = null, unread = 0, unreadId = null, latest = false} = {}) {
+    this.mode = this.joinsMode();
     if (aroundId) around = null;
     const target = aroundId || around;
     const gen = ++this.generation;
@@ -384,6 +397,7 @@ export class MessageLog {
     let prev = this.items[this.items.length - 1] || null;
     for (const item of items) {
       item.el = this.render(item, prev);
+      this.foldAfter(item, prev);
       frag.append(item.el);
       prev = item;
     }
@@ -398,6 +412,7 @@ export class MessageLog {
     let prev = null;
     for (const item of items) {
       item.el = this.render(item, prev);
+      this.foldAfter(item, prev);
       frag.append(item.el);
       prev = item;
     }
@@ -405,7 +420,11 @@ export class MessageLog {
     const top = this.scroller.scrollTop;
     this.list.prepend(frag);
     this.items.unshift(...items);
-    if (oldFirst) this.setDaySeparator(oldFirst, prev);
+    if (oldFirst) {
+      this.setDaySeparator(oldFirst, prev);
+      this.setGroup(oldFirst, prev);
+      this.link(prev, oldFirst);
+    }
     // Keep what the user was reading where it was.
     this.scroller.scrollTop = top + (this.scroller.scrollHeight - before);
   }
@@ -420,6 +439,7 @@ export class MessageLog {
     this.items.splice(0, k);
     this.hasOlder = true;
     this.setDaySeparator(this.items[0], null);
+    this.setGroup(this.items[0], null);
     this.scroller.scrollTop = top - (before - this.scroller.scrollHeight);
     this.updateTop();
   }
@@ -435,6 +455,7 @@ export class MessageLog {
   }
 
   removeItem(item) {
+    this.unfold(item);
     if (this.marker && this.marker.item === item) {
       this.marker.el.remove();
       this.marker = null;
@@ -449,19 +470,25 @@ export class MessageLog {
     const type = msg.status ? msg.type : (msg.type || "private");
     const own = !msg.status && this.isOwn(msg);
     const el = h("div", {class: ["msg", `msg--${type}`, msg.status && "msg--status", own && "msg--own",
-      msg.highlight && "msg--highlight"], dataset: msg.id ? {ts: item.sec, id: msg.id} : {ts: item.sec}});
+      msg.highlight && "msg--highlight", this.continues(item, prev) && "msg--cont"],
+    dataset: msg.id ? {ts: item.sec, id: msg.id} : {ts: item.sec}});
     const time = h("time", {class: "msg__time", datetime: new Date(item.ms).toISOString(), title: fullTime(item.ms)},
       timeOfDay(item.ms));
     const links = [];
     const text = h("span", {class: "msg__text"}, formatMessage(msg.message, {onLink: (u) => links.push(u)}));
+    // Other people's nicks open the nick menu (a click; keyboard users have the participants list).
+    const nick = (...label) => (msg.from && !own && this.onNick
+      ? h("button", {type: "button", class: ["msg__from", "msg__nick", nickColorClass(msg.from)], tabindex: "-1",
+        "aria-haspopup": "menu", dataset: {nick: msg.from}}, ...label)
+      : h("span", {class: ["msg__from", nickColorClass(msg.from)]}, ...label));
     if (msg.status) {
       el.append(time, h("span", {class: "msg__from msg__from--status", "aria-hidden": "true"}, "•"), text);
     } else if (type === "action") {
-      el.append(time, h("span", {class: ["msg__from", nickColorClass(msg.from)]}, "* ", msg.from), text);
+      el.append(time, nick("* ", msg.from), text);
     } else if (type === "notice") {
-      el.append(time, h("span", {class: ["msg__from", nickColorClass(msg.from)]}, "-", msg.from, "-"), text);
+      el.append(time, nick("-", msg.from, "-"), text);
     } else {
-      el.append(time, h("span", {class: ["msg__from", nickColorClass(msg.from)]}, msg.from || "*"), text);
+      el.append(time, nick(msg.from || "*"), text);
     }
     if (msg.highlight) el.prepend(h("span", {class: "sr-only"}, t("Mention:"), " "));
     this.setDaySeparator(item, prev, el);
@@ -469,11 +496,147 @@ export class MessageLog {
     return el;
   }
 
+  /** Does this message continue the one before it (same sender, a few minutes later, same day)? */
+  continues(item, prev) {
+    if (!prev || item.msg.status || prev.msg.status || !item.msg.from) return false;
+    if (!GROUPED_TYPES.has(item.msg.type || "private") || !GROUPED_TYPES.has(prev.msg.type || "private")) return false;
+    return prev.day === item.day && item.ms >= prev.ms && item.ms - prev.ms < GROUP_MS
+      && String(prev.msg.from).toLowerCase() === String(item.msg.from).toLowerCase();
+  }
+
+  setGroup(item, prev) {
+    item.el.classList.toggle("msg--cont", this.continues(item, prev));
+  }
+
+  // --- folding joins and parts ---------------------------------------------------------
+  // A run is two or more neighbouring status lines of one day with `msg.fold` (join, part, quit,
+  // nick): {items, counts, open, el}. Its summary line sits in the first item's element (after
+  // the day's line), the others are hidden while it is closed (CSS). Runs grow and shrink with
+  // the window, so the work per message is constant, whatever the window holds.
+
+  foldable(item) {
+    return Boolean(item.msg.status && item.msg.fold);
+  }
+
+  /** `item` was rendered right after `prev`. */
+  foldAfter(item, prev) {
+    if (this.mode === "hide" && this.foldable(item)) item.el.classList.add("msg--hidden");
+    if (prev) this.link(prev, item);
+  }
+
+  /** `a` is right before `b`: put them in one run when both fold. */
+  link(a, b) {
+    if (this.mode !== "fold" || !a || !b || !this.foldable(a) || !this.foldable(b) || a.day !== b.day) return;
+    if (a.run && a.run === b.run) return;
+    if (a.run && b.run) {
+      const into = a.run;
+      const from = b.run;
+      from.el.remove();
+      into.open ||= from.open;
+      for (const item of from.items) this.addToRun(into, item, false);
+      this.refreshRun(into);
+    } else if (a.run) {
+      this.addToRun(a.run, b, false);
+    } else if (b.run) {
+      this.addToRun(b.run, a, true);
+    } else {
+      const run = {items: [], counts: {join: 0, part: 0, nick: 0}, open: false, el: null, button: null};
+      run.button = h("button", {type: "button", class: "fold__toggle", "aria-expanded": "false",
+        onclick: () => this.toggleRun(run)});
+      run.el = h("div", {class: "fold"}, run.button);
+      this.addToRun(run, a, false);
+      this.addToRun(run, b, false);
+    }
+  }
+
+  addToRun(run, item, front) {
+    if (front) run.items.unshift(item);
+    else run.items.push(item);
+    item.run = run;
+    run.counts[countKey(item)] += 1;
+    item.el.classList.toggle("msg--folded", !run.open);
+    this.placeSummary(run);
+  }
+
+  /** An item leaves the window: its run shrinks (and stops being one below two items). */
+  unfold(item) {
+    const run = item.run;
+    if (!run) return;
+    item.run = null;
+    item.el.classList.remove("msg--folded", "msg--fold-head");
+    const i = run.items.indexOf(item);
+    if (i >= 0) run.items.splice(i, 1);
+    run.counts[countKey(item)] -= 1;
+    if (run.items.length < 2) {
+      run.el.remove();
+      for (const other of run.items) {
+        other.run = null;
+        other.el.classList.remove("msg--folded", "msg--fold-head");
+      }
+      return;
+    }
+    this.placeSummary(run);
+  }
+
+  placeSummary(run) {
+    const head = run.items[0];
+    if (run.el.parentNode !== head.el) {
+      const old = run.el.parentNode;
+      if (old) old.classList.remove("msg--fold-head");
+      const day = head.el.firstElementChild && head.el.firstElementChild.classList.contains("msg__day")
+        ? head.el.firstElementChild : null;
+      if (day) day.after(run.el);
+      else head.el.prepend(run.el);
+      head.el.classList.add("msg--fold-head");
+    }
+    const c = run.counts;
+    const parts = [];
+    if (c.join) parts.push(t("%1 joined", c.join));
+    if (c.part) parts.push(t("%1 left", c.part));
+    if (c.nick) parts.push(c.nick === 1 ? t("1 nick change") : t("%1 nick changes", c.nick));
+    run.button.textContent = parts.join(", ");
+  }
+
+  refreshRun(run) {
+    for (const item of run.items) item.el.classList.toggle("msg--folded", !run.open);
+    run.button.setAttribute("aria-expanded", run.open ? "true" : "false");
+    run.el.classList.toggle("fold--open", run.open);
+  }
+
+  toggleRun(run) {
+    run.open = !run.open;
+    this.refreshRun(run);
+    this.afterChange();
+  }
+
+  /** The setting changed: fold, show or hide again everything in the window. */
+  setJoinsMode(mode) {
+    if (mode === this.mode) return;
+    for (const item of this.items) {
+      if (item.run) item.run.el.remove();
+      item.run = null;
+      item.el.classList.remove("msg--folded", "msg--fold-head", "msg--hidden");
+    }
+    this.mode = mode;
+    let prev = null;
+    for (const item of this.items) {
+      this.foldAfter(item, prev);
+      prev = item;
+    }
+    this.afterChange();
+  }
+
+  onListClick(e) {
+    const nick = e.target.closest(".msg__nick");
+    if (nick && this.onNick) this.onNick(nick.dataset.nick, nick);
+  }
+
   setDaySeparator(item, prev, el = item.el) {
     const want = prev ? prev.day !== item.day : !this.hasOlder;
     const has = el.firstElementChild && el.firstElementChild.classList.contains("msg__day");
     if (want && !has) el.prepend(h("div", {class: "msg__day", role: "separator"}, h("span", {}, dayLabel(item.ms))));
     else if (!want && has) el.firstElementChild.remove();
+    el.classList.toggle("msg--has-day", want);
     if (want !== Boolean(has) && this.marker && this.marker.item === item && item.el === el) this.setMarker(item);
   }
 
@@ -569,4 +732,10 @@ export class MessageLog {
     this.latestButton.textContent = this.newBelow > 0
       ? `${t("New messages below")} (${this.newBelow}) ↓` : `${t("Jump to latest")} ↓`;
   }
+}
+
+/** Which count of a fold summary a status line adds to. */
+function countKey(item) {
+  const kind = item.msg.fold;
+  return kind === "join" ? "join" : kind === "nick" ? "nick" : "part";
 }

@@ -45,7 +45,7 @@ export class ParticipantsView {
     const items = list.slice(0, MAX_SHOWN).map((p) => h("li", {},
       h("button", {type: "button", class: ["participant", nickColorClass(p.nick)],
         "aria-label": p.mode ? `${p.nick} (${MODE_NAMES[p.mode] ? MODE_NAMES[p.mode]() : p.mode})` : p.nick,
-        onclick: () => this.onPick(p.nick)},
+        "aria-haspopup": "menu", onclick: (e) => this.onPick(p.nick, e.currentTarget)},
       h("span", {class: "participant__mode", "aria-hidden": "true"}, MODE_PREFIX[p.mode] || ""), p.nick)));
     if (list.length > MAX_SHOWN) items.push(h("li", {class: "participants__more"}, t("...and %1 more", list.length - MAX_SHOWN)));
     this.list.replaceChildren(...items);

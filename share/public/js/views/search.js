@@ -4,6 +4,7 @@
 // at that message (/chat/<cid>/<conversation>?around=<ts>), with the messages around it.
 import {h, uid} from "../dom.js";
 import {t} from "../i18n.js";
+import {markWords, searchWords} from "../highlight.js";
 import {formatMessage, nickColorClass} from "../irc/format.js";
 import {convKey, pathFor} from "../store.js";
 import {fullTime, parseTs} from "../time.js";
@@ -35,7 +36,7 @@ export function messagePath(msg) {
  * the message), the time, the nick and the text, like a chat line. A click anywhere on the
  * item that is not on a link opens the message too.
  */
-export function resultItem(app, msg, {className = ""} = {}) {
+export function resultItem(app, msg, {className = "", words = []} = {}) {
   const {store} = app;
   const key = convKey(msg.connection_id, msg.conversation_id || "");
   const conv = store.get(key);
@@ -54,6 +55,8 @@ export function resultItem(app, msg, {className = ""} = {}) {
       h("span", {class: ["msg__from", nickColorClass(msg.from)]}, from || "*"),
       " ",
       h("span", {class: "msg__text"}, formatMessage(msg.message))));
+  // The words searched for, marked in the text (text nodes split, never markup).
+  if (words.length) markWords(item.querySelector(".msg__text"), words);
   item.addEventListener("click", (e) => {
     if (e.target.closest("a") || String(window.getSelection() || "")) return;
     app.router.go(path);
@@ -142,7 +145,8 @@ export class SearchView {
     this.results.setAttribute("aria-busy", "false");
     const messages = page.messages || [];
     const first = this.results.children.length;
-    this.results.append(...messages.map((m) => resultItem(this.app, m)));
+    const words = searchWords(this.q);
+    this.results.append(...messages.map((m) => resultItem(this.app, m, {words})));
     this.count += messages.length;
     this.before = page.before_id || null;
     this.moreButton.hidden = page.end || !this.before || this.count >= MAX_RESULTS;

@@ -2,9 +2,10 @@
 // language, the list of connections) and the routes of the other settings pages.
 import {h, uid} from "../dom.js";
 import {currentLanguage, t} from "../i18n.js";
+import {inlineMedia, setInlineMedia} from "../embeds.js";
 import {desktopNotifications} from "../notify.js";
 import {convKey, pathFor} from "../store.js";
-import {readCookie, setThemePreference, themePreference, writeCookie} from "../theme.js";
+import {loadCustomCss, readCookie, setThemePreference, themePreference, writeCookie} from "../theme.js";
 import {AdminOnlyView, UsersView} from "./admin.js";
 import {appPasswordsSection} from "./app-passwords.js";
 import {ProfilesView, ServerSettingsView} from "./admin-server.js";
@@ -12,7 +13,9 @@ import {displayState, stateLabel} from "./conversation.js";
 import {addConversationDialog, field} from "./dialogs.js";
 import {PlaceholderView} from "./placeholder.js";
 import {ConnectionEditorView} from "./settings-connection.js";
+import {readingField} from "./settings-reading.js";
 import {SettingsPage, confirmDialog, isAdmin, section, settingsForm} from "./settings-common.js";
+import {PushSettings} from "./settings-push.js";
 
 const MIN_PASSWORD = 10;
 
@@ -47,8 +50,12 @@ export class AccountSettingsView extends SettingsPage {
       appPasswordsSection(app),
       section(t("Highlight keywords"), this.keywordsForm()),
       // Not a form to submit, but laid out like one: as wide as the other fields.
-      section(t("Appearance"), h("div", {class: "form settings-form"}, this.themeField(), this.languageField())),
+      section(t("Appearance"), h("div", {class: "form settings-form"}, this.themeField(), this.languageField(),
+        this.mediaField())),
+      section(t("Custom CSS"), this.customCssForm()),
+      section(t("Reading"), readingField(this.app)),
       section(t("Notifications"), this.notificationsField()),
+      section(t("Push notifications"), new PushSettings(app, (target, type, fn) => this.on(target, type, fn)).el),
       section(t("Connections"), this.connectionList,
         h("p", {}, h("a", {class: "btn btn--small", href: app.url("/settings/connection/add")}, t("Add connection")))));
     this.on(app.store, "sidebar", () => this.renderConnections());
@@ -126,19 +133,60 @@ export class AccountSettingsView extends SettingsPage {
     });
   }
 
-  /** Light, dark or the system's choice; applied at once. */
+  /** Light, dark, the system's choice or one of the themes (GET /api/themes); applied at once. */
   themeField() {
     const name = uid("theme");
     const current = themePreference();
-    const options = [["light", t("Light")], ["dark", t("Dark")], ["auto", t("Auto")]].map(([value, label]) => {
+    const choice = (value, label, scheme) => {
       const input = h("input", {type: "radio", name, value, checked: value === current,
-        onchange: () => setThemePreference(value, this.app.config.basePath)});
+        onchange: () => setThemePreference(value, this.app.config.basePath, scheme)});
       return h("label", {class: "choice"}, input, " ", label);
-    });
+    };
+    const themes = h("div", {class: "choices theme-choices"});
+    const options = [["light", t("Light")], ["dark", t("Dark")], ["auto", t("Auto")]].map(([value, label]) => choice(value, label));
+    this.app.api.call("listThemes").then((res) => {
+      const list = (res.themes || []).filter((theme) => theme.id !== "convos");
+      themes.replaceChildren(...list.map((theme) => choice(theme.id, theme.name, theme.color_scheme)));
+    }).catch(() => {});
     const hintId = uid("hint");
     return h("fieldset", {class: "form__fieldset", "aria-describedby": hintId},
-      h("legend", {}, t("Theme")), h("div", {class: "choices"}, options),
+      h("legend", {}, t("Theme")), h("div", {class: "choices"}, options), themes,
       h("p", {class: "form__hint", id: hintId}, t("Auto follows the system setting.")));
+  }
+
+  /** Pictures, videos and link thumbnails in conversations, or none (kept with the account). */
+  mediaField() {
+    const error = h("p", {class: "form__error", role: "alert", hidden: true});
+    const box = h("input", {type: "checkbox", name: "inline_media", checked: inlineMedia(),
+      onchange: async () => {
+        error.hidden = true;
+        setInlineMedia(box.checked);
+        try {
+          await this.app.api.call("savePreferences", {body: {inline_media: box.checked}});
+        } catch (err) {
+          error.textContent = err.message;
+          error.hidden = false;
+        }
+      }});
+    return h("div", {}, field(t("Show pictures and videos in conversations"), box,
+      t("Pictures from other sites come through Convos, never from your browser. At most 5 MB each.")), error);
+  }
+
+  /** The user's own CSS, kept with the account and linked as a stylesheet (GET /api/custom-css). */
+  customCssForm() {
+    const css = h("textarea", {name: "css", rows: "6", spellcheck: "false", autocomplete: "off",
+      maxlength: "32768", class: "custom-css"});
+    fetch(this.app.url("/api/custom-css"), {credentials: "same-origin"})
+      .then((res) => (res.ok ? res.text() : "")).then((text) => { if (!css.value) css.value = text; }).catch(() => {});
+    return settingsForm({
+      fields: [field(t("Custom CSS"), css, t("Applies to this account on every device. At most 32 KiB."))],
+      submitLabel: t("Save"),
+      onSubmit: async () => {
+        await this.app.api.call("saveCustomCss", {body: {css: css.value}});
+        loadCustomCss(String(Date.now()));
+        return t("Saved.");
+      },
+    });
   }
 
   /** The language of the app: the browser's, or one chosen here (kept in the convos_js cookie). */

@@ -83,11 +83,33 @@ export class Sidebar {
           h("span", {class: "sr-only"}, " ", mentions === 1 ? t("unread mention") : t("unread mentions")))
         : null),
       item("/settings/files", t("Files")),
-      item("/settings/account", t("Settings")));
+      item("/settings/account", t("Settings")),
+      this.readAllItem());
     if (focused) {
       const el = [...this.tools.querySelectorAll("a")].find((x) => x.getAttribute("href") === focused);
       if (el) el.focus();
     }
+  }
+
+  /** "Mark all as read", while anything is unread (markAllAsRead; the read events update every tab). */
+  readAllItem() {
+    const {store} = this.app;
+    const any = [...store.conversations.values()].some((c) => c.unread || c.notifications);
+    if (!any) return null;
+    return h("li", {}, h("button", {type: "button", class: "btn btn--small btn--quiet sidebar__read-all",
+      onclick: () => this.markAllRead()}, t("Mark all conversations as read")));
+  }
+
+  async markAllRead() {
+    const {store, api} = this.app;
+    try {
+      await api.call("markAllAsRead", {});
+    } catch (err) {
+      console.warn("Could not mark all as read", err);
+      return;
+    }
+    for (const key of store.conversations.keys()) store.markedRead(key);
+    store.notificationsRead();
   }
 
   /** A sidebar entry; `icon` comes after the name, so screen readers say "libera Connected". */
@@ -96,17 +118,25 @@ export class Sidebar {
     const unread = conv ? conv.unread || 0 : 0;
     const mentions = conv ? conv.notifications || 0 : 0;
     const privateConv = conv && conv.conversation_id && !isChannel(conv.name);
+    const muted = Boolean(conv && conv.muted);
     const active = store.activeKey === key;
-    const badge = unread > 0
-      ? h("span", {class: ["badge", (mentions > 0 || privateConv) && "badge--mention"]},
+    let badge = null;
+    if (muted && mentions > 0) {
+      // Muted: only the mentions count.
+      badge = h("span", {class: "badge badge--mention"}, String(mentions > 999 ? "999+" : mentions),
+        h("span", {class: "sr-only"}, " ", mentions === 1 ? t("unread mention") : t("unread mentions")));
+    } else if (!muted && unread > 0) {
+      badge = h("span", {class: ["badge", (mentions > 0 || privateConv) && "badge--mention"]},
         String(unread > 999 ? "999+" : unread),
         h("span", {class: "sr-only"}, " ", mentions > 1 ? t("unread, %1 mentions", mentions)
-          : mentions === 1 ? t("unread, 1 mention") : t("unread")))
-      : null;
+          : mentions === 1 ? t("unread, 1 mention") : t("unread")));
+    }
+    const mutedIcon = muted ? h("span", {class: "nav-item__muted", title: t("Muted")},
+      h("span", {class: "icon icon--bell-off", "aria-hidden": "true"}), h("span", {class: "sr-only"}, " ", t("Muted"))) : null;
     return h("a", {
-      href: this.app.url(pathFor(key)), class: ["nav-item", active && "nav-item--active", unread > 0 && "nav-item--unread",
-        conv && conv.frozen && "nav-item--frozen"],
+      href: this.app.url(pathFor(key)), class: ["nav-item", active && "nav-item--active",
+        badge && "nav-item--unread", muted && "nav-item--muted", conv && conv.frozen && "nav-item--frozen"],
       "aria-current": active ? "page" : null, dataset: {key},
-    }, h("span", {class: "nav-item__name"}, name), icon, badge);
+    }, h("span", {class: "nav-item__name"}, name), icon, mutedIcon, badge);
   }
 }

@@ -13,8 +13,8 @@ from collections import OrderedDict
 from datetime import datetime
 from pathlib import Path
 
-from .logformat import escape_conversation_id, format_body, format_line, format_notification
-from .logseek import complete_end, conversation_log_path, list_log_months
+from .format import escape_conversation_id, format_body, format_line, format_notification
+from .seek import complete_end, conversation_log_path, list_log_months
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 A literal search in grep (Boyer-Moore over `memchr`) runs at several GB/s, about ten times
 what `bytes.lower()` + `bytes.find()` reach in Python; see docs/logs.md for why and when the
-scan in logscan.py hands files to it. Nothing here runs a shell: the needle is passed with
+scan in scan.py hands files to it. Nothing here runs a shell: the needle is passed with
 `-e`, after every option, so it can never be read as one, and the files are the scan's own
 open descriptors (`/dev/fd/N`), so grep reads exactly the files the scan opened.
 """

@@ -12,12 +12,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
-from .logcollect import Query
-from .logformat import LogMessage, Matcher
-from .logid import MessagePos, conversation_tag, pos_key
-from .logreader import DEFAULT_LIMIT, InvalidLimit, as_matcher
-from .logscan import Scan, run_scans
-from .logseek import MAX_EPOCH, epoch_key, epoch_month, list_log_months, lower_bound, month_paths, upper_bound
+from .collect import Collector, Query
+from .format import LogMessage, Matcher
+from .id import MessagePos, conversation_tag, parse_message_id, pos_key
+from .reader import DEFAULT_LIMIT, InvalidLimit, as_matcher, shift_ts
+from .scan import Scan, run_scans
+from .seek import MAX_EPOCH, epoch_key, epoch_month, list_log_months, lower_bound, month_paths, upper_bound
 
 
 @dataclass(slots=True)
@@ -46,37 +46,59 @@ def search_conversations(
 
     `before_id` is exact, in the order of all the conversations' messages (time, offset, tag);
     it wins over `before`. A timestamp `before` widens each result to its boundary second."""
+    targets = list(targets)
+    queries = search_queries([conversation_tag(conn_dir, cid) for conn_dir, cid in targets], match=match,
+                             from_=from_, after=after, before=before, before_id=before_id, limit=limit)
+    if queries is None:
+        return [SearchResult() for _ in targets]
+    first, last = epoch_month(queries[0].lo), epoch_month(queries[0].hi - 1)
+    scans = []
+    for (conn_dir, conversation_id), q in zip(targets, queries, strict=True):
+        months = reversed(list_log_months(Path(conn_dir), conversation_id))
+        wanted = month_paths(conn_dir, conversation_id, [ym for ym in months if first <= ym <= last])
+        scans.append(Scan(wanted, q, cancel))
+    run_scans([s for s in scans if s.paths])
+    return [search_result(s.col) for s in scans]
+
+
+def search_queries(
+    tags: list[int],
+    *,
+    match: Matcher | str | None = None,
+    from_: str | None = None,
+    after: datetime | None = None,
+    before: datetime | None = None,
+    before_id: MessagePos | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> list[Query] | None:
+    """The query of each conversation (by its tag) of a search, newest first; None when the
+    window is empty. InvalidLimit for a limit below 1."""
     if limit < 1:
         raise InvalidLimit("Must be a positive integer.")
-    targets = list(targets)
     lo = lower_bound(after, True) if after is not None else 0
     hi = upper_bound(before, False) if before is not None else MAX_EPOCH
     widen = before is not None and before_id is None
     if before_id is not None:
         hi = before_id.epoch + 1
     if lo >= hi:
-        return [SearchResult() for _ in targets]
-    first, last = epoch_month(lo), epoch_month(hi - 1)
+        return None
     matcher = as_matcher(match)
     nick = from_.lower() if from_ else None
-    scans = []
-    for conn_dir, conversation_id in targets:
-        months = reversed(list_log_months(Path(conn_dir), conversation_id))
-        wanted = month_paths(conn_dir, conversation_id, [ym for ym in months if first <= ym <= last])
-        tag = conversation_tag(conn_dir, conversation_id)
+    queries = []
+    for tag in tags:
         hi_pos = None
         if before_id is not None:  # this conversation's messages at the cursor's time and offset sort by tag
             hi_pos = pos_key(epoch_key(before_id.epoch), before_id.offset + (tag < before_id.tag))
-        q = Query(lo, hi, limit, False, matcher=matcher, from_=nick, search=True, hi_pos=hi_pos, widen=widen,
-                  tag=tag)
-        scans.append(Scan(wanted, q, cancel))
-    run_scans([s for s in scans if s.paths])
-    results = []
-    for s in scans:
-        messages, more = s.col.result()
-        messages.reverse()
-        results.append(SearchResult(messages, more, s.col.split))
-    return results
+        queries.append(Query(lo, hi, limit, False, matcher=matcher, from_=nick, search=True, hi_pos=hi_pos,
+                             widen=widen, tag=tag))
+    return queries
+
+
+def search_result(col: Collector) -> SearchResult:
+    """What a search's collector found, newest first."""
+    messages, more = col.result()
+    messages.reverse()
+    return SearchResult(messages, more, col.split)
 
 
 def search_conversation(
@@ -164,3 +186,29 @@ def merge_exact(
         oldest.epoch == second and split for oldest, split in truncated
     )
     return page, page[-1], split
+
+
+def _message_pos(item: tuple[str, str, LogMessage]) -> MessagePos:
+    pos = parse_message_id(item[2].id)
+    assert pos is not None, "a scan gives every message its id"
+    return pos
+
+
+def merge_search(
+    targets: list[tuple[str, str]], found: list[SearchResult], limit: int, *, by_time: bool
+) -> tuple[list[tuple[str, str, LogMessage]], str | None, str | None]:
+    """One newest-first page of (connection_id, conversation_id, message) from the results of
+    `targets`, and the `before` and `before_id` cursors of the next page (None when nothing
+    older exists). `by_time`: the query's cursor was a timestamp (whole seconds, as the original
+    pages), not an id."""
+    results = [
+        ([(connection_id, cid, m) for m in res.messages], res.more, res.split)
+        for (connection_id, cid), res in zip(targets, found, strict=True)
+    ]
+    if by_time:
+        items, cut = merge_newest_first([r[:2] for r in results], limit, lambda item: item[2].ts)
+        return items, cut, (items[-1][2].id if cut is not None and items else None)
+    items, last, split = merge_exact(results, limit, _message_pos)
+    if last is None:
+        return items, None, None
+    return items, shift_ts(last[2].ts, 1) if split else last[2].ts, last[2].id

@@ -23,7 +23,7 @@ import hashlib
 import os
 from dataclasses import dataclass
 
-from .logseek import key_epoch
+from .seek import key_epoch
 
 _EPOCH_BITS, _OFFSET_BITS, _TAG_BITS = 34, 38, 24
 MAX_OFFSET = (1 << _OFFSET_BITS) - 1

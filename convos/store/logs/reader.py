@@ -7,15 +7,16 @@ See docs/logs.md for the seek algorithm and the guarantees.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from .logcollect import Query
-from .logformat import LogMessage, Matcher, Notification, iter_months, parse_notification, split_line, to_utc
-from .logid import MessagePos, conversation_tag, pos_key
-from .logscan import Scan, run_scans
-from .logseek import (
+from .collect import Query
+from .format import LogMessage, Matcher, Notification, iter_months, parse_notification, split_line, to_utc
+from .id import MessagePos, conversation_tag, parse_message_id, pos_key
+from .scan import Scan, run_scans
+from .seek import (
     HEAD,
     MAX_EPOCH,
     SLACK_SECONDS,
@@ -105,6 +106,17 @@ def _upper(before: datetime | None, before_id: MessagePos | None, *, inclusive: 
     return None
 
 
+def parse_ids(query: dict[str, object]) -> None:
+    """Message ids in a query (`before_id`...) as positions, in place: ids are opaque above the
+    store. LogQueryError names the parameter that holds no id."""
+    for name, value in query.items():
+        if name.endswith("_id") and value is not None:
+            pos = parse_message_id(value)
+            if pos is None:
+                raise LogQueryError("Invalid message id.", f"/{name}")
+            query[name] = pos
+
+
 def shift_ts(ts: str, seconds: int) -> str:
     return (datetime.fromisoformat(ts) + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
 
@@ -133,6 +145,11 @@ def as_matcher(match: Matcher | str | None) -> Matcher | None:
     return match if match else None
 
 
+# Reads the lines of one query: (messages oldest first, more exist, the boundary second holds
+# more of them). The file store scans month files; the memory store its list of lines.
+PageReader = Callable[[Query], tuple[list[LogMessage], bool, bool]]
+
+
 def _read(
     conn_dir: Path | str,
     conversation_id: str,
@@ -140,8 +157,6 @@ def _read(
     cancel: threading.Event | None,
 ) -> tuple[list[LogMessage], bool, bool]:
     """(messages oldest first, more exist, the boundary second holds more of them)."""
-    if q.lo >= q.hi or q.lo_key >= q.hi_key:
-        return [], False, False
     first, last = epoch_month(q.lo), epoch_month(q.hi - 1)
     months = iter_months(first, last) if q.forward else iter_months(last, first)
     scan = Scan(month_paths(conn_dir, conversation_id, months), q, cancel)
@@ -168,11 +183,36 @@ def read_messages(
 ) -> MessagePage:
     """A page of a conversation's log (conversation_id '' = the connection's own log), §3.2-§3.4.
 
+    See `plan_page` for the cursors. Raises grep.Cancelled when `cancel` is set while it reads.
+    """
+    return plan_page(
+        lambda q: _read(conn_dir, conversation_id, q, cancel), conversation_tag(conn_dir, conversation_id),
+        after=after, before=before, around=around, after_id=after_id, before_id=before_id, around_id=around_id,
+        limit=limit, match=match, from_=from_, now=now,
+    )
+
+
+def plan_page(
+    read_query: PageReader,
+    tag: int,
+    *,
+    after: datetime | None = None,
+    before: datetime | None = None,
+    around: datetime | None = None,
+    after_id: MessagePos | None = None,
+    before_id: MessagePos | None = None,
+    around_id: MessagePos | None = None,
+    limit: int | None = None,
+    match: Matcher | str | None = None,
+    from_: str | None = None,
+    now: datetime | None = None,
+) -> MessagePage:
+    """The page a query asks for, its lines read by `read_query` (`tag`: the conversation's).
+
     Cursors are message ids (`*_id`, exact: a page holds exactly `limit` messages, or fewer at
     the end) or timestamps (whole seconds: the page is widened to its boundary second); an id
     wins over a timestamp for the same side. Raises InvalidLimit, AfterIsLater or
-    WindowTooLong (all ValueError) for bad input, and loggrep.Cancelled when `cancel` is set
-    while it reads.
+    WindowTooLong (all ValueError) for bad input.
     """
     has_after, has_before = after is not None or after_id is not None, before is not None or before_id is not None
     limit = resolve_limit(limit, both_bounds=has_after and has_before)
@@ -190,12 +230,13 @@ def read_messages(
     matcher = as_matcher(match)
     nick = from_.lower() if from_ else None
     future = add_months(now, 1)
-    tag = conversation_tag(conn_dir, conversation_id)
 
     def read(lo: _Side, hi: _Side, forward: bool) -> tuple[list[LogMessage], bool, bool]:
         q = Query(lo.epoch, hi.epoch, limit, forward, matcher=matcher, from_=nick, lo_pos=lo.pos, hi_pos=hi.pos,
                   widen=widen, tag=tag)
-        return _read(conn_dir, conversation_id, q, cancel)
+        if q.lo >= q.hi or q.lo_key >= q.hi_key:
+            return [], False, False
+        return read_query(q)
 
     def older_cursor(page: MessagePage, messages: list[LogMessage], split: bool) -> None:
         oldest = messages[0]

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from .logformat import escape_conversation_id, month_relpath, to_utc
+from .format import escape_conversation_id, month_relpath, to_utc
 
 # Lines may be out of time order by up to this much (clock skew, IRCv3 server-time) without
 # being lost by a page; see docs/logs.md.

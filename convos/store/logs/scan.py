@@ -3,7 +3,7 @@
 A `Scan` reads month files in scan order (newest first, or oldest first) and offers lines to
 a `Collector`, which knows when no unread line can change the result. With a byte prefilter
 (from `match` or `from`) it reads the newest part in Python, and, when that did not settle the
-result, hands the rest of the files to grep (loggrep.py) and checks only the lines grep finds.
+result, hands the rest of the files to grep (grep.py) and checks only the lines grep finds.
 See docs/logs.md.
 """
 
@@ -15,11 +15,11 @@ import threading
 from dataclasses import dataclass
 from itertools import accumulate
 
-from . import logcollect, loggrep
-from .logcollect import Collector, Query
-from .logformat import LogMessage
-from .logid import pos_key
-from .logseek import HEAD, MAX_EPOCH, SLACK_SECONDS, LogFile, edge_key, epoch_key, line_key
+from . import collect, grep
+from .collect import Collector, Query
+from .format import LogMessage
+from .id import pos_key
+from .seek import HEAD, MAX_EPOCH, SLACK_SECONDS, LogFile, edge_key, epoch_key, line_key
 
 # Bytes read in Python before grep is considered (enough for a common word to fill a page).
 PYTHON_BUDGET = 256 << 10
@@ -76,7 +76,7 @@ class Scan:
                     chunks = lf.chunks_backward(self.pos, q.search)
                 for data, a, b, base in chunks:
                     if self.cancel is not None and self.cancel.is_set():
-                        raise loggrep.Cancelled()
+                        raise grep.Cancelled()
                     if prefilter is None:
                         edge = _offer_lines(col, data, a, b, base, q.forward)
                     else:
@@ -120,8 +120,8 @@ class Scan:
         hit_rate = self.hits / scanned
         python_bytes = min(rest, scanned * max(1, self.q.limit - found) / found)
         python = python_bytes / PYTHON_RATE + hit_rate * python_bytes * LINE_COST
-        grep = GREP_START + rest / GREP_RATE + hit_rate * rest * LINE_COST
-        return python < grep
+        by_grep = GREP_START + rest / GREP_RATE + hit_rate * rest * LINE_COST
+        return python < by_grep
 
 
 def run_scans(scans: list[Scan]) -> None:
@@ -130,7 +130,7 @@ def run_scans(scans: list[Scan]) -> None:
     for s in scans:
         if s.python(PYTHON_BUDGET):
             continue
-        if not loggrep.usable_needle(s.q.prefilter) or loggrep.grep_executable() is None:
+        if not grep.usable_needle(s.q.prefilter) or grep.grep_executable() is None:
             s.python()
             continue
         while s.prefers_python():
@@ -162,7 +162,7 @@ def grep_scans(scans: list[Scan]) -> None:
     while queue and not failed:
         batch: list[_GrepFile] = []
         try:
-            while queue and len(batch) < loggrep.MAX_FILES:
+            while queue and len(batch) < grep.MAX_FILES:
                 s, n = queue.pop()
                 lf = None if s.finished else LogFile.open(s.paths[n])
                 if lf is not None:
@@ -182,7 +182,7 @@ def _grep_batch(batch: list[_GrepFile], cancel: threading.Event | None) -> bool:
     """Feed one grep run's lines to the scans; False when grep failed (scans resume in Python)."""
     needle = batch[0].scan.q.prefilter
     assert needle is not None
-    lines = loggrep.grep_files([f.lf.fd for f in batch], needle, cancel)
+    lines = grep.grep_files([f.lf.fd for f in batch], needle, cancel)
     try:
         for k, off, line in lines:
             f = batch[k]
@@ -209,12 +209,12 @@ def _grep_batch(batch: list[_GrepFile], cancel: threading.Event | None) -> bool:
                     s.col.offer(key, line, msg)
             elif ok:
                 f.hits.append((key, line, msg))
-                if len(f.hits) >= 4 * (s.q.limit + logcollect.MAX_WIDEN) + 4096:
-                    f.hits, pruned = _prune(f.hits, s.q.limit, s.q.limit + logcollect.MAX_WIDEN, s.q.widen)
+                if len(f.hits) >= 4 * (s.q.limit + collect.MAX_WIDEN) + 4096:
+                    f.hits, pruned = _prune(f.hits, s.q.limit, s.q.limit + collect.MAX_WIDEN, s.q.widen)
                     if pruned is not None and (f.pruned is None or pruned > f.pruned):
                         f.pruned = pruned
-    except loggrep.GrepFailed as err:
-        loggrep.log.warning("Log search falls back to Python: %s", err)
+    except grep.GrepFailed as err:
+        grep.log.warning("Log search falls back to Python: %s", err)
         return False
     finally:
         lines.close()

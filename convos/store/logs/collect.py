@@ -8,9 +8,9 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 
-from .logformat import LogMessage, Matcher, message_from_parts, safe_ascii_segment, split_line
-from .logid import key_id
-from .logseek import MAX_EPOCH, SLACK_SECONDS, epoch_key, key_epoch
+from .format import LogMessage, Matcher, message_from_parts, safe_ascii_segment, split_line
+from .id import key_id
+from .seek import MAX_EPOCH, SLACK_SECONDS, epoch_key, key_epoch
 
 # A page asked for with a timestamp cursor is widened to every line of its boundary second
 # (such cursors are whole seconds), but by at most this many lines, so a flood of lines stamped with one second cannot blow up a page.
@@ -26,7 +26,7 @@ class Query:
     matcher: Matcher | None = None
     from_: str | None = None  # lower-cased
     search: bool = False  # big blocks
-    # Exact bounds as sort keys (logid.pos_key), for id cursors: lo_pos is the first accepted
+    # Exact bounds as sort keys (id.pos_key), for id cursors: lo_pos is the first accepted
     # key, hi_pos the first rejected one. Without them, the bounds are whole seconds.
     lo_pos: bytes | None = None
     hi_pos: bytes | None = None
@@ -63,7 +63,7 @@ def _whole(key: bytes) -> bytes:
 class Collector:
     """Accepted lines of a scan, and when the page they make can no longer change.
 
-    Lines are offered with their sort key (timestamp and file offset, logid.pos_key). The page
+    Lines are offered with their sort key (timestamp and file offset, id.pos_key). The page
     is the `limit` newest (backwards) or oldest (forwards) accepted lines; with `widen`
     (timestamp cursors), it is widened to every line of the boundary second.
     """
@@ -76,7 +76,7 @@ class Collector:
         self.more = False  # an accepted line lies beyond the page
         # Exact pages: the accepted line beyond the page that is nearest to it, so `result` can
         # tell whether one shares the page's boundary second (a timestamp cursor would skip it;
-        # see logreader.read_messages).
+        # see reader.read_messages).
         self.near: bytes | None = None
         self.split = False
         # What "the same place" means at the page's boundary: its second, or the exact line.

@@ -127,7 +127,7 @@ class LogMessage:
     message: str
     type: str
     highlight: bool = False
-    id: str | None = None  # where the line is in its file (logid.py); set by readers
+    id: str | None = None  # where the line is in its file (id.py); set by readers
 
     def to_dict(self) -> dict[str, object]:
         d: dict[str, object] = {
