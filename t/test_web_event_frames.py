@@ -28,7 +28,7 @@ FRAMES = [
      f'{{"event":"state","type":"info","info":{{"nick":"me"}},"connection_id":"irc-x",{WHEN}}}'),
     (ev.ConversationChanged(**CONN, conversation_id="#c", frozen="", info={}, name="#C", notifications=1,
                             topic="t", unread=2, first_unread_id="", topic_by="bob"),
-     '{"event":"state","type":"frozen","connection_id":"irc-x","conversation_id":"#c","frozen":"","info":{},'
+     '{"event":"state","type":"frozen","connection_id":"irc-x","conversation_id":"#c","frozen":"","info":{},"muted":false,'
      f'"name":"#C","notifications":1,"topic":"t","unread":2,"first_unread_id":"","topic_by":"bob",{WHEN}}}'),
     (ev.Joined(**CONN, conversation_id="#c", nick="bob"),
      f'{{"event":"state","type":"join","conversation_id":"#c","nick":"bob","connection_id":"irc-x",{WHEN}}}'),
