@@ -47,7 +47,8 @@ def ensure_self_signed(cert: Path, key: Path) -> None:
 
 
 def _write_private(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.swap")
+    # Not ".swap": the store sweeps those from CONVOS_HOME when it starts, maybe while this runs.
+    tmp = path.with_name(f".{path.name}.new")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
