@@ -10,7 +10,7 @@ import os
 import signal
 import ssl
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -79,12 +79,12 @@ def build_core(config: Config, *, readonly: bool = False) -> Core:
 
 
 def build_app(core: Core, config: Config) -> web.Application:
-    """The web application, and the consumers of the core beside it: Web Push (docs/push.md), and
-    the bot (spec §7.2) when CONVOS_BOT_EMAIL names its account. They start with the application
-    and stop before the core."""
+    """The web application, and the consumers of the core beside it: Web Push (docs/push.md), the
+    bot (spec §7.2) when CONVOS_BOT_EMAIL names its account, and the IRC listener when
+    CONVOS_IRC_LISTEN is set. They start with the application and stop before the core."""
     from .push import Push
     from .web.app import create_app
-    from .web.keys import PUSH, WEBHOOKS
+    from .web.keys import AUTH, IRC_LISTENER, LOGIN_LIMITS, PUSH, WEBHOOKS
 
     app = create_app(core, config)
     push = Push(core, _push_files(core), config)
@@ -98,6 +98,15 @@ def build_app(core: Core, config: Config) -> web.Application:
         app[WEBHOOKS] = bot
         # After create_app's own: cleanup runs in reverse order, so the bot stops before the core.
         app.cleanup_ctx.append(_lifecycle(bot))
+    if config.irc_listen:
+        from .listen import Listener
+
+        # Sign-ins share the web logins' failure limits: one budget per address and account. A
+        # password goes through the sign-in providers (LDAP too), which refuse a password alone
+        # for an account with two-factor codes on: such a user signs in with an app password.
+        listener = Listener(core, config, app[LOGIN_LIMITS], app[AUTH].check_password)
+        app[IRC_LISTENER] = listener
+        app.cleanup_ctx.append(_lifecycle(listener))
     return app
 
 
@@ -110,16 +119,19 @@ def _push_files(core: Core) -> PushFiles:
 
 
 class Consumer(Protocol):
-    """A consumer of the core beside the web application (the bot, Web Push)."""
+    """A consumer of the core beside the web application (the bot, Web Push, the IRC listener).
+    `start` may be a coroutine (the listener binds its sockets there)."""
 
-    def start(self) -> None: ...
+    def start(self) -> Awaitable[None] | None: ...
 
     async def stop(self) -> None: ...
 
 
 def _lifecycle(consumer: Consumer) -> Callable[[web.Application], AsyncIterator[None]]:
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        consumer.start()
+        started = consumer.start()
+        if started is not None:
+            await started
         yield
         await consumer.stop()
 
@@ -268,6 +280,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for url in config.listen:
             parse_listen(url)
+        if config.irc_listen:
+            from .listen import parse_address
+
+            for url in config.irc_listen:
+                parse_address(url, config.irc_listen_insecure)
     except (ValueError, OSError) as err:
         print(f"convos: {err}", file=sys.stderr)
         return 2

@@ -189,6 +189,11 @@ class Config:
     login_failure_interval: float = 60.0
     webirc_passwords: Mapping[str, str] = field(default_factory=dict)
     auth: AuthConfig = field(default_factory=AuthConfig)
+    # The IRC listener for native clients (convos/listen, docs/irc-listener.md): off when empty.
+    irc_listen: tuple[str, ...] = ()
+    irc_listen_cert: str = ""
+    irc_listen_key: str = ""
+    irc_listen_insecure: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Config:
@@ -249,6 +254,10 @@ class Config:
             login_failure_interval=_number(env, "CONVOS_LOGIN_FAILURE_INTERVAL", 60),
             webirc_passwords=webirc,
             auth=AuthConfig.from_env(env),
+            irc_listen=_csv(env, "CONVOS_IRC_LISTEN", ""),
+            irc_listen_cert=env.get("CONVOS_IRC_LISTEN_CERT", "").strip(),
+            irc_listen_key=env.get("CONVOS_IRC_LISTEN_KEY", "").strip(),
+            irc_listen_insecure=is_true(env.get("CONVOS_IRC_LISTEN_INSECURE"), "CONVOS_IRC_LISTEN_INSECURE"),
         )
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
@@ -326,4 +335,8 @@ ENV_VARS = (
     "CONVOS_AUTH_TOTP_REQUIRED",
     "CONVOS_AUTH_TOTP_FAILURES",
     "CONVOS_AUTH_TOTP_FAILURE_INTERVAL",
+    "CONVOS_IRC_LISTEN",
+    "CONVOS_IRC_LISTEN_CERT",
+    "CONVOS_IRC_LISTEN_KEY",
+    "CONVOS_IRC_LISTEN_INSECURE",
 )

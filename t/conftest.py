@@ -20,10 +20,11 @@ from convos.cli import build_app, build_core
 from convos.config import Config
 from convos.web.keys import CORE, WEBHOOKS
 
-# IRC fixtures: ircd, ircd_factory, irc_client (t/ircd.py) and irc_peer (t/irc_peer.py).
+# IRC fixtures: ircd, ircd_factory, irc_client (t/ircd.py) and irc_peer (t/irc_peer.py); the IRC
+# listener's: convos and native (t/listen_client.py).
 # push_stub: the local push service of the Web Push tests and its fixtures.
 # irc_peer must come first: ircd imports it, and pytest must load it first to rewrite its asserts.
-pytest_plugins = ["irc_peer", "ircd", "browser", "push_stub", "slapd", "oidc_idp"]
+pytest_plugins = ["irc_peer", "ircd", "browser", "push_stub", "slapd", "oidc_idp", "listen_client"]
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"

@@ -26,29 +26,33 @@ PACKAGE = ROOT / "convos"
 # What a layer must never import: our own layers by dotted prefix, third-party packages by name.
 # A prefix matches the module itself and everything under it (`convos.store.file`, not `convos.store`).
 FORBIDDEN: dict[str, tuple[str, ...]] = {
-    "convos.core": ("convos.web", "convos.irc", "convos.bot", "convos.embed", "convos.push", "convos.cli",
+    "convos.core": ("convos.listen", "convos.web", "convos.irc", "convos.bot", "convos.embed", "convos.push", "convos.cli",
                     "convos.store.file", "convos.store.memory", "convos.store.logs", "aiohttp", "aiohttp_session",
                     "pydle"),
-    "convos.store": ("convos.core", "convos.web", "convos.irc", "convos.bot", "convos.embed", "convos.push",
+    "convos.store": ("convos.listen", "convos.core", "convos.web", "convos.irc", "convos.bot", "convos.embed", "convos.push",
                      "convos.cli",
                      "aiohttp", "aiohttp_session", "pydle"),
-    "convos.irc": ("convos.web", "convos.store", "convos.bot", "convos.embed", "convos.push", "convos.cli",
+    "convos.irc": ("convos.listen", "convos.web", "convos.store", "convos.bot", "convos.embed", "convos.push", "convos.cli",
                    "aiohttp", "aiohttp_session"),
-    "convos.web": ("convos.irc", "convos.bot", "convos.push", "convos.store.file", "convos.store.memory",
+    "convos.web": ("convos.listen", "convos.irc", "convos.bot", "convos.push", "convos.store.file", "convos.store.memory",
                    "convos.store.logs", "convos.cli", "pydle"),
     # The consumers beside the web layer: each talks to the core, never to another consumer.
-    "convos.bot": ("convos.web", "convos.irc", "convos.embed", "convos.push", "convos.store.file", "convos.store.memory",
+    "convos.bot": ("convos.listen", "convos.web", "convos.irc", "convos.embed", "convos.push", "convos.store.file", "convos.store.memory",
                    "convos.cli",
                    "aiohttp", "aiohttp_session", "pydle"),
-    # Sign-in: the providers use the core; the web layer (and a future IRC listener) use them.
-    "convos.auth": ("convos.web", "convos.irc", "convos.bot", "convos.embed", "convos.push", "convos.store.file",
+    # Sign-in: the providers use the core; the web layer uses them, and cli.py hands their password
+    # check to the IRC listener.
+    "convos.auth": ("convos.listen", "convos.web", "convos.irc", "convos.bot", "convos.embed", "convos.push", "convos.store.file",
                     "convos.store.memory", "convos.store.logs", "convos.cli",
                     "aiohttp_session", "pydle"),
-    "convos.embed": ("convos.web", "convos.irc", "convos.bot", "convos.push", "convos.store", "convos.cli",
+    "convos.embed": ("convos.listen", "convos.web", "convos.irc", "convos.bot", "convos.push", "convos.store", "convos.cli",
                      "aiohttp_session", "pydle"),
-    "convos.push": ("convos.web", "convos.irc", "convos.bot", "convos.embed", "convos.store.file",
+    "convos.push": ("convos.listen", "convos.web", "convos.irc", "convos.bot", "convos.embed", "convos.store.file",
                     "convos.store.memory", "convos.store.logs", "convos.store.pushfile", "convos.cli",
                     "aiohttp_session", "pydle"),
+    "convos.listen": ("convos.auth", "convos.web", "convos.irc", "convos.bot", "convos.embed", "convos.push", "convos.store.file",
+                      "convos.store.memory", "convos.store.pushfile", "convos.cli",
+                      "aiohttp", "aiohttp_session", "pydle"),
 }
 
 # Circles that are known and not fixed yet, each as the sorted tuple of its modules. Empty: none.

@@ -23,6 +23,8 @@ OPERATIONS = {
     "embedImage", "exportConversation", "getCustomCss", "getPreferences", "listThemes", "saveCustomCss", "savePreferences",
     # Sign-in (docs/authentication.md)
     "getTwoFactor", "startTwoFactor", "confirmTwoFactor", "removeTwoFactor", "getAuthProviders",
+    # App passwords, for the IRC listener (docs/irc-listener.md)
+    "listAppPasswords", "createAppPassword", "revokeAppPassword",
 }
 # The browser app's tools (issue 13).
 OPERATIONS |= {"exportConversation", "listThemes", "getCustomCss", "saveCustomCss", "embedImage", "getPreferences",

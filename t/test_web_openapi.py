@@ -20,6 +20,7 @@ SEED = [
     ("checkForUpdates", "GET", "/check-for-updates"),
     ("connectionMessages", "GET", "/connection/{connection_id}/messages"),
     ("conversationMessages", "GET", "/connection/{connection_id}/conversation/{conversation_id}/messages"),
+    ("createAppPassword", "POST", "/user/app-passwords"),
     ("createConnection", "POST", "/connections"),
     ("deleteFiles", "DELETE", "/files/{uid}/{fid}"),
     ("deleteSessions", "DELETE", "/user/sessions"),
@@ -38,6 +39,7 @@ SEED = [
     ("getUser", "GET", "/user"),
     ("getUsers", "GET", "/users"),
     ("inviteUser", "POST", "/user/{email}/invite"),
+    ("listAppPasswords", "GET", "/user/app-passwords"),
     ("listConnectionProfiles", "GET", "/connection-profiles"),
     ("listConnections", "GET", "/connections"),
     ("listConversations", "GET", "/conversations"),
@@ -51,6 +53,7 @@ SEED = [
     ("registerUser", "POST", "/user/register"),
     ("removeConnection", "DELETE", "/connection/{connection_id}"),
     ("removeConnectionProfile", "DELETE", "/connection-profiles/{id}"),
+    ("revokeAppPassword", "DELETE", "/user/app-passwords/{id}"),
     ("saveConnectionProfile", "POST", "/connection-profiles"),
     ("searchMessages", "GET", "/search"),
     ("updateConnection", "POST", "/connection/{connection_id}"),
@@ -126,7 +129,7 @@ CONV = {"connection_id": "irc-libera", "conversation_id": "#convos"}
 
 
 def test_doc_has_exactly_the_seed_operations(spec: ApiSpec) -> None:
-    assert len(SEED) == 41 + len(UI_TOOLS)
+    assert len(SEED) == 44 + len(UI_TOOLS)
     assert sorted(op.operation_id for op in spec.operations) == sorted(o for o, _, _ in SEED + PUSH)
     assert {(op.operation_id, op.method, op.path) for op in spec.operations} == set(SEED + PUSH)
 
@@ -184,6 +187,7 @@ PARAMS = {
     " after_id:query around_id:query before_id:query",
     "conversationMessages": "connection_id:path conversation_id:path after:query around:query before:query"
     " limit:query match:query after_id:query around_id:query before_id:query",
+    "createAppPassword": "body:body",
     "createConnection": "body:body",
     "deleteFiles": "uid:path fid:path",
     "deleteUser": "email:path",
@@ -202,6 +206,7 @@ PARAMS = {
     "registerUser": "body:body",
     "removeConnection": "connection_id:path",
     "removeConnectionProfile": "id:path",
+    "revokeAppPassword": "id:path",
     "saveConnectionProfile": "body:body",
     "searchMessages": "match:query after:query before:query before_id:query from:query limit:query connection_id:query"
     " conversation_id:query",

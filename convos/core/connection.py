@@ -133,6 +133,19 @@ class Conversation:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class NetworkFacts:
+    """What the network said about itself when we registered: native IRC clients attaching to
+    the connection (convos/listen) get the same welcome."""
+
+    server: str = ""
+    version: str = ""
+    user_modes: str = ""
+    channel_modes: str = ""
+    isupport: tuple[str, ...] = ()  # the 005 tokens, `KEY=value` or `KEY`
+    motd: tuple[str, ...] = ()
+
+
 def _message_id(value: Any) -> str:
     return value if isinstance(value, str) and _MESSAGE_ID.fullmatch(value) else ""
 
@@ -175,6 +188,13 @@ class Connection:
     def can_connect(self) -> bool:
         """Whether a protocol implements connecting (known without trying)."""
         return type(self).connect is not Connection.connect
+
+    def network_facts(self) -> NetworkFacts:
+        """The network's welcome, as far as this protocol knows it."""
+        info = self.info
+        return NetworkFacts(server=str(info.get("real_host") or ""), version=str(info.get("version") or ""),
+                            user_modes=str(info.get("available_user_modes") or ""),
+                            channel_modes=str(info.get("available_channel_modes") or ""))
 
     async def disconnect(self) -> None:
         """Close the connection on purpose (no reconnect)."""

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ..core.addresses import NotPublicAddress, vetted_addresses
-from ..core.connection import Connection, Conversation, is_channel_name, with_query
+from ..core.connection import Connection, Conversation, NetworkFacts, is_channel_name, with_query
 from ..core.events import ConnectionInfo, ConnectionState
 from ..errors import ConvosError, InvalidInput
 from . import tls as tlsmod
@@ -184,6 +184,15 @@ class IrcConnection(Connection):
         if left is not None:
             data["reconnect_in"] = left
         return data
+
+    def network_facts(self) -> NetworkFacts:
+        facts = Connection.network_facts(self)  # slots dataclass: no zero-argument super()
+        client = self.client
+        if client is None:
+            return facts
+        isupport = tuple(f"{k}={v}" if v else k for k, v in client.isupport.items())
+        return NetworkFacts(server=facts.server, version=facts.version, user_modes=facts.user_modes,
+                            channel_modes=facts.channel_modes, isupport=isupport, motd=client.motd)
 
     def reset_reconnect_delay(self) -> None:
         self.reconnect_delay = 0.0

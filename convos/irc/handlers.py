@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 WANTED_CAPS = ("server-time", "message-tags", "echo-message", "away-notify", "account-notify", "extended-join",
                "multi-prefix", "cap-notify", "chghost", "setname", "invite-notify", "batch", "userhost-in-names")
 VERSION = "Convos (Python)"
+MAX_MOTD_LINES = 200
 def server_time(tags: dict[str, Any] | None) -> float | None:
     """The IRCv3 `time` tag as epoch seconds (None without one, or when it does not parse)."""
     value = (tags or {}).get("time")
@@ -61,6 +62,9 @@ class ConvosClient(IrcClient):
         self._sasl = ""
         self.registered = False
         self.isupport: dict[str, str] = {}
+        # The last MOTD in full (native clients attaching through convos/listen are shown it).
+        self.motd: tuple[str, ...] = ()
+        self._motd_lines: list[str] = []
         self._ctcp_replies = TokenBucket(CTCP_BURST, CTCP_INTERVAL)
 
     # --- dispatch --------------------------------------------------------------
@@ -485,16 +489,24 @@ class ConvosClient(IrcClient):
             who = f"You ({p[0]})" if self.is_me(p[0]) else p[0]
             await self.conn.server_message(f"{who} have mode {p[1]}." if who.startswith("You") else f"{who} has mode {p[1]}.")
 
+    async def on_raw_375(self, message: Message) -> None:
+        self._motd_lines = []
+
+    async def on_raw_376(self, message: Message) -> None:
+        self.motd, self._motd_lines = tuple(self._motd_lines), []
+
     async def on_raw_372(self, message: Message) -> None:
         text = message.params[-1] if message.params else ""
         if text.startswith("- "):
             text = text[2:]
+        if len(self._motd_lines) < MAX_MOTD_LINES:
+            self._motd_lines.append(text)
         await self.conn.chat(self.conn.server, "preformat", message.source or self.conn.host, text, own=True)
 
     async def _ignore(self, message: Message) -> None:
         return None
 
-    on_raw_375 = on_raw_376 = on_raw_329 = on_raw_333 = on_raw_353 = on_raw_366 = _ignore
+    on_raw_329 = on_raw_333 = on_raw_353 = on_raw_366 = _ignore
     on_raw_away = on_raw_account = on_raw_chghost = on_raw_setname = on_raw_batch = on_raw_tagmsg = _ignore
 
     async def _not_delivered(self, message: Message) -> None:

@@ -50,6 +50,7 @@ from .openapi import ApiSpec, Operation
 from .routes import (
     Handler,
     appearance,
+    apppasswords,
     connections,
     embed,
     files,
@@ -75,7 +76,7 @@ HTML_SUFFIX = {"embed", "inviteUser", "logoutUser"}
 # The API: one route table per resource (routes/<resource>.py).
 API_ROUTES: tuple[web.RouteTableDef, ...] = (
     users.routes, connections.routes, history.routes, files.routes, settings.routes, i18n.routes,
-    embed.routes, updates.routes, webhook.routes, appearance.routes, push.routes,
+    embed.routes, updates.routes, webhook.routes, appearance.routes, push.routes, apppasswords.routes,
     auth_routes.routes,
 )
 

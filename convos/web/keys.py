@@ -32,6 +32,12 @@ class WebhookReceiver(Protocol):
                              payload: dict[str, Any], remote_address: str) -> dict[str, Any]: ...
 
 
+class ListenerInfo(Protocol):
+    """The IRC listener (convos/listen), wired by cli.py: what the admin settings show of it."""
+
+    def describe(self) -> dict[str, Any]: ...
+
+
 class PushService(Protocol):
     """What the /api/push operations ask (web/routes/push.py): Web Push (convos/push), wired by cli.py."""
 
@@ -71,6 +77,8 @@ LOGIN_LIMITS: web.AppKey[LoginLimits] = web.AppKey("login_limits")
 EMBEDDER: web.AppKey[Embedder] = web.AppKey("embedder")
 # Optional: who takes webhooks (the bot); without one they answer 503.
 WEBHOOKS: web.AppKey[WebhookReceiver] = web.AppKey("webhooks")
+# Optional: the IRC listener for native clients, when CONVOS_IRC_LISTEN is set.
+IRC_LISTENER: web.AppKey[ListenerInfo] = web.AppKey("irc_listener")
 # Optional: Web Push; without it /api/push/* answer 503.
 PUSH: web.AppKey[PushService] = web.AppKey("push")
 # The page templates (share/templates), read when the app is built.

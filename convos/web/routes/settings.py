@@ -8,7 +8,7 @@ from aiohttp import web
 
 from ...core.settings import PUBLIC_KEYS, valid_url
 from ...errors import ErrorItem, InvalidInput
-from ..keys import CORE, PROFILES
+from ..keys import CORE, IRC_LISTENER, PROFILES
 from ..session import require_admin
 from . import ApiRoutes, Input
 
@@ -24,6 +24,9 @@ async def get_settings(request: web.Request, inp: Input) -> dict[str, Any]:
     data = core.settings.public_dict()
     usage = await core.disk_usage()
     data["disk_usage"] = usage.to_dict() if usage else {}
+    listener = request.app.get(IRC_LISTENER)
+    if listener is not None:
+        data["irc_listener"] = listener.describe()
     return data
 
 

@@ -21,12 +21,14 @@ export class ServerSettingsView extends SettingsPage {
     this.disk = h("div", {}, h("p", {}, t("Loading...")));
     this.formBox = h("div", {});
     this.error = h("p", {class: "form__error", role: "alert", hidden: true});
+    this.listener = h("div", {});
     this.updates = h("p", {role: "status"}, t("You are running Convos %1.", app.config.version));
     this.providers = h("ul", {class: "settings-list auth-providers"});
     this.body.append(this.error,
       section(t("Server settings"), this.formBox),
       section(t("Sign-in providers"), this.providers),
       section(t("Disk usage"), this.disk),
+      this.listener,
       section(t("Version"), this.updates,
         h("button", {type: "button", class: "btn btn--small btn--quiet", onclick: () => this.checkForUpdates()}, t("Check for updates"))));
   }
@@ -36,6 +38,7 @@ export class ServerSettingsView extends SettingsPage {
       const settings = await this.app.api.call("getSettings");
       this.formBox.replaceChildren(this.buildForm(settings));
       this.renderDisk(settings.disk_usage || {});
+      if (settings.irc_listener) this.renderListener(settings.irc_listener);
       const {providers} = await this.app.api.call("getAuthProviders");
       this.providers.replaceChildren(...providers.map((p) => h("li", {"data-provider": p.name}, providerText(p))));
     } catch (err) {
@@ -107,6 +110,14 @@ export class ServerSettingsView extends SettingsPage {
       d.inodes_total ? h("p", {class: "form__hint"}, t("Files: %1 of %2 used", Number(d.inodes_used).toLocaleString(),
         Number(d.inodes_total).toLocaleString())) : null,
     ].filter(Boolean));
+  }
+
+  /** Where native IRC clients attach, and the certificate they pin (docs/irc-listener.md). */
+  renderListener(l) {
+    this.listener.replaceChildren(section(t("IRC listener"),
+      h("p", {}, t("Native IRC clients attach at %1.", (l.addresses || []).join(", "))),
+      l.fingerprint ? h("p", {}, l.certificate === "self-signed" ? t("Self-signed certificate, SHA-256 fingerprint:")
+        : t("Certificate SHA-256 fingerprint:"), " ", h("code", {class: "listener__fingerprint"}, l.fingerprint)) : null));
   }
 
   async checkForUpdates() {

@@ -7,6 +7,7 @@ import {desktopNotifications} from "../notify.js";
 import {convKey, pathFor} from "../store.js";
 import {loadCustomCss, readCookie, setThemePreference, themePreference, writeCookie} from "../theme.js";
 import {AdminOnlyView, UsersView} from "./admin.js";
+import {appPasswordsSection} from "./app-passwords.js";
 import {ProfilesView, ServerSettingsView} from "./admin-server.js";
 import {displayState, stateLabel} from "./conversation.js";
 import {addConversationDialog, field} from "./dialogs.js";
@@ -48,6 +49,7 @@ export class AccountSettingsView extends SettingsPage {
       section(t("Change password"), this.passwordForm()),
       section(t("Two-factor codes"), twoFactorSection(app)),
       section(t("Sessions"), this.sessionsField()),
+      appPasswordsSection(app),
       section(t("Highlight keywords"), this.keywordsForm()),
       // Not a form to submit, but laid out like one: as wide as the other fields.
       section(t("Appearance"), h("div", {class: "form settings-form"}, this.themeField(), this.languageField(),
