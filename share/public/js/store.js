@@ -179,6 +179,8 @@ export class ChatStore extends EventTarget {
     if (!this.conversations.has(key)) {
       this.conversations.set(key, {connection_id: data.connection_id, conversation_id: "", name: data.name,
         frozen: "", topic: "", info: {}, unread: data.unread || 0, notifications: 0});
+    } else if (data.name) {
+      this.conversations.get(key).name = data.name;  // renamed from an IRC client
     }
     this.emit("sidebar");
   }
@@ -272,7 +274,9 @@ export class ChatStore extends EventTarget {
     const cid = frame.connection_id;
     // Changes made in another tab or device (docs/websocket.md).
     if (frame.type === "notifications_read") return this.notificationsRead();
-    if (frame.type === "connection_added" && frame.connection) return this.upsertConnection(frame.connection);
+    if ((frame.type === "connection_added" || frame.type === "connection_changed") && frame.connection) {
+      return this.upsertConnection(frame.connection);
+    }
     if (frame.type === "connection_removed") return this.removeConnection(cid);
     const conn = this.connections.get(cid);
     if (!conn) return;
