@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from conftest import core_of
 from events_helper import Events, is_state
 from listen_client import EMAIL, PASSWORD, Native
 
@@ -206,3 +207,124 @@ async def test_without_the_capability_nothing_is_notified(convos: Any, native: A
     await plain.send("PING :after")
     await plain.expect(lambda m: m.command == "PONG")
     assert not [m for m in plain.inbox.history if m.command == "BOUNCER" and m.params[0] == "NETWORK"]
+
+
+def from_service(m: Any) -> bool:
+    return m.command == "PRIVMSG" and m.nick == "*convos"
+
+
+async def service_says(client: Native, command: str, until: str) -> list[str]:
+    """Send a command to *convos; its answer, up to the line that contains `until`."""
+    await client.send(f"PRIVMSG *convos :{command}")
+    texts = []
+    while True:
+        line = await client.expect(from_service)
+        texts.append(line.text)
+        if until in line.text:
+            return texts
+
+
+async def test_the_convos_service_nick(convos: Any, native: Any) -> None:
+    events: Events = convos.events
+    me, other = native("me"), native("other")
+    await me.register(password=f"{EMAIL}/localhost:{PASSWORD}", caps=("echo-message",))
+    await other.register(password=f"{EMAIL}/localhost:{PASSWORD}")
+    for client in (me, other):
+        await client.expect("366")
+
+    help_text = await service_says(me, "help", "id (libera, irc-libera)")
+    assert any(t.strip().startswith("network add <url or host[:port]> [name]") for t in help_text)
+    echo = await me.expect(lambda m: m.command == "PRIVMSG" and m.params[0] == "*convos")
+    assert echo.nick == "superman"  # its own line back: it asked for echo-message
+    listed = await service_says(me, "network list", "irc-localhost")
+    assert listed == ["localhost (irc-localhost): connected, 127.0.0.1:" + str(urlsplit(
+        (await connections(convos))["irc-localhost"]["url"]).port)]
+
+    await service_says(me, "network add irc.example.net planet", "Added")
+    frame = await events.wait(is_state("connection_added", connection_id="irc-example"))
+    assert frame["connection"]["name"] == "planet"
+    assert (await connections(convos))["irc-example"]["url"] == "irc://irc.example.net:6697?tls=1"
+
+    await service_says(me, "network disconnect localhost", "disconnecting")
+    await events.wait(is_state("connection", connection_id="irc-localhost", state="disconnected"))
+    assert (await connections(convos))["irc-localhost"]["wanted_state"] == "disconnected"
+    await service_says(me, "network connect irc-localhost", "connecting")
+    await events.wait(is_state("connection", connection_id="irc-localhost", state="connected"))
+    assert (await connections(convos))["irc-localhost"]["wanted_state"] == "connected"
+
+    await service_says(me, "network delete planet", "Deleted")
+    await events.wait(is_state("connection_removed", connection_id="irc-example"))
+    assert list(await connections(convos)) == ["irc-localhost"]
+
+    # bad input: the core's messages, as the API gives them
+    assert (await service_says(me, "network add", "Usage"))[0].startswith("Usage: network add")
+    refused = await service_says(me, "network add https://web.example", "network add")
+    assert refused == ["network add: Convos::Core::Connection::Https is not supported."]
+    refused = await service_says(me, "network add irc.example.org bad/name", "network add")
+    assert "/ @ : ," in refused[0]
+    refused = await service_says(me, "network add irc.example.org:notaport", "network add")
+    assert refused == ["network add: Invalid host or port."]
+    assert (await service_says(me, "network connect nowhere", "No connection"))[0].endswith(
+        "yours: localhost (irc-localhost)")
+    assert "Unknown command" in (await service_says(me, "frobnicate now", "Unknown"))[0]
+    assert list(await connections(convos)) == ["irc-localhost"]
+
+    # answered to that client only, never sent to the network nor logged
+    await me.send("PRIVMSG nosuchnick :marker")
+    await events.wait(lambda f: "nosuchnick" in str(f) and "No such" in str(f))
+    assert not [f for f in events.seen if "*convos" in str(f) or "frobnicate" in str(f)]
+    await other.send("PING :after")
+    await other.expect(lambda m: m.command == "PONG")
+    assert not [m for m in other.inbox.history if "*convos" in m.raw]
+
+
+async def test_the_control_connection_without_the_capability(convos: Any, native: Any) -> None:
+    # A client that names no network on an account with two connections gets the control connection.
+    await core_of(convos).connections.create_connection(core_of(convos).user(EMAIL), "irc://irc.example.net",
+                                                        start=False)
+    plain = native("plain")
+    welcome = await plain.register("clark", password=f"{EMAIL}:{PASSWORD}")
+    assert welcome.command == "001" and welcome.params[0] == "clark"
+    hint = await plain.expect(lambda m: from_service(m) and "sign in as email/network" in m.text)
+    assert "localhost (irc-localhost)" in hint.text and "example (irc-example)" in hint.text
+    listed = await service_says(plain, "network list", "irc-localhost")
+    assert any(t.startswith("example (irc-example): disconnected") for t in listed)
+
+
+async def test_one_user_never_sees_or_touches_another_users_connections(convos: Any, native: Any,
+                                                                        ircd: Any) -> None:
+    core = core_of(convos)
+    lois = await core.create_user("lois@example.com", PASSWORD)
+    await core.connections.create_connection(lois, f"irc://127.0.0.1:{ircd.port}", start=False)  # irc-localhost too
+    await core.connections.create_connection(lois, "irc://irc.dailyplanet.com", start=False)
+    superman = await control(native, "superman")
+    await superman.expect(lambda m: m.command == "BATCH" and m.params[0].startswith("-"))
+
+    theirs = native("lois")
+    await theirs.register("lois", sasl=("lois@example.com", PASSWORD), caps=BOUNCER_CAPS)
+    await theirs.expect(lambda m: m.command == "BATCH" and m.params[0].startswith("-"))
+    listed = [m.params[1] for m in theirs.inbox.history if m.command == "BOUNCER"]
+    assert sorted(listed) == ["irc-dailyplanet", "irc-localhost"]
+    assert [m for m in theirs.inbox.history if network("irc-localhost", state="disconnected")(m)]  # hers
+
+    await theirs.send("BOUNCER CHANGENETWORK irc-localhost name=mine", "BOUNCER DELNETWORK irc-dailyplanet")
+    await theirs.expect(lambda m: m.command == "BOUNCER" and m.params[0] == "DELNETWORK")
+    await service_says(theirs, "network delete mine", "Deleted")
+    assert lois.connections == {}
+    assert (await connections(convos))["irc-localhost"]["name"] == "localhost"  # superman's, untouched
+    assert core.user(EMAIL).get_connection("irc-localhost").state == "connected"
+    await superman.send("PING :after")
+    await superman.expect(lambda m: m.command == "PONG")
+    assert not [m for m in superman.inbox.history if network("irc-localhost", name="mine")(m)
+                or m.command == "BOUNCER" and m.params[-1] == "*"]
+
+    # her client binds her network only: an id of someone else's is not found
+    await core.connections.create_connection(lois, "irc://irc.dailyplanet.com", start=False)
+    bound = native("lois-bound")
+    await bound.register("lois", sasl=("lois@example.com", PASSWORD), caps=BOUNCER_CAPS,
+                         before_end=("BOUNCER BIND irc-localhost", "BOUNCER BIND irc-dailyplanet"))
+    fail = await bound.expect(lambda m: m.command == "FAIL")
+    assert fail.params[:4] == ("BOUNCER", "INVALID_NETID", "BIND", "irc-localhost")
+    isupport = await bound.expect(lambda m: m.command == "005" and any(p.startswith("BOUNCER_NETID=")
+                                                                       for p in m.params))
+    assert "BOUNCER_NETID=irc-dailyplanet" in isupport.params
