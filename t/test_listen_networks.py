@@ -316,7 +316,7 @@ async def test_one_user_never_sees_or_touches_another_users_connections(convos: 
     await superman.send("PING :after")
     await superman.expect(lambda m: m.command == "PONG")
     assert not [m for m in superman.inbox.history if network("irc-localhost", name="mine")(m)
-                or m.command == "BOUNCER" and m.params[-1] == "*"]
+                or (m.command == "BOUNCER" and m.params[-1] == "*")]
 
     # her client binds her network only: an id of someone else's is not found
     await core.connections.create_connection(lois, "irc://irc.dailyplanet.com", start=False)

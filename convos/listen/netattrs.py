@@ -100,7 +100,7 @@ def url_with(attrs: Mapping[str, str], base: str = "", *, subcommand: str = "ADD
         raise BouncerError("NEED_ATTRIBUTE", subcommand, "host", text="Missing required attribute")
     parts = urlsplit(base or "irc://")
     query = dict(parse_qsl(parts.query, keep_blank_values=True))
-    tls = attrs.get("tls", "" if base else "1")
+    tls = attrs.get("tls") or ("" if base else "1")  # empty: as it was, or the default
     if tls not in ("", "0", "1"):
         raise BouncerError("INVALID_ATTRIBUTE", subcommand, netid, "tls", text="Invalid attribute value")
     port_text = attrs.get("port", "")

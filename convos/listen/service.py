@@ -22,14 +22,14 @@ SOURCE = f"{NICK}!convos@convos"
 MAX_WORDS = 8
 
 HELP = (
-    "Commands of *convos (your Convos connections, as in the web app):",
-    "  help                                   this text",
-    "  network list                           your connections, their names and states",
-    "  network add <url or host[:port]> [name] add a connection: irc://host:6697?tls=1&nick=me, or",
-    "                                         irc.example.com (TLS on port 6697 unless you give a URL)",
-    "  network connect <name>                 connect it (it stays connected, as in the web app)",
-    "  network disconnect <name>              disconnect it",
-    "  network delete <name>                  delete it, with its conversations and logs",
+    "Commands of *convos, for your Convos connections (as in the web app):",
+    "help: this text",
+    "network list: your connections, their names and states",
+    "network add <url or host[:port]> [name]: add a connection, from a URL (irc://host:6667?tls=0&nick=me)"
+    " or a host (TLS, port 6697 unless you give one)",
+    "network connect <name>: connect it; it stays connected, also after a restart",
+    "network disconnect <name>: disconnect it",
+    "network delete <name>: delete it, with its conversations and logs",
     "A <name> is a connection's name or id (libera, irc-libera).",
 )
 
