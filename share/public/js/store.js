@@ -274,9 +274,9 @@ export class ChatStore extends EventTarget {
     const cid = frame.connection_id;
     // Changes made in another tab or device (docs/websocket.md).
     if (frame.type === "notifications_read") return this.notificationsRead();
-    if ((frame.type === "connection_added" || frame.type === "connection_changed") && frame.connection) {
-      return this.upsertConnection(frame.connection);
-    }
+    if (frame.type === "connection_added" && frame.connection) return this.upsertConnection(frame.connection);
+    // Its state and info come with their own events, in order.
+    if (frame.type === "connection_changed" && frame.connection) return this.connectionAnswer(frame.connection);
     if (frame.type === "connection_removed") return this.removeConnection(cid);
     const conn = this.connections.get(cid);
     if (!conn) return;
