@@ -33,10 +33,12 @@ def network(netid: str, **match: str) -> Any:
 
 
 async def control(native: Any, name: str = "control", caps: tuple[str, ...] = BOUNCER_CAPS) -> Native:
-    """A Goguma-like first connection: SASL with the email alone, the bouncer capabilities."""
+    """A Goguma-like first connection: the email as nick and SASL user name, no network, the
+    bouncer capabilities."""
     client = native(name)
-    welcome = await client.register("goguma", sasl=(EMAIL, PASSWORD), caps=caps)
+    welcome = await client.register(EMAIL, sasl=(EMAIL, PASSWORD), caps=caps)
     assert welcome.command == "001", welcome.raw
+    assert welcome.params[0] == EMAIL.partition("@")[0]  # a nick, without "@"
     return client
 
 
@@ -81,7 +83,7 @@ async def test_bind_attaches_to_the_chosen_connection(convos: Any, native: Any) 
     netid = listed.params[1]
 
     bound = native("bound")
-    welcome = await bound.register("goguma", sasl=(EMAIL, PASSWORD), caps=BOUNCER_CAPS,
+    welcome = await bound.register(EMAIL, sasl=(EMAIL, PASSWORD), caps=BOUNCER_CAPS,
                                    before_end=(f"BOUNCER BIND {netid}",))
     assert welcome.command == "001" and welcome.params[0] == "superman"
     isupport = await bound.expect(lambda m: m.command == "005" and any(p.startswith("BOUNCER_NETID=")

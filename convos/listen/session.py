@@ -341,7 +341,8 @@ class ClientSession:
         lists and manages the user's connections, as soju's is."""
         assert self.user is not None
         self.events = UserEvents(self.core, self.user.email, limits.EVENT_QUEUE)
-        self.view.nick = self._nick
+        # Goguma's nick is the email it signs in with: what comes before "@" is a nick.
+        self.view.nick = self._nick.partition("@")[0] or "convos"
         self.send(*self.networks.control_welcome())
         log.info("IRC listener: %s attached to the control connection from %s.", self.user.email, self.address)
         await self._serve()
