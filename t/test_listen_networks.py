@@ -148,6 +148,15 @@ async def test_add_change_and_delete_networks(convos: Any, native: Any) -> None:
     query = dict(parse_qsl(url.query))
     assert query["realname"] == "Clark Kent" and query.get("nick") != "clark"
 
+    # Goguma's edit form sends every field; the ones it cannot know (name when it is empty, the
+    # password that is never told) stay as they are.
+    await me.send(f"BOUNCER CHANGENETWORK {netid} name=;host=irc.example.com;port=7000;tls=1;nickname=lois;"
+                  "username=;realname=Lois;pass=")
+    await me.expect(lambda m: m.command == "BOUNCER" and m.params[:2] == ("CHANGENETWORK", netid))
+    await other.expect(network(netid, nickname="lois", realname="Lois"))
+    conn = (await connections(convos))[netid]
+    assert conn["name"] == "Daily Planet" and urlsplit(conn["url"]).password == "s3cret"
+
     await me.send(f"BOUNCER DELNETWORK {netid}")
     await me.expect(lambda m: m.command == "BOUNCER" and m.params[:2] == ("DELNETWORK", netid))
     await other.expect(lambda m: m.command == "BOUNCER" and m.params == ("NETWORK", netid, "*"))

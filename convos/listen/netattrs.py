@@ -123,7 +123,8 @@ def url_with(attrs: Mapping[str, str], base: str = "", *, subcommand: str = "ADD
         if tls == "0" and scheme == "ircs":
             scheme = "irc"
     username = attrs["username"] if "username" in attrs else unquote(parts.username or "")
-    password = attrs["pass"] if "pass" in attrs else unquote(parts.password or "")
+    # Never told, so a client that sends back an empty one (Goguma sends every field) keeps it.
+    password = attrs.get("pass") or unquote(parts.password or "")
     for attr, key in (("nickname", "nick"), ("realname", "realname")):
         if attrs.get(attr):
             query[key] = attrs[attr]

@@ -188,7 +188,7 @@ class Networks:
             attrs = parse_attributes(text)
             if not attrs:
                 raise BouncerError("NEED_ATTRIBUTE", sub, netid, "*", text="No attribute to change")
-            name = attrs.pop("name", None)
+            name = attrs.pop("name", None) or None  # empty: as it is (Goguma sends every field)
             url = url_with(attrs, conn.url, subcommand=sub, netid=netid) if attrs else None
             try:
                 await connections.update_connection(user, conn, url=url, name=name)
