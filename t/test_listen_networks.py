@@ -163,6 +163,12 @@ async def test_add_change_and_delete_networks(convos: Any, native: Any) -> None:
     await events.wait(is_state("connection_removed", connection_id=netid))
     assert netid not in await connections(convos)
 
+    # Goguma's add form: every field, the empty ones too (`port` without a value: the default)
+    await me.send("BOUNCER ADDNETWORK name=;host=irc.oftc.net;port;tls=1;nickname=;username=;realname=;pass=")
+    await me.expect(lambda m: m.command == "BOUNCER" and m.params[:2] == ("ADDNETWORK", "irc-oftc"))
+    conn = (await connections(convos))["irc-oftc"]
+    assert (conn["name"], conn["url"]) == ("oftc", "irc://irc.oftc.net:6697?tls=1")
+
 
 async def test_add_and_change_errors(convos: Any, native: Any) -> None:
     me = await control(native)
