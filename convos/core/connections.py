@@ -304,8 +304,7 @@ class ConnectionsService:
         cid = connection_id_for(url)
         if not pretty_connection_name(url):
             raise InvalidInput("URL need a valid host.", "/url")
-        if cid in user.connections:
-            raise InvalidInput("Connection already exists.", "/url")
+        self._check_room(user, cid)
         if name is not None:
             name = check_name(user, name)
         cls = self.connection_class(parts.scheme)
@@ -326,6 +325,7 @@ class ConnectionsService:
         if name:
             conv = Conversation(cid, name.lower(), name, password=key)
             conn.conversations[conv.conversation_id] = conv
+        self._check_room(user, cid)  # again: another request may have added one during the await
         user.connections[cid] = conn
         await self.chat.save_connection(user, conn)
         log.info("%s created connection %s", user.email, cid)
@@ -333,6 +333,12 @@ class ConnectionsService:
         if start and not self.config.skip_connect:
             self.tasks.track(conn.start(), name=f"start-{user.email}-{cid}")
         return conn
+
+    def _check_room(self, user: User, cid: str) -> None:
+        if cid in user.connections:
+            raise InvalidInput("Connection already exists.", "/url")
+        if len(user.connections) >= self.config.max_connections:
+            raise InvalidInput(f"You have too many connections ({self.config.max_connections}).", "/url")
 
     async def initial_connection(self, user: User) -> None:
         """Every new user starts with a connection to the default server (spec §4.4); failures are logged."""
