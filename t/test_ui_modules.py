@@ -138,3 +138,40 @@ async def test_live_lines_survive_the_catch_up_of_an_empty_conversation(app_page
     assert got["more"] == 2
     assert got["texts"] == ["hi", "alice joined.", "alice changed the topic"]
     assert got["loading"] is None
+
+
+async def test_a_late_live_line_already_in_a_page_shows_once(app_page: Any) -> None:
+    # The server writes a line, then publishes its event: a page read in between holds the line,
+    # and its websocket frame (held back under load) comes after the page was shown. Seen as
+    # "welcome back" twice in test_ui_chat after a daemon restart (the catch-up page, then the frame).
+    got = await app_page.evaluate("""async () => {
+        const {MessageLog} = await import("/assets/js/views/messages.js");
+        const ts = new Date().toISOString();
+        const line = (id, message) => ({id, from: "alice", message, type: "private", ts});
+        const pages = [
+            {messages: [line("AAAAAAAAAAAAAAAA", "before")]},
+            {messages: [line("AAAAAAAAAAAAAAAB", "welcome back")]},
+        ];
+        const fetchPage = async () => pages.shift();
+        const log = new MessageLog({fetchPage, myNick: () => "me"});
+        document.body.append(log.el);
+        await log.open();
+        log.socketLost();
+        await log.catchUp();
+        log.addLive(line("AAAAAAAAAAAAAAAB", "welcome back"));  // the frame of the line the page had
+        log.addLive(line("AAAAAAAAAAAAAAAC", "and again"));
+        // Also after a page opened at the newest messages.
+        const again = new MessageLog({fetchPage: async () => ({messages: [line("AAAAAAAAAAAAAAAD", "hi")]}),
+            myNick: () => "me"});
+        document.body.append(again.el);
+        await again.open();
+        again.addLive(line("AAAAAAAAAAAAAAAD", "hi"));
+        return {
+            texts: log.items.map((i) => i.msg.message),
+            shown: log.list.querySelectorAll(".msg").length,
+            again: again.items.map((i) => i.msg.message),
+        };
+    }""")
+    assert got["texts"] == ["before", "welcome back", "and again"]
+    assert got["shown"] == 3
+    assert got["again"] == ["hi"]

@@ -41,6 +41,9 @@ export class MessageLog {
     this.subscribed = subscribed || (() => true);
     this.synced = false; // no message can be missing after the newest one from a page
     this.items = [];
+    // The ids of the logged messages in the window: a line's event may come after a page that
+    // already has it (the server writes the line, then publishes the event), so it shows once.
+    this.ids = new Set();
     this.hasOlder = false;
     this.hasNewer = false;
     this.loading = null; // "older" | "newer" | "open" while a request runs
@@ -87,6 +90,7 @@ export class MessageLog {
     const target = aroundId || around;
     const gen = ++this.generation;
     this.items = [];
+    this.ids.clear();
     this.list.replaceChildren();
     this.marker = null;
     this.unreadCount = target ? 0 : unread;
@@ -304,6 +308,7 @@ export class MessageLog {
 
   /** A message from the websocket (or a live-only status line). */
   addLive(msg) {
+    if (msg.id && !msg.status && this.ids.has(msg.id)) return; // a page had it already
     if (this.loading === "open" || this.loading === "newer" || this.loading === "catchup") {
       this.pendingLive.push(msg);
       return;
@@ -398,6 +403,7 @@ export class MessageLog {
     for (const item of items) {
       item.el = this.render(item, prev);
       this.foldAfter(item, prev);
+      if (item.msg.id && !item.msg.status) this.ids.add(item.msg.id);
       frag.append(item.el);
       prev = item;
     }
@@ -413,6 +419,7 @@ export class MessageLog {
     for (const item of items) {
       item.el = this.render(item, prev);
       this.foldAfter(item, prev);
+      if (item.msg.id && !item.msg.status) this.ids.add(item.msg.id);
       frag.append(item.el);
       prev = item;
     }
@@ -455,6 +462,7 @@ export class MessageLog {
   }
 
   removeItem(item) {
+    if (item.msg.id && !item.msg.status) this.ids.delete(item.msg.id);
     this.unfold(item);
     if (this.marker && this.marker.item === item) {
       this.marker.el.remove();
