@@ -175,3 +175,35 @@ async def test_a_late_live_line_already_in_a_page_shows_once(app_page: Any) -> N
     assert got["texts"] == ["before", "welcome back", "and again"]
     assert got["shown"] == 3
     assert got["again"] == ["hi"]
+
+
+async def test_a_catch_up_asked_during_one_runs_after_it(app_page: Any) -> None:
+    # The socket dropped and opened again while the catch-up of its previous opening was loading:
+    # that page was read before the new socket listened, so what was logged in between is only in
+    # a second catch-up. It used to be skipped (a catch-up was running), and the line was missing.
+    got = await app_page.evaluate("""async () => {
+        const {MessageLog} = await import("/assets/js/views/messages.js");
+        const ts = new Date().toISOString();
+        const line = (id, message) => ({id, from: "alice", message, type: "private", ts});
+        const asked = [];
+        const answers = [];
+        const fetchPage = (params) => new Promise((resolve) => { asked.push(params); answers.push(resolve); });
+        const until = async (f) => { for (let i = 0; i < 200 && !f(); i++) await new Promise((r) => setTimeout(r, 5)); };
+        const log = new MessageLog({fetchPage, myNick: () => "me"});
+        document.body.append(log.el);
+        const opened = log.open();
+        answers.shift()({messages: [line("AAAAAAAAAAAAAAAA", "before")]});
+        await opened;
+        log.socketLost();
+        const first = log.catchUp();  // the socket opened
+        log.socketLost();  // ...and dropped again before the page came
+        const second = log.catchUp();  // open again
+        answers.shift()({messages: []});
+        await until(() => answers.length);
+        if (answers.length) answers.shift()({messages: [line("AAAAAAAAAAAAAAAB", "said in between")]});
+        await Promise.all([first, second]);
+        return {asked: asked.slice(1), texts: log.items.map((i) => i.msg.message), loading: log.loading};
+    }""")
+    assert got["asked"] == [{"after_id": "AAAAAAAAAAAAAAAA", "limit": 200}] * 2
+    assert got["texts"] == ["before", "said in between"]
+    assert got["loading"] is None

@@ -54,6 +54,7 @@ export class MessageLog {
     this.unreadId = null; // the id of the first of them, from the server (exact, also after a flood)
     this.unreadBeyond = 0; // unread messages older than the window (counted, without an id)
     this.catchUpAfterOpen = false;
+    this.catchUpAgain = false; // the socket opened again while a catch-up was loading
     this.newBelow = 0;
 
     this.list = h("div", {class: "log__list"});
@@ -99,6 +100,7 @@ export class MessageLog {
     this.newBelow = 0;
     this.pendingLive = [];
     this.catchUpAfterOpen = false;
+    this.catchUpAgain = false;
     const subscribed = this.subscribed();
     this.loading = "open";
     this.setBusy(true);
@@ -232,6 +234,11 @@ export class MessageLog {
       this.catchUpAfterOpen = true;
       return;
     }
+    if (this.loading === "catchup") {
+      // Its page may have been read before this socket listened: one more after it.
+      this.catchUpAgain = true;
+      return;
+    }
     if (this.loading === "older") await this.inflight;
     if (this.loading || this.hasNewer) return; // paging forward by id reaches the end anyway
     let edge = -1; // the newest logged message from a page (or from the socket before it dropped)
@@ -271,6 +278,10 @@ export class MessageLog {
     this.flushPending();
     if (stick) this.scrollToBottom();
     this.afterChange();
+    if (this.catchUpAgain) {
+      this.catchUpAgain = false;
+      await this.catchUp();
+    }
   }
 
   /** The websocket closed: what the window shows is complete up to now; the gap comes after it. */
