@@ -113,7 +113,7 @@ async def test_names_and_who_through_ngircd(convos: Any, native: Any, irc_client
 async def network(make_client: Any, home: Any, irc_peer: ScriptedIrcPeer) -> AsyncIterator[Any]:
     """The app with the listener; superman is in #convos on the scripted peer, which offers every
     capability of people (`app.peer` plays the network)."""
-    url = f"irc://127.0.0.1:{irc_peer.port}/%23convos?tls=0&nick=superman"
+    url = f"irc://superman:secret@127.0.0.1:{irc_peer.port}/%23convos?tls=0&nick=superman&sasl=plain"
     atomic_write(home / "settings.json", encode({"default_connection": url}))
     port = free_port()
     app = await make_client({"CONVOS_SKIP_CONNECT": "0", "CONVOS_CONNECT_DELAY": "0.1", "CONVOS_GENERATE_CERT": "0",
@@ -123,7 +123,7 @@ async def network(make_client: Any, home: Any, irc_peer: ScriptedIrcPeer) -> Asy
     events = Events(await app.ws_connect("/events"))
     await events.ready()
     peer = await irc_peer.accept(T)
-    await peer.register("superman", caps=["server-time", *PEOPLE_CAPS])
+    await peer.register("superman", caps=["server-time", *PEOPLE_CAPS], sasl="PLAIN")
     await peer.expect("^JOIN #convos", T)
     await peer.send(":superman!superman@127.0.0.1 JOIN :#convos",
                     f":{peer.server_name} 353 superman = #convos :superman!superman@127.0.0.1 @batman!bat@cave.example",
@@ -150,6 +150,11 @@ async def test_what_the_network_says_about_people(network: Any) -> None:
     peer: PeerConnection = network.peer
     full = await attach(network, "full", PEOPLE_CAPS)
     plain = await attach(network, "plain", ())
+    # Our own JOIN: the mask the network gave it, the account SASL logged in to, our USER's realname.
+    own = await full.expect(lambda m: m.command == "JOIN", T)
+    assert (own.prefix, own.params) == ("superman!superman@127.0.0.1", ("#convos", "superman", "https://convos.chat"))
+    own = await plain.expect(lambda m: m.command == "JOIN", T)
+    assert (own.prefix, own.params) == ("superman!superman@127.0.0.1", ("#convos",))
     try:
         await each_capability(network, peer, full, plain)
     finally:

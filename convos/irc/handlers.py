@@ -206,6 +206,9 @@ class ConvosClient(IrcClient):
         code = int(message.command)
         text = message.params[-1] if message.params else ""
         self.conn.info["authenticated"] = code in (900, 903)
+        if code == 900 and len(message.params) >= 3:  # logged in: `nick nick!user@host account :text`
+            nick, user, host = split_prefix(message.params[1])
+            self.conn.people.seen(nick, user, host).account = message.params[2]
         await self.conn.server_message(text, type="error" if code in (901, 902, 904, 905, 906, 907) else "notice")
         self.conn.emit_info()
         if code != 900:
@@ -226,6 +229,7 @@ class ConvosClient(IrcClient):
         conn.info["real_host"] = message.source or conn.info.get("real_host", "")
         if message.params:
             conn.info["nick"] = message.params[0]
+            conn.people.seen(message.params[0]).realname = conn.realname()  # as USER said it
         await conn.chat(conn.server, "private", message.source or conn.host, message.params[-1] if message.params else "",
                         own=True)
         conn.emit_info()
