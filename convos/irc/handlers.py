@@ -28,6 +28,7 @@ from .limits import CTCP_BURST, CTCP_INTERVAL, TokenBucket, TooManyConversations
 from .prefixes import MODE_PREFIXES, note_names, split_prefix
 
 if TYPE_CHECKING:
+    from ..core.people import Person
     from ..core.profiles import Profile
     from .connection import IrcConnection
 
@@ -545,51 +546,45 @@ class ConvosClient(IrcClient):
 
     # --- what the network says about people (IRCv3 away-notify, account-notify, chghost, setname)
 
-    def _person(self, message: Message) -> tuple[str, str, str]:
+    def _person(self, message: Message, params: int) -> Person | None:
+        """Who said `message` (now known by its mask), when it has `params` parameters."""
         nick, user, host = split_prefix(message.source)
-        if nick:
-            self.conn.people.seen(nick, user, host)
-        return nick, user, host
+        if not nick or len(message.params) < params:
+            return None
+        return self.conn.people.seen(nick, user, host)
 
     async def on_raw_away(self, message: Message) -> None:
-        nick, _, _ = self._person(message)
-        if not nick:
-            return
-        conn = self.conn
-        text = message.params[0] if message.params else ""
-        person = conn.people.seen(nick)
-        person.away = bool(message.params)
-        conn.hub.emit(conn, AwayChanged(email=conn.email, connection_id=conn.connection_id, nick=nick,
-                                        away=person.away, message=text))
+        person = self._person(message, 0)
+        if person is not None:
+            conn = self.conn
+            person.away = bool(message.params)
+            conn.hub.emit(conn, AwayChanged(email=conn.email, connection_id=conn.connection_id, nick=person.nick,
+                                            away=person.away, message=message.params[0] if message.params else ""))
 
     async def on_raw_account(self, message: Message) -> None:
-        nick, _, _ = self._person(message)
-        if not nick or not message.params:
-            return
-        conn = self.conn
-        account = "" if message.params[0] == "*" else message.params[0]
-        conn.people.seen(nick).account = account
-        conn.hub.emit(conn, AccountChanged(email=conn.email, connection_id=conn.connection_id, nick=nick,
-                                           account=account))
+        person = self._person(message, 1)
+        if person is not None:
+            conn = self.conn
+            person.account = "" if message.params[0] == "*" else message.params[0]
+            conn.hub.emit(conn, AccountChanged(email=conn.email, connection_id=conn.connection_id, nick=person.nick,
+                                               account=person.account))
 
     async def on_raw_chghost(self, message: Message) -> None:
-        nick, old_user, old_host = self._person(message)
-        if not nick or len(message.params) < 2:
-            return
-        conn = self.conn
-        user, host = message.params[0], message.params[1]
-        conn.people.seen(nick, user, host)
-        conn.hub.emit(conn, HostChanged(email=conn.email, connection_id=conn.connection_id, nick=nick,
-                                        old_user=old_user, old_host=old_host, user=user, host=host))
+        nick, old_user, old_host = split_prefix(message.source)
+        person = self._person(message, 2)
+        if person is not None:
+            conn = self.conn
+            person.user, person.host = message.params[0], message.params[1]
+            conn.hub.emit(conn, HostChanged(email=conn.email, connection_id=conn.connection_id, nick=nick,
+                                            old_user=old_user, old_host=old_host, user=person.user, host=person.host))
 
     async def on_raw_setname(self, message: Message) -> None:
-        nick, _, _ = self._person(message)
-        if not nick or not message.params:
-            return
-        conn = self.conn
-        conn.people.seen(nick).realname = message.params[-1]
-        conn.hub.emit(conn, RealnameChanged(email=conn.email, connection_id=conn.connection_id, nick=nick,
-                                            realname=message.params[-1]))
+        person = self._person(message, 1)
+        if person is not None:
+            conn = self.conn
+            person.realname = message.params[-1]
+            conn.hub.emit(conn, RealnameChanged(email=conn.email, connection_id=conn.connection_id, nick=person.nick,
+                                                realname=person.realname))
 
     async def _not_delivered(self, message: Message) -> None:
         """A message that did not reach its target (no such nick, cannot send to channel...): an
