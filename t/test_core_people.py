@@ -3,7 +3,7 @@ seen forgotten first."""
 
 from __future__ import annotations
 
-from convos.core.people import MAX_PEOPLE, People
+from convos.core.people import MAX_NAME, MAX_PEOPLE, MAX_TEXT, People
 
 
 def test_masks_and_renames() -> None:
@@ -31,3 +31,14 @@ def test_bounded_least_recently_seen_first() -> None:
     assert len(people) == 3
     assert people.get("b") is None
     assert [people.mask(n) for n in ("a", "c", "d")] == ["a!u@h", "c!u@h", "d!u@h"]
+
+
+def test_what_a_hostile_network_says_is_kept_short() -> None:
+    people = People()
+    long = "x" * 60_000
+    person = people.seen(long, long, long).note(account=long, realname=long)
+    assert (len(person.nick), len(person.user), len(person.host)) == (MAX_NAME, MAX_NAME, MAX_TEXT)
+    assert (len(person.account), len(person.realname)) == (MAX_NAME, MAX_TEXT)
+    assert people.get(long) is person  # found by the same long nick
+    people.forget(long)
+    assert len(people) == 0

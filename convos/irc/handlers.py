@@ -209,7 +209,7 @@ class ConvosClient(IrcClient):
         self.conn.info["authenticated"] = code in (900, 903)
         if code == 900 and len(message.params) >= 3:  # logged in: `nick nick!user@host account :text`
             nick, user, host = split_prefix(message.params[1])
-            self.conn.people.seen(nick, user, host).account = message.params[2]
+            self.conn.people.seen(nick, user, host).note(account=message.params[2])
         await self.conn.server_message(text, type="error" if code in (901, 902, 904, 905, 906, 907) else "notice")
         self.conn.emit_info()
         if code != 900:
@@ -230,7 +230,7 @@ class ConvosClient(IrcClient):
         conn.info["real_host"] = message.source or conn.info.get("real_host", "")
         if message.params:
             conn.info["nick"] = message.params[0]
-            conn.people.seen(message.params[0]).realname = conn.realname()  # as USER said it
+            conn.people.seen(message.params[0]).note(realname=conn.realname())  # as USER said it
         await conn.chat(conn.server, "private", message.source or conn.host, message.params[-1] if message.params else "",
                         own=True)
         conn.emit_info()
@@ -368,8 +368,7 @@ class ConvosClient(IrcClient):
         person = conn.people.seen(nick, user, host)
         if len(message.params) >= 3:  # extended-join: the account ("*": none) and the realname
             account = message.params[1]
-            person.account = "" if account == "*" else account
-            person.realname = message.params[2]
+            person.note(account="" if account == "*" else account, realname=message.params[2])
         if self.is_me(nick):
             try:
                 conv, created = conn.get_or_create(channel)
@@ -557,7 +556,7 @@ class ConvosClient(IrcClient):
         person = self._person(message, 0)
         if person is not None:
             conn = self.conn
-            person.away = bool(message.params)
+            person.note(away=bool(message.params))
             conn.hub.emit(conn, AwayChanged(email=conn.email, connection_id=conn.connection_id, nick=person.nick,
                                             away=person.away, message=message.params[0] if message.params else ""))
 
@@ -565,7 +564,7 @@ class ConvosClient(IrcClient):
         person = self._person(message, 1)
         if person is not None:
             conn = self.conn
-            person.account = "" if message.params[0] == "*" else message.params[0]
+            person.note(account="" if message.params[0] == "*" else message.params[0])
             conn.hub.emit(conn, AccountChanged(email=conn.email, connection_id=conn.connection_id, nick=person.nick,
                                                account=person.account))
 
@@ -574,7 +573,7 @@ class ConvosClient(IrcClient):
         person = self._person(message, 2)
         if person is not None:
             conn = self.conn
-            person.user, person.host = message.params[0], message.params[1]
+            person.note(user=message.params[0], host=message.params[1])
             conn.hub.emit(conn, HostChanged(email=conn.email, connection_id=conn.connection_id, nick=nick,
                                             old_user=old_user, old_host=old_host, user=person.user, host=person.host))
 
@@ -582,7 +581,7 @@ class ConvosClient(IrcClient):
         person = self._person(message, 1)
         if person is not None:
             conn = self.conn
-            person.realname = message.params[-1]
+            person.note(realname=message.params[-1])
             conn.hub.emit(conn, RealnameChanged(email=conn.email, connection_id=conn.connection_id, nick=person.nick,
                                                 realname=person.realname))
 

@@ -46,5 +46,4 @@ def note_who(people: People, params: list[str]) -> None:
     if len(params) < 8:
         return
     person = people.seen(params[5], params[2], params[3])
-    person.away = params[6].startswith("G")
-    person.realname = params[7].partition(" ")[2]
+    person.note(away=params[6].startswith("G"), realname=params[7].partition(" ")[2])
