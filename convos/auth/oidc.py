@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
 import secrets
@@ -26,6 +25,7 @@ from joserfc.jwk import KeySet
 from joserfc.jws import extract_compact
 
 from ..config import AuthConfig
+from ..core.addresses import is_loopback_host
 from ..core.core import Core
 from ..core.user import User, normalize_email, valid_email
 from ..errors import Forbidden, InvalidInput, Unauthorized
@@ -73,20 +73,10 @@ class Pending:
             return None
 
 
-def _loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def check_url(url: str, what: str) -> str:
     """https, or http on loopback only (a provider on the same host, and the tests)."""
     parts = urlsplit(url)
-    if not parts.hostname or not (parts.scheme == "https" or (parts.scheme == "http" and _loopback(url))):
+    if not parts.hostname or not (parts.scheme == "https" or (parts.scheme == "http" and is_loopback_host(urlsplit(url).hostname))):
         raise ValueError(f"{what}: {url!r} must be an https:// URL (http:// only on loopback).")
     return url
 
