@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from convos.core import events as ev
-from convos.web.events import BROWSER_KINDS, EventTexts
+from convos.web.events import EventTexts, browser_kinds
 
 TS = 1711009500.123
 WHEN = '"ts":"2024-03-21T08:25:00.123Z"'
@@ -70,7 +70,7 @@ def test_every_kind_has_a_frame():
     kinds = {cls for cls in vars(ev).values()
              if isinstance(cls, type) and issubclass(cls, ev.Event) and cls not in (ev.Event, ev.ConnectionEvent)}
     assert kinds - NOT_FOR_BROWSERS == {type(e) for e, _ in FRAMES}
-    assert {type(e) for e, _ in FRAMES} == BROWSER_KINDS
+    assert {type(e) for e, _ in FRAMES} == browser_kinds()
 
 
 def test_the_text_of_an_event_is_made_once():

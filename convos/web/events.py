@@ -115,9 +115,11 @@ _FRAMES: dict[type[Event], Callable[[Any], dict[str, Any]]] = {
 }
 
 
-# The kinds a browser gets. The others (what the network says about people: away, account,
-# host, realname, invites) are for native IRC clients only; the spec has no frame for them.
-BROWSER_KINDS = frozenset(_FRAMES)
+def browser_kinds() -> frozenset[type[Event]]:
+    """The kinds a browser gets: those with a frame. The others (what the network says about
+    people: away, account, host, realname, invites) are for native IRC clients only; the spec
+    has no frame for them."""
+    return frozenset(_FRAMES)
 
 
 def event_dict(event: Event) -> dict[str, Any]:
@@ -252,7 +254,7 @@ class EventSocket:
         self._stopping.set()
 
     async def run(self) -> None:
-        self._sub = self.core.events.subscribe(email=self.user.email, kinds=BROWSER_KINDS, maxsize=QUEUE_SIZE)
+        self._sub = self.core.events.subscribe(email=self.user.email, kinds=browser_kinds(), maxsize=QUEUE_SIZE)
         try:
             self._spawn(self._read_frames(), "read")
             self._spawn(self._forward_events(), "write")
