@@ -172,6 +172,7 @@ class Config:
     irc_allow_private: bool = False
     push_allow_private: bool = False
     max_conversations: int = 1000
+    max_connections: int = 50
     reload_dictionaries: bool = False
     update_url: str = ""
     bot_email: str = ""
@@ -238,6 +239,7 @@ class Config:
             irc_allow_private=is_true(env.get("CONVOS_IRC_ALLOW_PRIVATE"), "CONVOS_IRC_ALLOW_PRIVATE"),
             push_allow_private=is_true(env.get("CONVOS_PUSH_ALLOW_PRIVATE"), "CONVOS_PUSH_ALLOW_PRIVATE"),
             max_conversations=max(1, int(_number(env, "CONVOS_MAX_CONVERSATIONS", 1000))),
+            max_connections=max(1, int(_number(env, "CONVOS_MAX_CONNECTIONS", 50))),
             reload_dictionaries=is_true(env.get("CONVOS_RELOAD_DICTIONARIES"), "CONVOS_RELOAD_DICTIONARIES"),
             update_url=env.get("CONVOS_UPDATE_URL", "").strip(),
             bot_email=env.get("CONVOS_BOT_EMAIL", "").strip().lower(),
@@ -297,6 +299,7 @@ ENV_VARS = (
     "CONVOS_IRC_ALLOW_PRIVATE",
     "CONVOS_PUSH_ALLOW_PRIVATE",
     "CONVOS_MAX_CONVERSATIONS",
+    "CONVOS_MAX_CONNECTIONS",
     "CONVOS_RELOAD_DICTIONARIES",
     "CONVOS_UPDATE_URL",
     "CONVOS_BOT_EMAIL",

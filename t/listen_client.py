@@ -62,8 +62,9 @@ class Native:
         await asyncio.wait_for(asyncio.shield(self._task), timeout)
 
     async def register(self, nick: str = "me", *, password: str | None = None, sasl: tuple[str, str] | None = None,
-                       caps: tuple[str, ...] = (), user: str = "u") -> IrcLine:
-        """Sign in and register; returns 001 (or the line that refused it: 464, 904, ERROR)."""
+                       caps: tuple[str, ...] = (), user: str = "u", before_end: tuple[str, ...] = ()) -> IrcLine:
+        """Sign in and register; returns 001 (or the line that refused it: 464, 904, ERROR).
+        `before_end`: lines sent after SASL, before CAP END (BOUNCER BIND)."""
         if self.writer is None:
             await self.connect()
         wanted = list(caps) + (["sasl"] if sasl else [])
@@ -83,6 +84,7 @@ class Native:
             result = await self.expect(lambda m: m.command in ("903", "904", "ERROR"))
             if result.command != "903":
                 return result
+        await self.send(*before_end)
         if wanted:
             await self.send("CAP END")
         return await self.expect(lambda m: m.command in ("001", "464", "ERROR"))

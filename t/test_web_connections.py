@@ -299,3 +299,22 @@ async def test_after_a_restart_the_admin_still_sees_whose_host_it_is(client, ano
     assert res.status == 200
     profiles = {p["id"]: p for p in (await (await again.get("/api/connection-profiles")).json())["profiles"]}
     assert (profiles["irc-bnc-lois-example"]["created_by"], profiles["irc-bnc-lois-example"]["shared"]) == ("lois@example.com", False)
+
+
+async def test_connections_per_user_are_bounded(make_client):
+    """CONVOS_MAX_CONNECTIONS: each connection is a socket the server keeps open; one user cannot
+    make thousands. Concurrent requests cannot slip past the count, or add one id twice."""
+    import asyncio
+
+    client = await make_client({"CONVOS_MAX_CONNECTIONS": "3"})
+    await register(client, "superman@example.com")  # with the default connection: 1
+    urls = [f"irc://irc{i}.example.com" for i in range(4)] + ["irc://irc0.example.com"]
+    answers = await asyncio.gather(*(client.post("/api/connections", json={"url": u, "wanted_state": "disconnected"})
+                                     for u in urls))
+    statuses = sorted(r.status for r in answers)
+    assert statuses == [200, 200, 400, 400, 400]
+    errors = {(await r.json())["errors"][0]["message"] for r in answers if r.status == 400}
+    assert "You have too many connections (3)." in errors
+    body = await (await client.get("/api/connections")).json()
+    assert len(body["connections"]) == 3
+    assert len({c["connection_id"] for c in body["connections"]}) == 3

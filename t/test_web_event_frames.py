@@ -49,6 +49,9 @@ FRAMES = [
     (ev.ConnectionAdded(**CONN, connection={"connection_id": "irc-x", "state": "queued"}),
      '{"event":"state","type":"connection_added","connection":{"connection_id":"irc-x","state":"queued"},'
      f'"connection_id":"irc-x",{WHEN}}}'),
+    (ev.ConnectionChanged(**CONN, connection={"connection_id": "irc-x", "name": "x"}),
+     '{"event":"state","type":"connection_changed","connection":{"connection_id":"irc-x","name":"x"},'
+     f'"connection_id":"irc-x",{WHEN}}}'),
     (ev.ConnectionRemoved(**CONN),
      f'{{"event":"state","type":"connection_removed","connection_id":"irc-x",{WHEN}}}'),
     (ev.NotificationsRead(email="a@x", ts=TS), f'{{"event":"state","type":"notifications_read",{WHEN}}}'),

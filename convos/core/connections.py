@@ -19,7 +19,7 @@ from .connection import (
     connection_id_for,
     pretty_connection_name,
 )
-from .events import ConnectionAdded, ConnectionRemoved
+from .events import ConnectionAdded, ConnectionChanged, ConnectionRemoved
 from .profiles import Profile, host_port, profile_url
 from .settings import Settings
 from .tasks import Tasks
@@ -34,6 +34,32 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ConnectionClass = Callable[[str], type[Connection]]
+
+# The longest connection URL (the API document says the same of `url`), and the longest name a
+# user may give a connection (IRC clients do, with soju.im/bouncer-networks: docs/irc-listener.md).
+MAX_URL = 2048
+MAX_NAME = 64
+# Not in a name: they separate `email/network@client` and `email/network:password` (listen/auth.py).
+_NAME_FORBIDDEN = frozenset("/@:,")
+
+
+def check_name(user: User, name: str, conn: Connection | None = None) -> str:
+    """A name the user gives a connection, trimmed; InvalidInput at /name when it is not one (empty,
+    too long, a control or separator character, or the name or id of another of their connections)."""
+    name = name.strip()
+    if not name or len(name) > MAX_NAME:
+        raise InvalidInput(f"A connection name has 1 to {MAX_NAME} characters.", "/name")
+    if any(ch in _NAME_FORBIDDEN or not ch.isprintable() for ch in name):
+        raise InvalidInput("A connection name has no control characters and none of / @ : ,", "/name")
+    taken = {v.lower() for c in user.connections.values() if c is not conn for v in (c.name, c.connection_id)}
+    if name.lower() in taken:
+        raise InvalidInput("Another connection has this name.", "/name")
+    return name
+
+
+def check_url_length(url: str) -> None:
+    if len(url) > MAX_URL:
+        raise InvalidInput(f"The URL is longer than {MAX_URL} characters.", "/url")
 
 
 def channel_from_path(url: str) -> tuple[str, str]:
@@ -258,9 +284,11 @@ class ConnectionsService:
         conversation_id: str | None = None,
         on_connect_commands: list[str] | None = None,
         wanted_state: str | None = None,
+        name: str | None = None,
         start: bool = True,
     ) -> Connection:
         url = url.strip()
+        check_url_length(url)
         try:
             parts = urlsplit(url)
             parts.port  # noqa: B018 - raises on a bad port
@@ -276,8 +304,9 @@ class ConnectionsService:
         cid = connection_id_for(url)
         if not pretty_connection_name(url):
             raise InvalidInput("URL need a valid host.", "/url")
-        if cid in user.connections:
-            raise InvalidInput("Connection already exists.", "/url")
+        self._check_room(user, cid)
+        if name is not None:
+            name = check_name(user, name)
         cls = self.connection_class(parts.scheme)
         if cls is Connection:
             raise InvalidInput(f"Convos::Core::Connection::{parts.scheme.capitalize()} is not supported.", "/url")
@@ -285,7 +314,7 @@ class ConnectionsService:
 
         conn = self.make_connection(user, {
             "connection_id": cid,
-            "name": pretty_connection_name(url),
+            "name": name or pretty_connection_name(url),
             "url": url,
             "wanted_state": wanted_state or "connected",
             "on_connect_commands": [c.strip() for c in on_connect_commands or [] if c.strip()],
@@ -296,6 +325,7 @@ class ConnectionsService:
         if name:
             conv = Conversation(cid, name.lower(), name, password=key)
             conn.conversations[conv.conversation_id] = conv
+        self._check_room(user, cid)  # again: another request may have added one during the await
         user.connections[cid] = conn
         await self.chat.save_connection(user, conn)
         log.info("%s created connection %s", user.email, cid)
@@ -303,6 +333,12 @@ class ConnectionsService:
         if start and not self.config.skip_connect:
             self.tasks.track(conn.start(), name=f"start-{user.email}-{cid}")
         return conn
+
+    def _check_room(self, user: User, cid: str) -> None:
+        if cid in user.connections:
+            raise InvalidInput("Connection already exists.", "/url")
+        if len(user.connections) >= self.config.max_connections:
+            raise InvalidInput(f"You have too many connections ({self.config.max_connections}).", "/url")
 
     async def initial_connection(self, user: User) -> None:
         """Every new user starts with a connection to the default server (spec §4.4); failures are logged."""
@@ -322,14 +358,20 @@ class ConnectionsService:
         url: str | None = None,
         wanted_state: str | None = None,
         on_connect_commands: list[str] | None = None,
+        name: str | None = None,
     ) -> Connection:
         new_url = url.strip() if url and urlsplit(url.strip()).hostname else conn.url
+        check_url_length(new_url)
+        if name is not None:
+            name = check_name(user, name, conn)
         if new_url != conn.url and not self.settings.forced_connection:
             self.profiles.check_literal_address(user, new_url)  # before anything changes
         if wanted_state:
             conn.wanted_state = wanted_state
         if on_connect_commands is not None:
             conn.on_connect_commands = [c.strip() for c in on_connect_commands if c.strip()]
+        if name is not None:
+            conn.name = conn.server.name = name
         action = wanted_state or ""
         if self.settings.forced_connection:
             wanted = _query(new_url)
@@ -345,6 +387,9 @@ class ConnectionsService:
         if reset is not None:
             reset()
         await self.chat.save_connection(user, conn)
+        # Other tabs, devices and IRC clients learn of the change (the answer tells the one that asked).
+        self.chat.emit(conn, ConnectionChanged(email=user.email, connection_id=conn.connection_id,
+                                               connection=conn.api_dict()))
         if action in ("connected", "reconnect") and not conn.can_connect:
             # Known without the network: a scheme no protocol implements never connects.
             raise FailedDependency(ProtocolNotSupported(conn.url).errors[0].message, "/wanted_state")

@@ -71,6 +71,13 @@ class ConnectionAdded(ConnectionEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ConnectionChanged(ConnectionEvent):
+    """The user changed the connection (its URL, name or wanted state): all of it, as the API shows it."""
+
+    connection: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ConnectionRemoved(ConnectionEvent):
     pass
 

@@ -55,6 +55,10 @@ def parse(text: str) -> Line | None:
     return Line(words[0].upper(), params, tags, source)
 
 
+def unescape_tag(value: str) -> str:
+    return _unescape(value)
+
+
 def escape_tag(value: str) -> str:
     return "".join(_TAG_ESCAPE.get(ch, ch) for ch in value)
 

@@ -115,12 +115,13 @@ class Listener:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def attach(self, session: ClientSession, user: User, conn: Connection) -> bool:
-        """Count a signed-in client as attached; False past CLIENTS_PER_USER."""
+    def attach(self, session: ClientSession, user: User, conn: Connection | None) -> bool:
+        """Count a signed-in client as attached (to `conn`, or to the control connection: None);
+        False past CLIENTS_PER_USER."""
         if sum(len(s) for (email, _), s in self._attached.items() if email == user.email) >= limits.CLIENTS_PER_USER:
             return False
         self._release_pending(session)
-        self._attached.setdefault((user.email, conn.connection_id), set()).add(session)
+        self._attached.setdefault((user.email, conn.connection_id if conn else ""), set()).add(session)
         return True
 
     def detach(self, session: ClientSession) -> None:

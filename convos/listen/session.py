@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING
 
 from ..core.events import ConnectionEvent, ConnectionRemoved, ConversationChanged, Event, Message, Read
 from ..errors import ConvosError, TooManyRequests
-from . import limits, replay
+from . import limits, networks, replay
 from .auth import Credentials, connection_names, from_pass, from_sasl_plain, pick_connection, split_account
 from .bus import UserEvents
 from .commands import SERVER_NAME, ClientCommands, markread_line
 from .history import MAX_LIMIT
 from .lines import Line, format_line, parse
+from .networks import Networks
 from .relay import ClientView, channel_lines, event_line, joined_now, state_lines, welcome
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ CAPS = {"server-time": "", "message-tags": "", "echo-message": "", "batch": "", 
         "draft/chathistory": "", "draft/read-marker": ""}
 OWN_ISUPPORT = (f"CHATHISTORY={MAX_LIMIT}", "MSGREFTYPES=msgid,timestamp")
 NAMES_TIMEOUT = 10.0
+CAPS.update(networks.CAPS)  # soju.im/bouncer-networks (listen/networks.py)
 # What a client may not send to the shared connection: answered here, or refused.
 LOCAL_ONLY = {"USER", "PASS", "AUTHENTICATE", "WEBIRC", "SERVER", "SERVICE"}
 
@@ -54,6 +56,7 @@ class ClientSession:
         self.conn: Connection | None = None
         self.events: UserEvents | None = None
         self.commands = ClientCommands(self)
+        self.networks = Networks(self)
         self.client_name = ""
         self.last_msgid = ""  # the newest logged line this client was sent
         self._replayed: set[str] = set()
@@ -150,7 +153,9 @@ class ClientSession:
             except TimeoutError:
                 self.error("Registration timed out")
                 return
-            if attached:
+            if attached and self.conn is None:
+                await self._control()
+            elif attached:
                 await self._attached()
         except (ConnectionError, OSError, Closed):
             pass
@@ -194,6 +199,8 @@ class ClientSession:
             self._nick = line.param(0)
         elif command == "USER":
             self._username = line.param(0)
+        elif command == "BOUNCER":
+            self.networks.before_registration(line, self._sasl[1] if self._sasl else None)
         elif command == "PING":
             self.send(format_line("PONG", SERVER_NAME, line.param(0), source=SERVER_NAME))
         elif command == "QUIT":
@@ -294,8 +301,8 @@ class ClientSession:
             user, network = found, creds_or_none.network
         network, _, client = network.partition("@")
         self.client_name = replay.client_name(client)
-        conn = pick_connection(user, network)
-        if conn is None:
+        conn = self.networks.bound or (None if self.networks.wants_control(network) else pick_connection(user, network))
+        if conn is None and network:
             self.view.nick = self._nick
             self.notice("Choose a connection with email/network as user name; yours are: "
                         + ", ".join(connection_names(user)))
@@ -321,7 +328,7 @@ class ClientSession:
         for token in facts.isupport:
             if token.startswith("PREFIX="):
                 self.view.prefix = token[len("PREFIX="):]
-        self.send(*welcome(self.view, facts, conn.name or conn.connection_id, OWN_ISUPPORT))
+        self.send(*welcome(self.view, facts, conn.name or conn.connection_id, (*OWN_ISUPPORT, *self.networks.isupport())))
         if conn.state != "connected":
             self.notice(f"{conn.name} is {conn.state}; convos keeps trying to connect.")
         channels = [c for c in conn.sorted_conversations() if not c.is_private and not c.frozen]
@@ -330,6 +337,21 @@ class ClientSession:
             self._enter(conv.conversation_id, conv.name, conv.topic, participants)
         await self._replay()
         log.info("IRC listener: %s attached to %s from %s.", user.email, conn.connection_id, self.address)
+        await self._serve()
+
+    async def _control(self) -> None:
+        """Signed in without a connection: the control connection (listen/networks.py), which only
+        lists and manages the user's connections, as soju's is."""
+        assert self.user is not None
+        self.events = UserEvents(self.core, self.user.email, limits.EVENT_QUEUE)
+        # Goguma's nick is the email it signs in with: what comes before "@" is a nick.
+        self.view.nick = self._nick.partition("@")[0] or "convos"
+        self.send(*self.networks.control_welcome())
+        log.info("IRC listener: %s attached to the control connection from %s.", self.user.email, self.address)
+        await self._serve()
+
+    async def _serve(self) -> None:
+        self.networks.attached()
         tasks = [asyncio.create_task(self._read_client()), asyncio.create_task(self._run_commands()),
                  asyncio.create_task(self._relay())]
         try:
@@ -405,7 +427,8 @@ class ClientSession:
         while True:
             line = await self._commands.get()
             try:
-                await self.commands.run(line)
+                if not await self.networks.run(line):
+                    await self.commands.run(line)
             except ConvosError as err:
                 self.notice(f"{line.command}: {err.errors[0].message if err.errors else err}")
             except Exception:
@@ -424,6 +447,7 @@ class ClientSession:
             if event is None:
                 self.error("Too slow: events were missed" if self.events.overflowed else "Signed out")
                 return
+            self.networks.on_event(event)
             if not isinstance(event, ConnectionEvent) or event.connection_id != self.connection_id:
                 continue
             await self.relay(event)

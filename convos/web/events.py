@@ -108,6 +108,7 @@ _FRAMES: dict[type[Event], Callable[[Any], dict[str, Any]]] = {
                                      mode=e.mode, nick=e.nick),
     ev.Read: lambda e: _state("read", e, conversation_id=e.conversation_id),
     ev.ConnectionAdded: lambda e: _state("connection_added", e, connection=e.connection),
+    ev.ConnectionChanged: lambda e: _state("connection_changed", e, connection=e.connection),
     ev.ConnectionRemoved: lambda e: _state("connection_removed", e),
     ev.NotificationsRead: lambda e: {"event": "state", "type": "notifications_read", "ts": e.ts},
     ev.UserCreated: lambda e: {"event": "user", "type": "created", "email": e.email, "roles": list(e.roles),

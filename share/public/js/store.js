@@ -179,6 +179,8 @@ export class ChatStore extends EventTarget {
     if (!this.conversations.has(key)) {
       this.conversations.set(key, {connection_id: data.connection_id, conversation_id: "", name: data.name,
         frozen: "", topic: "", info: {}, unread: data.unread || 0, notifications: 0});
+    } else if (data.name) {
+      this.conversations.get(key).name = data.name;  // renamed from an IRC client
     }
     this.emit("sidebar");
   }
@@ -273,6 +275,8 @@ export class ChatStore extends EventTarget {
     // Changes made in another tab or device (docs/websocket.md).
     if (frame.type === "notifications_read") return this.notificationsRead();
     if (frame.type === "connection_added" && frame.connection) return this.upsertConnection(frame.connection);
+    // Its state and info come with their own events, in order.
+    if (frame.type === "connection_changed" && frame.connection) return this.connectionAnswer(frame.connection);
     if (frame.type === "connection_removed") return this.removeConnection(cid);
     const conn = this.connections.get(cid);
     if (!conn) return;
