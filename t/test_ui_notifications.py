@@ -141,7 +141,7 @@ async def test_desktop_notifications(ui_daemon: Any, chromium: Any, irc_client: 
     await alice.privmsg("#convos", "nobody is mentioned here")
     await alice.privmsg("#convos", "superman: \x02hidden\x02 ping")
     await alice.privmsg("superman", "psst, a private word")
-    await page.wait_for_function("window.__notes.length >= 2")
+    await page.wait_for_function("() => window.__notes.length >= 2")
     notes = await page.evaluate("window.__notes")
     assert [(n["title"], n["body"]) for n in notes] == [
         ("alice in #convos", "superman: hidden ping"),

@@ -232,6 +232,16 @@ async def test_connection_editor(ui_daemon: Any, page: Any, ircd: Any, irc_clien
     await page.get_by_role("button", name="Update connection").click()
     await expect(sidebar(page).get_by_role("img", name="Disconnected")).to_be_visible()
 
+    # A name of one's own (what IRC clients attach by); the server's rules show at the field.
+    await expect(page.get_by_label("Name", exact=True)).to_have_value("localhost")
+    await page.get_by_label("Name", exact=True).fill("Daily Planet")
+    await page.get_by_role("button", name="Update connection").click()
+    await expect(sidebar(page).get_by_role("link", name=re.compile("^Daily Planet"))).to_be_visible()
+    await page.get_by_label("Name", exact=True).fill("a/b")
+    await page.get_by_role("button", name="Update connection").click()
+    await expect(page.get_by_text("A connection name has no control characters and none of / @ : ,")).to_be_visible()
+    await expect(page.get_by_label("Name", exact=True)).to_have_attribute("aria-invalid", "true")
+
     # A bad host is refused in the browser; a server error shows next to the form.
     await page.get_by_label("Host", exact=True).fill("bad host")
     await page.get_by_role("button", name="Update connection").click()

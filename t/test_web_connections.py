@@ -318,3 +318,22 @@ async def test_connections_per_user_are_bounded(make_client):
     body = await (await client.get("/api/connections")).json()
     assert len(body["connections"]) == 3
     assert len({c["connection_id"] for c in body["connections"]}) == 3
+
+
+async def test_a_connection_has_a_name_of_the_users_choosing(client):
+    await _admin(client)
+    res = await client.post("/api/connections", json={"url": "irc://irc.example.com", "name": "Work",
+                                                      "wanted_state": "disconnected"})
+    assert res.status == 200, await res.text()
+    assert (await res.json())["name"] == "Work"
+    res = await client.post("/api/connection/irc-example", json={"name": " Day job "})
+    assert (res.status, (await res.json())["name"]) == (200, "Day job")
+    for bad, message in (("libera", "Another connection has this name."),
+                         ("a/b", "A connection name has no control characters and none of / @ : ,"),
+                         ("   ", "A connection name has 1 to 64 characters.")):
+        res = await client.post("/api/connection/irc-example", json={"name": bad})
+        assert (res.status, (await res.json())["errors"]) == (400, [{"message": message, "path": "/name"}]), bad
+    res = await client.post("/api/connection/irc-example", json={"name": "x" * 65})
+    assert res.status == 400 and (await res.json())["errors"][0]["path"] == "/body/name"
+    body = await (await client.get("/api/connections")).json()
+    assert sorted(c["name"] for c in body["connections"]) == ["Day job", "libera"]

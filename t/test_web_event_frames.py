@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from convos.core import events as ev
-from convos.web.events import EventTexts
+from convos.web.events import EventTexts, browser_kinds
 
 TS = 1711009500.123
 WHEN = '"ts":"2024-03-21T08:25:00.123Z"'
@@ -30,7 +30,7 @@ FRAMES = [
                             topic="t", unread=2, first_unread_id="", topic_by="bob"),
      '{"event":"state","type":"frozen","connection_id":"irc-x","conversation_id":"#c","frozen":"","info":{},"muted":false,'
      f'"name":"#C","notifications":1,"topic":"t","unread":2,"first_unread_id":"","topic_by":"bob",{WHEN}}}'),
-    (ev.Joined(**CONN, conversation_id="#c", nick="bob"),
+    (ev.Joined(**CONN, conversation_id="#c", nick="bob", user="b", host="h", account="acc", realname="Bob"),
      f'{{"event":"state","type":"join","conversation_id":"#c","nick":"bob","connection_id":"irc-x",{WHEN}}}'),
     (ev.Parted(**CONN, conversation_id="#c", kicker="op", nick="bob", message="bye"),
      '{"event":"state","type":"part","conversation_id":"#c","kicker":"op","nick":"bob","message":"bye",'
@@ -65,10 +65,15 @@ def test_frame(event, text):
     assert EventTexts().text(event) == text
 
 
+# What the network says about people: for native IRC clients (convos/listen), never for browsers.
+NOT_FOR_BROWSERS = {ev.AwayChanged, ev.AccountChanged, ev.HostChanged, ev.RealnameChanged, ev.Invited}
+
+
 def test_every_kind_has_a_frame():
     kinds = {cls for cls in vars(ev).values()
              if isinstance(cls, type) and issubclass(cls, ev.Event) and cls not in (ev.Event, ev.ConnectionEvent)}
-    assert kinds == {type(e) for e, _ in FRAMES}
+    assert kinds - NOT_FOR_BROWSERS == {type(e) for e, _ in FRAMES}
+    assert {type(e) for e, _ in FRAMES} == browser_kinds()
 
 
 def test_the_text_of_an_event_is_made_once():

@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 from ..errors import InvalidInput
 from ..store.base import LogRef
 from .hub import DETACHED, CoreHub
+from .people import People
 
 
 class ProtocolNotSupported(InvalidInput):
@@ -146,6 +147,14 @@ class NetworkFacts:
     motd: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class WhoReply:
+    """One line of a WHO answer: 352 (or WHOX 354) and its parameters after the nick it was for."""
+
+    numeric: str
+    params: tuple[str, ...]
+
+
 def _message_id(value: Any) -> str:
     return value if isinstance(value, str) and _MESSAGE_ID.fullmatch(value) else ""
 
@@ -169,6 +178,8 @@ class Connection:
     # Whose connection this is, and the core it reports to (set when the core adopts it).
     email: str = field(default="", repr=False)
     hub: CoreHub = field(default=DETACHED, repr=False)
+    # Who the network says the people are (user@host, account, ...): in memory, never saved.
+    people: People = field(default_factory=People, repr=False)
 
     def __post_init__(self) -> None:
         self.server = Conversation(self.connection_id, "", self.name or self.connection_id)
@@ -198,6 +209,10 @@ class Connection:
 
     async def disconnect(self) -> None:
         """Close the connection on purpose (no reconnect)."""
+
+    async def who(self, *params: str) -> list[WhoReply]:
+        """WHO `params` on the network: its 352 (and WHOX 354) replies, in order."""
+        raise InvalidInput("Not connected.")
 
     async def send(self, conversation_id: str, message: str) -> dict[str, Any]:
         """Send a chat line or slash command; returns the `sent` payload or raises ConvosError."""

@@ -114,8 +114,15 @@ class ConversationChanged(ConnectionEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Joined(ConnectionEvent):
+    """Someone joined a channel; `user`, `host`, `account` and `realname` as far as the network
+    said them (IRCv3 extended-join gives the last two; "" when not known)."""
+
     conversation_id: str
     nick: str
+    user: str = ""
+    host: str = ""
+    account: str = ""
+    realname: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -155,6 +162,56 @@ class Read(ConnectionEvent):
     """The user read a conversation (other tabs and devices clear their badges)."""
 
     conversation_id: str
+
+
+# What the network says about people, for native IRC clients (convos/listen). The websocket of the
+# spec has no frame for them: browsers never get them (web/events.py subscribes to its kinds).
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AwayChanged(ConnectionEvent):
+    """`nick` went away with `message`, or came back (`away` false): IRCv3 away-notify."""
+
+    nick: str
+    away: bool
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccountChanged(ConnectionEvent):
+    """`nick` logged in to `account`, or out ("" ): IRCv3 account-notify."""
+
+    nick: str
+    account: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HostChanged(ConnectionEvent):
+    """`nick` was `old_user@old_host` and is now `user@host`: IRCv3 chghost."""
+
+    nick: str
+    old_user: str
+    old_host: str
+    user: str
+    host: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RealnameChanged(ConnectionEvent):
+    """`nick` changed its realname: IRCv3 setname."""
+
+    nick: str
+    realname: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Invited(ConnectionEvent):
+    """`nick` invited `target` (the connection's own nick, or someone else: IRCv3 invite-notify)
+    to `channel`."""
+
+    nick: str
+    target: str
+    channel: str
 
 
 # --- the bus --------------------------------------------------------------------------------

@@ -9,10 +9,11 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from ..core.connection import WhoReply
 from ..core.events import Parted
 from ..errors import InvalidInput
 from .client import Message
-from .prefixes import MODE_PREFIXES, split_prefix
+from .prefixes import MODE_PREFIXES, note_names, note_who, split_names, split_prefix
 from .waiters import Step, keep, reject, resolve
 
 if TYPE_CHECKING:
@@ -21,6 +22,10 @@ if TYPE_CHECKING:
 Command = Callable[["IrcConnection", str, str], Awaitable[dict[str, Any]]]
 COMMANDS: dict[str, Command] = {}
 NAMES_TIMEOUT = 30.0
+# WHO (for native IRC clients, convos/listen): lines of one answer kept at most (a WHO of a whole
+# big network is cut there; its 315 still ends it), and how long the answer may take.
+MAX_WHO_REPLIES = 2000
+WHO_TIMEOUT = 30.0
 # /list answers come from a cache per IRC host, shared by every user on it (the factory's
 # ListCache, irc/factory.py: bounded, and a finished list expires).
 # /list waits this long for the whole list (323) before it answers with what has come so far.
@@ -324,12 +329,8 @@ async def cmd_names(conn: IrcConnection, target: str, args: str) -> dict[str, An
 
     def match(msg: Message) -> Step | None:
         if msg.command == 353 and _same(_param(msg, 2), channel):
-            for item in msg.params[-1].split():
-                mode = ""
-                while item and item[0] in MODE_PREFIXES:
-                    mode += MODE_PREFIXES[item[0]]
-                    item = item[1:]
-                participants.append({"nick": split_prefix(item)[0], "mode": mode})
+            note_names(conn.people, msg.params[-1])
+            participants.extend({"nick": nick, "mode": mode} for mode, nick, _, _ in split_names(msg.params[-1]))
             return keep(consume=True)
         if msg.command == 366 and _same(_param(msg, 1), channel):
             return resolve({"conversation_id": channel.lower(), "participants": participants}, consume=True)
@@ -540,6 +541,31 @@ async def cmd_ison(conn: IrcConnection, target: str, args: str) -> dict[str, Any
     if conv is not None and conv.conversation_id and result["online"]:
         conn.set_frozen(conv, "")
     return result  # type: ignore[no-any-return]
+
+
+async def who(conn: IrcConnection, params: tuple[str, ...]) -> list[WhoReply]:
+    """WHO on the network, one at a time per connection (its 352 lines do not say which WHO
+    they answer): the replies, up to 315 (what came, after WHO_TIMEOUT)."""
+    replies: list[WhoReply] = []
+
+    def match(msg: Message) -> Step | None:
+        if msg.command in (352, 354):
+            if len(replies) < MAX_WHO_REPLIES:
+                replies.append(WhoReply(str(msg.command), tuple(msg.params[1:])))
+                if msg.command == 352:
+                    note_who(conn.people, msg.params)
+            return keep(consume=True)
+        if msg.command == 315:
+            return resolve(replies, consume=True)
+        return None
+
+    async with conn.who_lock:
+        await conn.require_client().write("WHO", *params)
+        try:
+            await conn.waiters.wait(match, WHO_TIMEOUT)
+        except InvalidInput:
+            pass  # timed out, or the connection went: what came
+    return replies
 
 
 @command("AWAY")

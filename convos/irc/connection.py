@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ..core.addresses import NotPublicAddress, vetted_addresses
-from ..core.connection import Connection, Conversation, NetworkFacts, is_channel_name, with_query
+from ..core.connection import Connection, Conversation, NetworkFacts, WhoReply, is_channel_name, with_query
 from ..core.events import ConnectionInfo, ConnectionState
 from ..errors import ConvosError, InvalidInput
 from . import tls as tlsmod
@@ -61,6 +61,8 @@ class IrcConnection(Connection):
     # The last state event said "Reconnecting in ...": a disconnect on request must say it no longer is.
     _retry_announced: bool = field(default=False, repr=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+    # One WHO at a time (irc/commands.py `who`).
+    who_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     # --- URL -----------------------------------------------------------------
 
@@ -352,6 +354,7 @@ class IrcConnection(Connection):
         self.hub.connect_done(self)
         self._stop_periodic()
         self.waiters.fail_all("Not connected.")
+        self.people.clear()
         self.info["authenticated"] = False
         self.info["capabilities"] = {}
         message = reason
@@ -405,6 +408,7 @@ class IrcConnection(Connection):
         self.waiters.fail_all("Not connected.")
         if client is not None:
             await client.close(quit_message)
+        self.people.clear()
         self.info["authenticated"] = False
         self.info["capabilities"] = {}
 
@@ -436,6 +440,11 @@ class IrcConnection(Connection):
         from .commands import run_command
 
         return await run_command(self, conversation_id, message)
+
+    async def who(self, *params: str) -> list[WhoReply]:
+        from .commands import who
+
+        return await who(self, params)
 
     def require_client(self) -> ConvosClient:
         if self.client is None or not self.client.connected or self.state != "connected":

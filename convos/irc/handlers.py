@@ -10,13 +10,25 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ..core.events import Joined, ModeChanged, NickChanged, Parted, Quit
+from ..core.events import (
+    AccountChanged,
+    AwayChanged,
+    HostChanged,
+    Invited,
+    Joined,
+    ModeChanged,
+    NickChanged,
+    Parted,
+    Quit,
+    RealnameChanged,
+)
 from .client import IrcClient, Message
 from .commands import run_command
 from .limits import CTCP_BURST, CTCP_INTERVAL, TokenBucket, TooManyConversations
-from .prefixes import MODE_PREFIXES, split_prefix
+from .prefixes import MODE_PREFIXES, note_names, split_prefix
 
 if TYPE_CHECKING:
+    from ..core.people import Person
     from ..core.profiles import Profile
     from .connection import IrcConnection
 
@@ -195,6 +207,9 @@ class ConvosClient(IrcClient):
         code = int(message.command)
         text = message.params[-1] if message.params else ""
         self.conn.info["authenticated"] = code in (900, 903)
+        if code == 900 and len(message.params) >= 3:  # logged in: `nick nick!user@host account :text`
+            nick, user, host = split_prefix(message.params[1])
+            self.conn.people.seen(nick, user, host).note(account=message.params[2])
         await self.conn.server_message(text, type="error" if code in (901, 902, 904, 905, 906, 907) else "notice")
         self.conn.emit_info()
         if code != 900:
@@ -215,6 +230,7 @@ class ConvosClient(IrcClient):
         conn.info["real_host"] = message.source or conn.info.get("real_host", "")
         if message.params:
             conn.info["nick"] = message.params[0]
+            conn.people.seen(message.params[0]).note(realname=conn.realname())  # as USER said it
         await conn.chat(conn.server, "private", message.source or conn.host, message.params[-1] if message.params else "",
                         own=True)
         conn.emit_info()
@@ -345,10 +361,14 @@ class ConvosClient(IrcClient):
 
     async def on_raw_join(self, message: Message) -> None:
         conn = self.conn
-        nick, _, _ = split_prefix(message.source)
+        nick, user, host = split_prefix(message.source)
         channel = message.params[0] if message.params else ""
         if not channel:
             return
+        person = conn.people.seen(nick, user, host)
+        if len(message.params) >= 3:  # extended-join: the account ("*": none) and the realname
+            account = message.params[1]
+            person.note(account="" if account == "*" else account, realname=message.params[2])
         if self.is_me(nick):
             try:
                 conv, created = conn.get_or_create(channel)
@@ -363,7 +383,8 @@ class ConvosClient(IrcClient):
             await self.write("TOPIC", channel)  # not every server sends the topic with the JOIN
         elif conn.get_conversation(channel) is not None:
             conn.hub.emit(conn, Joined(email=conn.email, connection_id=conn.connection_id,
-                                       conversation_id=channel.lower(), nick=nick))
+                                       conversation_id=channel.lower(), nick=nick, user=person.user,
+                                       host=person.host, account=person.account, realname=person.realname))
 
     async def on_raw_part(self, message: Message) -> None:
         conn = self.conn
@@ -398,6 +419,7 @@ class ConvosClient(IrcClient):
     async def on_raw_quit(self, message: Message) -> None:
         nick, _, _ = split_prefix(message.source)
         conn = self.conn
+        conn.people.forget(nick)
         conn.hub.emit(conn, Quit(email=conn.email, connection_id=conn.connection_id, nick=nick,
                                  message=quit_reason(message.params[0] if message.params else "")))
 
@@ -407,6 +429,7 @@ class ConvosClient(IrcClient):
         new = message.params[0] if message.params else ""
         if not new:
             return
+        conn.people.rename(old, new)
         if self.is_me(old):
             conn.info["nick"] = new
             if new == conn.query.get("nick"):
@@ -447,6 +470,12 @@ class ConvosClient(IrcClient):
         conn = self.conn
         if len(message.params) < 2:
             return
+        inviter, user, host = split_prefix(message.source)
+        conn.people.seen(inviter, user, host)
+        conn.hub.emit(conn, Invited(email=conn.email, connection_id=conn.connection_id, nick=inviter,
+                                    target=message.params[0], channel=message.params[1]))
+        if not self.is_me(message.params[0]):
+            return  # invite-notify: someone else was invited to a channel we are in
         try:
             conv, created = conn.get_or_create(message.params[1], frozen="You have a pending invitation.")
         except TooManyConversations:
@@ -506,8 +535,55 @@ class ConvosClient(IrcClient):
     async def _ignore(self, message: Message) -> None:
         return None
 
-    on_raw_329 = on_raw_333 = on_raw_353 = on_raw_366 = _ignore
-    on_raw_away = on_raw_account = on_raw_chghost = on_raw_setname = on_raw_batch = on_raw_tagmsg = _ignore
+    on_raw_329 = on_raw_333 = on_raw_366 = _ignore
+    on_raw_batch = on_raw_tagmsg = _ignore
+
+    async def on_raw_353(self, message: Message) -> None:
+        """The names of a channel we joined: with userhost-in-names, who they are."""
+        if message.params:
+            note_names(self.conn.people, message.params[-1])
+
+    # --- what the network says about people (IRCv3 away-notify, account-notify, chghost, setname)
+
+    def _person(self, message: Message, params: int) -> Person | None:
+        """Who said `message` (now known by its mask), when it has `params` parameters."""
+        nick, user, host = split_prefix(message.source)
+        if not nick or len(message.params) < params:
+            return None
+        return self.conn.people.seen(nick, user, host)
+
+    async def on_raw_away(self, message: Message) -> None:
+        person = self._person(message, 0)
+        if person is not None:
+            conn = self.conn
+            person.note(away=bool(message.params))
+            conn.hub.emit(conn, AwayChanged(email=conn.email, connection_id=conn.connection_id, nick=person.nick,
+                                            away=person.away, message=message.params[0] if message.params else ""))
+
+    async def on_raw_account(self, message: Message) -> None:
+        person = self._person(message, 1)
+        if person is not None:
+            conn = self.conn
+            person.note(account="" if message.params[0] == "*" else message.params[0])
+            conn.hub.emit(conn, AccountChanged(email=conn.email, connection_id=conn.connection_id, nick=person.nick,
+                                               account=person.account))
+
+    async def on_raw_chghost(self, message: Message) -> None:
+        nick, old_user, old_host = split_prefix(message.source)
+        person = self._person(message, 2)
+        if person is not None:
+            conn = self.conn
+            person.note(user=message.params[0], host=message.params[1])
+            conn.hub.emit(conn, HostChanged(email=conn.email, connection_id=conn.connection_id, nick=nick,
+                                            old_user=old_user, old_host=old_host, user=person.user, host=person.host))
+
+    async def on_raw_setname(self, message: Message) -> None:
+        person = self._person(message, 1)
+        if person is not None:
+            conn = self.conn
+            person.note(realname=message.params[-1])
+            conn.hub.emit(conn, RealnameChanged(email=conn.email, connection_id=conn.connection_id, nick=person.nick,
+                                                realname=person.realname))
 
     async def _not_delivered(self, message: Message) -> None:
         """A message that did not reach its target (no such nick, cannot send to channel...): an

@@ -6,11 +6,12 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..core.connection import is_channel_name
+from ..core.connection import WhoReply, is_channel_name
+from ..errors import ConvosError
 from ..store.logs.id import parse_message_id
 from .history import History, HistoryError, batch_lines
 from .lines import Line, format_line, parse_time, server_time
-from .relay import channel_lines, message_line
+from .relay import channel_lines, message_line, who_lines
 
 if TYPE_CHECKING:
     from ..core.connection import Conversation
@@ -103,7 +104,7 @@ class ClientCommands:
         elif command == "CHATHISTORY":
             await self._chathistory(p)
         elif command == "WHO":
-            self.s.numeric("315", line.param(0) or "*", "End of WHO list.")
+            await self._who(p[:2])
         else:
             # Anything else goes to the network as it is; its answers show in the server tab.
             await conn.send("", "/quote " + format_line(command, *p))
@@ -148,6 +149,17 @@ class ClientCommands:
                              str(message.get("message") or ""), str(message.get("type") or ""),
                              str(message.get("ts") or ""), str(message.get("id") or "")) for message in messages]
         return batch_lines("chathistory", [target], body, tagged="batch" in self.s.view.caps)
+
+    async def _who(self, params: list[str]) -> None:
+        """WHO through the network (its answer, flags as the client's multi-prefix wants them)."""
+        conn = self.s.conn
+        assert conn is not None
+        mask = params[0] if params else "*"
+        try:
+            replies: list[WhoReply] = await conn.who(*params) if params else []
+        except ConvosError:
+            replies = []  # not connected: an empty answer
+        self.s.send(*who_lines(self.s.view, mask, replies, params[1] if len(params) > 1 else ""))
 
     def _topic_reply(self, channel: str) -> None:
         conv = self.s.conversation(channel)

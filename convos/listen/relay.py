@@ -6,8 +6,23 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ..core.connection import NetworkFacts, is_channel_name
-from ..core.events import ConversationChanged, Event, Joined, Message, ModeChanged, NickChanged, Parted, Quit
+from ..core.connection import NetworkFacts, WhoReply, is_channel_name
+from ..core.events import (
+    AccountChanged,
+    AwayChanged,
+    ConversationChanged,
+    Event,
+    HostChanged,
+    Invited,
+    Joined,
+    Message,
+    ModeChanged,
+    NickChanged,
+    Parted,
+    Quit,
+    RealnameChanged,
+)
+from ..core.people import People
 from .lines import format_line, parse_time, server_time
 
 CONVOS_VERSION = "convos"
@@ -26,6 +41,11 @@ class ClientView:
     joined: dict[str, str] = field(default_factory=dict)  # conversation id -> channel name
     topics: dict[str, str] = field(default_factory=dict)  # conversation id -> the topic it was told
     prefix: str = DEFAULT_PREFIX
+    people: People = field(default_factory=People)  # the connection's: who the network says people are
+
+    def mask(self, nick: str) -> str:
+        """`nick!user@host` as far as it is known, else the nick."""
+        return self.people.mask(nick)
 
     def tags(self, ts: float | str | None = None, msgid: str = "") -> dict[str, str]:
         """`time` (with server-time) and `msgid` (with message-tags); `ts` is epoch seconds or a
@@ -57,6 +77,28 @@ class ClientView:
         found = [table[m] for m in modes.lstrip("(") if m in letters and m in table]
         return "".join(found) if "multi-prefix" in self.caps else "".join(found[:1])
 
+    def who_flags(self, flags: str) -> str:
+        """The flags of a WHO reply (`H*@+`): every prefix with multi-prefix, else the highest."""
+        if "multi-prefix" in self.caps:
+            return flags
+        symbols = self.prefix.partition(")")[2]
+        kept, seen = [], False
+        for ch in flags:
+            if ch in symbols:
+                if seen:
+                    continue
+                seen = True
+            kept.append(ch)
+        return "".join(kept)
+
+    def join_line(self, channel: str, nick: str, *, user: str = "", host: str = "", account: str = "",
+                  realname: str = "", ts: float | None = None) -> str:
+        """JOIN from `nick!user@host`; with extended-join its account (`*`: none) and realname."""
+        source = f"{nick}!{user}@{host}" if user and host else self.mask(nick)
+        if "extended-join" in self.caps:
+            return format_line("JOIN", channel, account or "*", realname, source=source, tags=self.tags(ts))
+        return format_line("JOIN", channel, source=source, tags=self.tags(ts))
+
 
 def welcome(view: ClientView, facts: NetworkFacts, network: str, own_tokens: Iterable[str] = ()) -> list[str]:
     """001-005 and the MOTD, as the network said them (what convos knows of them), with the
@@ -87,12 +129,18 @@ def welcome(view: ClientView, facts: NetworkFacts, network: str, own_tokens: Ite
 
 def channel_lines(view: ClientView, name: str, topic: str, participants: Iterable[dict[str, str]]) -> list[str]:
     """JOIN, topic and NAMES of a channel the connection is in."""
-    lines = [format_line("JOIN", name, source=view.nick, tags=view.tags())]
+    me = view.people.get(view.nick)
+    lines = [view.join_line(name, view.nick, account=me.account if me else "", realname=me.realname if me else "")]
     if topic:
         lines.append(view.numeric("332", name, topic))
-    names = [view.mode_symbols(p.get("mode", "")) + p["nick"] for p in participants if p.get("nick")]
-    if not any(n.lstrip("~&@%+") == view.nick for n in names):
-        names.append(view.nick)
+    nicks = [p["nick"] for p in participants if p.get("nick")]
+    modes = [view.mode_symbols(p.get("mode", "")) for p in participants if p.get("nick")]
+    if not any(n.lower() == view.nick.lower() for n in nicks):
+        nicks.append(view.nick)
+        modes.append("")
+    if "userhost-in-names" in view.caps:
+        nicks = [view.mask(n) for n in nicks]
+    names = [mode + nick for mode, nick in zip(modes, nicks, strict=True)]
     chunk: list[str] = []
     for item in names:
         chunk.append(item)
@@ -135,7 +183,8 @@ def state_lines(view: ClientView, event: Event) -> list[str]:
     tags = view.tags(event.ts)
     if isinstance(event, Joined):
         channel = view.joined.get(event.conversation_id, "")
-        return [format_line("JOIN", channel, source=event.nick, tags=tags)] if channel else []
+        return [view.join_line(channel, event.nick, user=event.user, host=event.host, account=event.account,
+                               realname=event.realname, ts=event.ts)] if channel else []
     if isinstance(event, Parted):
         channel = view.joined.get(event.conversation_id, "")
         if not channel:
@@ -168,7 +217,48 @@ def state_lines(view: ClientView, event: Event) -> list[str]:
         if event.topic_by:
             return [format_line("TOPIC", channel, event.topic, source=event.topic_by, tags=tags)]
         return [view.numeric("332", channel, event.topic)]
+    return people_lines(view, event, tags)
+
+
+def people_lines(view: ClientView, event: Event, tags: dict[str, str]) -> list[str]:
+    """What the network said about someone, to the clients that asked for it (IRCv3 away-notify,
+    account-notify, chghost, setname, invite-notify). Without the capability a client gets
+    nothing, as soju does (no QUIT and JOIN for a changed host); an invite of its own nick it
+    always gets."""
+    caps = view.caps
+    if isinstance(event, AwayChanged) and "away-notify" in caps:
+        params = (event.message or "Away",) if event.away else ()
+        return [format_line("AWAY", *params, source=view.mask(event.nick), tags=tags)]
+    if isinstance(event, AccountChanged) and "account-notify" in caps:
+        return [format_line("ACCOUNT", event.account or "*", source=view.mask(event.nick), tags=tags)]
+    if isinstance(event, HostChanged) and "chghost" in caps:
+        old = f"{event.nick}!{event.old_user}@{event.old_host}" if event.old_user and event.old_host else event.nick
+        return [format_line("CHGHOST", event.user, event.host, source=old, tags=tags)]
+    if isinstance(event, RealnameChanged) and "setname" in caps:
+        return [format_line("SETNAME", event.realname, source=view.mask(event.nick), tags=tags)]
+    if isinstance(event, Invited) and ("invite-notify" in caps or event.target.lower() == view.nick.lower()):
+        return [format_line("INVITE", event.target, event.channel, source=view.mask(event.nick), tags=tags)]
     return []
+
+
+# WHOX fields in the order a 354 line gives them.
+_WHOX_ORDER = "tcuihsnfdlaor"
+
+
+def who_lines(view: ClientView, mask: str, replies: Iterable[WhoReply], whox: str = "") -> list[str]:
+    """A WHO answer from the network, with the flags the client's multi-prefix asks for, and 315."""
+    fields = whox.partition("%")[2].partition(",")[0]
+    present = [f for f in _WHOX_ORDER if f in fields]
+    flags_at = present.index("f") if "f" in present else -1
+    lines = []
+    for reply in replies:
+        params = list(reply.params)
+        at = 5 if reply.numeric == "352" else flags_at
+        if 0 <= at < len(params):
+            params[at] = view.who_flags(params[at])
+        lines.append(view.numeric(reply.numeric, *params))
+    lines.append(view.numeric("315", mask, "End of WHO list."))
+    return lines
 
 
 def joined_now(view: ClientView, event: ConversationChanged) -> str:

@@ -28,7 +28,9 @@ log = logging.getLogger(__name__)
 
 READ_SIZE = 16 * 1024
 CAPS = {"server-time": "", "message-tags": "", "echo-message": "", "batch": "", "sasl": "PLAIN",
-        "cap-notify": "", "multi-prefix": "", "draft/chathistory": "", "draft/read-marker": ""}
+        "cap-notify": "", "multi-prefix": "", "userhost-in-names": "", "extended-join": "", "away-notify": "",
+        "account-notify": "", "chghost": "", "setname": "", "invite-notify": "",
+        "draft/chathistory": "", "draft/read-marker": ""}
 OWN_ISUPPORT = (f"CHATHISTORY={MAX_LIMIT}", "MSGREFTYPES=msgid,timestamp")
 NAMES_TIMEOUT = 10.0
 CAPS.update(networks.CAPS)  # soju.im/bouncer-networks (listen/networks.py)
@@ -321,6 +323,7 @@ class ClientSession:
         self.events = UserEvents(self.core, user.email, limits.EVENT_QUEUE)
         facts = conn.network_facts()
         self.view.nick = str(conn.info.get("nick") or self._nick)
+        self.view.people = conn.people
         self.view.server = facts.server or SERVER_NAME
         for token in facts.isupport:
             if token.startswith("PREFIX="):

@@ -116,6 +116,13 @@ _FRAMES: dict[type[Event], Callable[[Any], dict[str, Any]]] = {
 }
 
 
+def browser_kinds() -> frozenset[type[Event]]:
+    """The kinds a browser gets: those with a frame. The others (what the network says about
+    people: away, account, host, realname, invites) are for native IRC clients only; the spec
+    has no frame for them."""
+    return frozenset(_FRAMES)
+
+
 def event_dict(event: Event) -> dict[str, Any]:
     """The websocket frame of a core event, `ts` in epoch seconds (see event_frame)."""
     return _FRAMES[type(event)](event)
@@ -248,7 +255,7 @@ class EventSocket:
         self._stopping.set()
 
     async def run(self) -> None:
-        self._sub = self.core.events.subscribe(email=self.user.email, maxsize=QUEUE_SIZE)
+        self._sub = self.core.events.subscribe(email=self.user.email, kinds=browser_kinds(), maxsize=QUEUE_SIZE)
         try:
             self._spawn(self._read_frames(), "read")
             self._spawn(self._forward_events(), "write")

@@ -46,6 +46,7 @@ async def create_connection(request: web.Request, inp: Input) -> dict[str, Any]:
         conversation_id=body.get("conversation_id") or None,
         on_connect_commands=body.get("on_connect_commands"),
         wanted_state=body.get("wanted_state"),
+        name=body.get("name"),
     )
     return conn.api_dict()
 
@@ -57,7 +58,7 @@ async def update_connection(request: web.Request, inp: Input) -> dict[str, Any]:
     body = inp.get("body") or {}
     conn = await request.app[CONNECTIONS].update_connection(
         user, conn, url=body.get("url"), wanted_state=body.get("wanted_state"),
-        on_connect_commands=body.get("on_connect_commands"),
+        on_connect_commands=body.get("on_connect_commands"), name=body.get("name"),
     )
     return conn.api_dict()
 

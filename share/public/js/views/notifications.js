@@ -14,6 +14,8 @@ export class NotificationsView {
     this.app = app;
     this.listeners = [];
     this.generation = 0;
+    // Mentions that came while a load was on its way: its answer may be older than they are.
+    this.arrived = [];
     this.status = h("p", {class: "search__status", role: "status"});
     this.list = h("ol", {class: "results", "aria-label": t("Mentions")});
     this.markButton = h("button", {type: "button", class: "btn btn--small", onclick: () => this.markAllRead()},
@@ -78,6 +80,7 @@ export class NotificationsView {
 
   async load() {
     const gen = ++this.generation;
+    this.arrived = [];
     this.list.setAttribute("aria-busy", "true");
     this.status.textContent = t("Loading...");
     let body;
@@ -92,7 +95,10 @@ export class NotificationsView {
     if (gen !== this.generation) return;
     // The API gives them oldest first; the newest are the interesting ones.
     const messages = [...(body.messages || [])].reverse();
-    this.list.replaceChildren(...messages.map((m) => resultItem(this.app, m)));
+    const ids = new Set(messages.map((m) => m.id).filter(Boolean));
+    const newer = this.arrived.filter((m) => !m.id || !ids.has(m.id));
+    this.arrived = [];
+    this.list.replaceChildren(...[...newer, ...messages].slice(0, LIMIT).map((m) => resultItem(this.app, m)));
     this.list.setAttribute("aria-busy", "false");
     this.renderEmpty();
   }
@@ -107,7 +113,9 @@ export class NotificationsView {
     if (!msg || msg.status || !msg.highlight) return;
     const conv = this.app.store.get(key);
     if (!conv || !isChannel(conv.name)) return;
-    this.list.prepend(resultItem(this.app, {...msg, conversation_id: conv.conversation_id}));
+    const mention = {...msg, conversation_id: conv.conversation_id};
+    if (this.list.getAttribute("aria-busy") === "true") this.arrived.unshift(mention);
+    this.list.prepend(resultItem(this.app, mention));
     while (this.list.children.length > LIMIT) this.list.lastElementChild.remove();
     this.renderEmpty();
   }

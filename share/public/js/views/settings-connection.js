@@ -143,6 +143,8 @@ export class ConnectionEditorView extends SettingsPage {
       channel: h("input", {name: "conversation_id", autocomplete: "off", spellcheck: "false", value: channel,
         placeholder: "#convos"}),
       commands: h("textarea", {name: "on_connect_commands", rows: "4", spellcheck: "false"}),
+      name: h("input", {name: "name", autocomplete: "off", spellcheck: "false", maxlength: "64",
+        value: conn ? conn.name || "" : "", placeholder: conn ? "" : "libera"}),
       wanted: h("select", {name: "wanted_state"},
         h("option", {value: "connected"}, t("Connected")),
         h("option", {value: "disconnected"}, t("Disconnected"))),
@@ -160,7 +162,7 @@ export class ConnectionEditorView extends SettingsPage {
     this.fields = f;
 
     const byPath = {url: f.host, host: f.host, wanted_state: f.wanted, on_connect_commands: f.commands,
-      conversation_id: f.channel};
+      conversation_id: f.channel, name: f.name};
     const form = settingsForm({
       fields: [
         forced ? h("p", {class: "form__hint"}, t("This Convos only allows connections to %1.", v.host)) : null,
@@ -170,6 +172,7 @@ export class ConnectionEditorView extends SettingsPage {
         field(t("Secure connection (TLS)"), f.tls),
         field(t("Verify certificate"), f.tlsVerify, t("Turn off only for a server with a self-signed certificate.")),
         field(t("Nick"), f.nick),
+        field(t("Name"), f.name, t("Shown in the sidebar. IRC clients attach to the connection by it. Optional: made from the host.")),
         conn ? null : field(t("Channel to join"), f.channel, t("Optional. More channels can be joined later.")),
         h("fieldset", {class: "form__fieldset"}, h("legend", {}, t("Log in to the server")),
           field(t("SASL authentication"), f.sasl),
@@ -207,6 +210,8 @@ export class ConnectionEditorView extends SettingsPage {
     const url = urlFromFields(v, this.original);
     const commands = this.fields.commands.value.split("\n").map((line) => line.trim()).filter(Boolean);
     const body = {url, on_connect_commands: commands, wanted_state: this.fields.wanted.value};
+    const name = this.fields.name.value.trim();
+    if (name && name !== (this.conn && this.conn.name)) body.name = name;
     const {api, store, router} = this.app;
     if (!this.conn) {
       const channel = this.fields.channel.value.trim();
