@@ -114,6 +114,23 @@ def answer_names(irc: PeerClient) -> None:
     irc.on_line = on_line
 
 
+async def py_spy(args: argparse.Namespace, pid: int) -> asyncio.subprocess.Process | None:
+    """py-spy (pip install py-spy; not a dependency) recording `pid` into --py-spy, raw stacks."""
+    if not args.py_spy:
+        return None
+    spy = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "py-spy"), "record", "-r", "200", "-f", "raw", "-o", args.py_spy,
+        "--pid", str(pid), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+    await asyncio.sleep(1)  # it attaches
+    return spy
+
+
+async def stop_spy(spy: asyncio.subprocess.Process | None) -> None:
+    if spy is not None:
+        spy.send_signal(signal.SIGINT)
+        await spy.wait()
+
+
 def daemon_cpu(pid: int) -> float:
     """User + system CPU seconds of the process, every thread."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -273,6 +290,7 @@ async def bench_history(args: argparse.Namespace) -> None:
         ref = msgid.group(1).decode()
         tail = ["tail", "-n", str(args.limit), str(big_file)]
         rows = []
+        spy = await py_spy(args, daemon.pid)
         for name, command in [
             (f"BEFORE msgid= (mid-month) {args.limit}", f"CHATHISTORY BEFORE {big} msgid={ref} {args.limit}"),
             (f"BEFORE timestamp= (mid-month) {args.limit}", f"CHATHISTORY BEFORE {big} timestamp={stamp} {args.limit}"),
@@ -286,6 +304,7 @@ async def bench_history(args: argparse.Namespace) -> None:
                 counts.add(count)
                 base.append(await asyncio.to_thread(run_ms, tail))
             rows.append((name, ours, base, counts))
+        await stop_spy(spy)
         client.close()
         rss = rss_kib(daemon.pid)
     finally:
@@ -409,18 +428,11 @@ async def bench_relay(args: argparse.Namespace) -> None:
             before = rss_kib(daemon.pid)
             clients = await attach_all(port, email, args.clients)
             after = rss_kib(daemon.pid)
-            spy = None
-            if args.py_spy:
-                spy = await asyncio.create_subprocess_exec(
-                    str(Path(sys.executable).parent / "py-spy"), "record", "-r", "200", "-f", "raw", "-o", args.py_spy,
-                    "--pid", str(daemon.pid), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
-                await asyncio.sleep(1)  # py-spy attaches
+            spy = await py_spy(args, daemon.pid)
             cpu = daemon_cpu(daemon.pid)
             latencies = await relay_lines(irc, clients, first, count, args.rate)
             cpu = daemon_cpu(daemon.pid) - cpu
-            if spy is not None:
-                spy.send_signal(signal.SIGINT)
-                await spy.wait()
+            await stop_spy(spy)
             try:
                 await asyncio.wait_for(reader, 30)
             except TimeoutError:
@@ -458,7 +470,7 @@ async def main() -> None:
     ap.add_argument("--clients", type=int, default=100)
     ap.add_argument("--rate", type=float, default=1000)
     ap.add_argument("--seconds", type=float, default=10)
-    ap.add_argument("--py-spy", metavar="FILE", help="record the daemon with py-spy (raw) during the relay")
+    ap.add_argument("--py-spy", metavar="FILE", help="record the daemon with py-spy (raw stacks) while it is timed")
     args = ap.parse_args()
     if args.part in ("history", "all"):
         if args.home is None:

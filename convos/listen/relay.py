@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from ..core.connection import NetworkFacts, is_channel_name
 from ..core.events import ConversationChanged, Event, Joined, Message, ModeChanged, NickChanged, Parted, Quit
-from .lines import format_line, parse_time, server_time
+from .lines import format_line, log_time, server_time
 
 CONVOS_VERSION = "convos"
 # 005 tokens per line, as servers send them.
@@ -32,9 +32,7 @@ class ClientView:
         log timestamp (UTC, whole seconds)."""
         tags: dict[str, str] = {}
         if "server-time" in self.caps:
-            if isinstance(ts, str):
-                ts = parse_time(ts)
-            tags["time"] = server_time(time.time() if ts is None else ts)
+            tags["time"] = log_time(ts) if isinstance(ts, str) else server_time(time.time() if ts is None else ts)
         if msgid and "message-tags" in self.caps:
             tags["msgid"] = msgid
         return tags
