@@ -27,7 +27,10 @@ split lines in C, so 100 clients reading 1,000 lines/s each cost this process li
     attach to the one connection the lines come in on. Each client asks for `server-time`,
     `message-tags`, `batch`, `echo-message` and `draft/chathistory`, as WeeChat or Goguma do.
     - RSS (VmRSS of the daemon) before the clients attach, after, and after the relay; the cost
-      of a client is the difference over --clients.
+      of a client is the difference over --clients. Before that, one client attaches and is
+      relayed as many lines, so the daemon's own growth (modules, caches, log and websocket
+      buffers) is in `before`.
+    - The daemon's CPU time (every thread) during the relay, per line and per line and client.
     - Latency: the peer writes PRIVMSG lines to #chan at --rate a second for --seconds, each
       stamped with the time it is written to the daemon's socket; every client notes, for every
       line, the time it read it minus that stamp. The browser's websocket (/events) of the same
@@ -47,6 +50,7 @@ import asyncio
 import json
 import os
 import re
+import resource
 import signal
 import statistics
 import subprocess
@@ -135,6 +139,12 @@ def daemon_cpu(pid: int) -> float:
     """User + system CPU seconds of the process, every thread."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu() -> float:
+    """User + system CPU seconds of this process's finished children (the baseline commands)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def rss_kib(pid: int) -> int:
@@ -298,12 +308,17 @@ async def bench_history(args: argparse.Namespace) -> None:
         ]:
             await history_request(client, command)  # warm-up
             ours, base, counts = [], [], set()
+            cpu, base_cpu = 0.0, 0.0
             for _ in range(args.repeat):
+                cpu -= daemon_cpu(daemon.pid)
                 ms, count, _ = await history_request(client, command)
-                ours.append(ms)
+                cpu += daemon_cpu(daemon.pid)
                 counts.add(count)
+                ours.append(ms)
+                base_cpu -= children_cpu()
                 base.append(await asyncio.to_thread(run_ms, tail))
-            rows.append((name, ours, base, counts))
+                base_cpu += children_cpu()
+            rows.append((name, ours, base, counts, cpu / args.repeat * 1000, base_cpu / args.repeat * 1000))
         await stop_spy(spy)
         client.close()
         rss = rss_kib(daemon.pid)
@@ -312,11 +327,12 @@ async def bench_history(args: argparse.Namespace) -> None:
         tmp.cleanup()
     print(f"== history: {big_file.stat().st_size / 1e6:.0f} MB month of {big}, {args.repeat} requests each, "
           f"load {load_start} -> {load()}; daemon RSS {rss / 1024:.1f} MiB at the end")
-    for name, ours, base, counts in rows:
+    for name, ours, base, counts, cpu, base_cpu in rows:
         med, bmed = statistics.median(ours), statistics.median(base)
         print(f"CHATHISTORY {name}: {'/'.join(map(str, sorted(counts)))} lines; median {med:.2f} ms, "
-              f"p90 {pct(ours, 90):.2f} ms, min {min(ours):.2f} ms | tail -n {args.limit}: median {bmed:.2f} ms, "
-              f"p90 {pct(base, 90):.2f} ms | ratio {med / bmed:.2f} | target {HISTORY_TARGET_MS:.0f} ms: "
+              f"p90 {pct(ours, 90):.2f} ms, min {min(ours):.2f} ms, daemon CPU {cpu:.2f} ms a request | "
+              f"tail -n {args.limit}: median {bmed:.2f} ms, p90 {pct(base, 90):.2f} ms, min {min(base):.2f} ms, "
+              f"CPU {base_cpu:.2f} ms | ratio of medians {med / bmed:.2f} | target {HISTORY_TARGET_MS:.0f} ms: "
               f"{'met' if med <= HISTORY_TARGET_MS else 'missed'}")
 
 
@@ -406,7 +422,7 @@ async def bench_relay(args: argparse.Namespace) -> None:
                 if msg.type == aiohttp.WSMsgType.TEXT and '"pong"' in msg.data:
                     break
             ws_lat: list[int] = []
-            first = count + 100  # the lines the clients time; `count` to `first`: the warm-up's
+            first = 2 * count  # the lines the clients time; `count` to `first`: the warm-up's
 
             async def websocket() -> None:
                 async for msg in ws:
@@ -419,10 +435,11 @@ async def bench_relay(args: argparse.Namespace) -> None:
                         return
 
             reader = asyncio.create_task(websocket())
-            # Warm: one client attaches and gets a few lines, so what the first attach and the
-            # first relayed line load (modules, caches) is in `before`.
+            # Warm: one client attaches and gets as many lines as the clients will, so what the
+            # first attach and relaying (modules, caches, the log's and the websocket's buffers)
+            # take is in `before`, and the growth after the relay is the clients'.
             warm = await attach_all(port, email, 1)
-            await relay_lines(irc, warm, count, 100, 1000)
+            await relay_lines(irc, warm, count, count, args.rate)
             warm[0].close()
             await warm[0].closed.wait()
             before = rss_kib(daemon.pid)
