@@ -74,9 +74,11 @@ HISTORY_TARGET_MS = 20.0
 LATENCY_TARGET_MS = 20.0
 RSS_TARGET_KB = 200.0
 
-# Runs bin/convos (sys.argv[1]) with the per-account limit of attached clients raised.
+# Runs bin/convos (sys.argv[1]) with the per-account limit of attached clients raised; the
+# convos package of that checkout, whatever the venv has installed.
 WRAPPER = r"""
 import os, runpy, sys
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.realpath(sys.argv[1]))))
 import convos.listen.limits as limits
 limits.CLIENTS_PER_USER = int(os.environ["BENCH_CLIENTS_PER_USER"])
 sys.argv = sys.argv[1:]
@@ -365,7 +367,8 @@ async def relay_lines(peer_client: PeerClient, clients: list[NativeClient], firs
     return [x for c in clients for x in c.latencies]
 
 
-async def baseline_relay(args: argparse.Namespace, peer: FloodPeer, first: int) -> tuple[list[int], int, int]:
+async def baseline_relay(args: argparse.Namespace, peer: FloodPeer,
+                         first: int) -> tuple[list[int], int, int, float]:
     port = free_port()
     proc = await asyncio.create_subprocess_exec(sys.executable, "-c", TRIVIAL_RELAY, str(peer.port), str(port),
                                                 stdout=asyncio.subprocess.PIPE)
@@ -383,11 +386,13 @@ async def baseline_relay(args: argparse.Namespace, peer: FloodPeer, first: int) 
             client.fast = True
             clients.append(client)
         after = rss_kib(proc.pid)
+        cpu = daemon_cpu(proc.pid)
         latencies = await relay_lines(irc, clients, first, int(args.rate * args.seconds), args.rate)
+        cpu = daemon_cpu(proc.pid) - cpu
         for c in clients:
             c.close()
         irc.close()
-        return latencies, before, after
+        return latencies, before, after, cpu
     finally:
         proc.terminate()
         await proc.wait()
@@ -397,7 +402,7 @@ async def bench_relay(args: argparse.Namespace) -> None:
     peer = await FloodPeer().start()
     load_start = load()
     count = int(args.rate * args.seconds)
-    base_lat, base_before, base_after = await baseline_relay(args, peer, 0)
+    base_lat, base_before, base_after, base_cpu = await baseline_relay(args, peer, 0)
     load_base = load()
 
     port = free_port()
@@ -434,7 +439,13 @@ async def bench_relay(args: argparse.Namespace) -> None:
                     if f"b{first + count - 1:08d}" in msg.data:
                         return
 
+            async def keepalive() -> None:  # as the browser does; an idle socket is closed after 60 s
+                while not ws.closed:
+                    await asyncio.sleep(10)
+                    await ws.send_str("{}")
+
             reader = asyncio.create_task(websocket())
+            pinger = asyncio.create_task(keepalive())
             # Warm: one client attaches and gets as many lines as the clients will, so what the
             # first attach and relaying (modules, caches, the log's and the websocket's buffers)
             # take is in `before`, and the growth after the relay is the clients'.
@@ -454,6 +465,7 @@ async def bench_relay(args: argparse.Namespace) -> None:
                 await asyncio.wait_for(reader, 30)
             except TimeoutError:
                 print("  the websocket did not get the last line within 30 s")
+            pinger.cancel()
             relayed = rss_kib(daemon.pid)
             for c in clients:
                 c.close()
@@ -466,7 +478,7 @@ async def bench_relay(args: argparse.Namespace) -> None:
     print(f"== relay: {args.clients} clients, {count} lines at {args.rate:.0f}/s; load {load_start} -> "
           f"{load_base} (baseline done) -> {load()}")
     print(f"baseline, trivial Python relay: RSS {base_before} -> {base_after} KiB, "
-          f"{(base_after - base_before) / n:.1f} KiB a client; latency {dist(base_lat)}")
+          f"{(base_after - base_before) / n:.1f} KiB a client; CPU {base_cpu:.2f} s; latency {dist(base_lat)}")
     print(f"ours, every line to every client: {dist(latencies)}; target p99 < {LATENCY_TARGET_MS:.0f} ms: "
           f"{'met' if pct(latencies, 99) / 1e6 < LATENCY_TARGET_MS else 'missed'}")
     print(f"ours, the browser's websocket meanwhile: {dist(ws_lat)}")
