@@ -110,8 +110,34 @@ async def page(chromium: Any) -> AsyncIterator[Any]:
     page.seen = seen
     yield page
     assert seen.js_errors == [], f"uncaught JavaScript errors: {seen.js_errors}"
+    leaked = await leaked_values(page)
+    assert leaked == [], f"JavaScript values shown as text (a null child given to append or replaceChildren?): {leaked}"
     csp = [m for m in seen.console_errors if "Content Security Policy" in m]
     assert csp == [], f"the app broke its own Content-Security-Policy: {csp}"
+
+
+# Text nodes that are a JavaScript value turned into a string by mistake: `el.append(null)` and
+# `el.replaceChildren(x, null)` insert the text "null", unlike the DOM helper h(), which skips it.
+LEAKED_VALUES = """() => {
+    const bad = new Set(["null", "undefined", "NaN", "[object Object]"]);
+    const walker = document.createTreeWalker(document.body || document.documentElement, NodeFilter.SHOW_TEXT);
+    const found = [];
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        if (bad.has(node.nodeValue.trim())) found.push(`${node.parentElement.outerHTML.slice(0, 200)}`);
+    }
+    return found;
+}"""
+
+
+async def leaked_values(page: Any) -> list[str]:
+    """What LEAKED_VALUES finds on the page now; nothing when the page is closed or navigating."""
+    from playwright.async_api import Error as PlaywrightError
+
+    try:
+        found: list[str] = await page.evaluate(LEAKED_VALUES)
+    except PlaywrightError:
+        return []
+    return found
 
 
 async def until(page: Any, script: str, arg: Any = None, timeout: float = 30) -> None:

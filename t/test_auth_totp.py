@@ -206,3 +206,33 @@ async def test_header_sessions_are_not_asked_for_codes(make_client: Any) -> None
     body = await (await client.get("/api/user", headers=headers)).json()
     assert "two_factor_setup" not in body
     assert (await client.get("/api/connections", headers=headers)).status == 200
+
+
+async def test_an_admin_turns_off_someone_elses_codes(client: Any, home: Path) -> None:
+    """For a user who lost both the app and the recovery codes: only an admin may, the user list
+    says who has codes on, and afterwards the password alone signs the user in."""
+    await register(client, "admin@example.com")
+    core_of(client).settings.open_to_public = True
+    client.session.cookie_jar.clear()
+    await register(client, "a@example.com")
+    clock = clock_of(client)
+    await enrol(client, clock)
+    # Not by the user with a session of their own (a lost phone is what this is for), nor anyone not admin.
+    res = await client.delete("/api/user/a@example.com/two-factor")
+    assert res.status == 403
+    assert (await res.json())["errors"][0]["message"] == "Only admins can turn off someone else's two-factor codes."
+    assert core_of(client).get_user("a@example.com").extra["two_factor"]["secret"]
+
+    client.session.cookie_jar.clear()
+    res = await client.post("/api/user/login", json={"email": "admin@example.com", "password": PASSWORD})
+    assert res.status == 200
+    listed = {u["email"]: u["two_factor"] for u in (await (await client.get("/api/users")).json())["users"]}
+    assert listed == {"admin@example.com": False, "a@example.com": True}
+    res = await client.delete("/api/user/nobody@example.com/two-factor")
+    assert res.status == 404
+    res = await client.delete("/api/user/A@example.com/two-factor")
+    assert res.status == 200 and (await res.json())["enabled"] is False
+    saved = json.loads((home / "a@example.com" / "user.json").read_text())
+    assert "two_factor" not in saved
+    res = await login(client)
+    assert res.status == 200 and "two_factor_setup" not in await res.json()

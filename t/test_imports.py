@@ -50,6 +50,9 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "convos.push": ("convos.listen", "convos.web", "convos.irc", "convos.bot", "convos.embed", "convos.store.file",
                     "convos.store.memory", "convos.store.logs", "convos.store.pushfile", "convos.cli",
                     "aiohttp_session", "pydle"),
+    # Certificates in CONVOS_HOME: for the IRC core and the listener alike, so it needs none of them.
+    "convos.certs": ("convos.core", "convos.store", "convos.listen", "convos.web", "convos.irc", "convos.bot",
+                     "convos.embed", "convos.push", "convos.auth", "convos.cli", "aiohttp", "pydle"),
     "convos.listen": ("convos.auth", "convos.web", "convos.irc", "convos.bot", "convos.embed", "convos.push", "convos.store.file",
                       "convos.store.memory", "convos.store.pushfile", "convos.cli",
                       "aiohttp", "aiohttp_session", "pydle"),

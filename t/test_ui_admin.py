@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import pyotp
 from browser import CHROMIUM_ARGS, TIMEOUT_MS, require_chromium
 from playwright.async_api import async_playwright, expect
 from test_ui_chat import register_first_user
@@ -185,3 +186,35 @@ async def test_server_settings_and_profiles(ui_daemon: Any, page: Any) -> None:
     await page.get_by_role("alertdialog").get_by_role("button", name="Delete").click()
     await expect(row).to_have_count(0)
     await expect(default_row).to_be_visible()
+
+
+async def test_turning_off_someone_elses_two_factor_codes(ui_daemon: Any, page: Any) -> None:
+    d = await ui_daemon()
+    await register_first_user(page, d.url)
+    await expect(page).to_have_url(re.compile(r"/chat/"))
+    res = await page.evaluate("""async () => (await fetch("/api/user/lois@example.com/invite", {method: "POST",
+        headers: {"Content-Type": "application/json"}, body: "{}"})).json()""")
+    async with second_browser() as lois:
+        await lois.goto(res["url"])
+        await lois.get_by_label("Password").fill("lois-password")
+        await lois.get_by_role("button", name="Register").click()
+        await expect(lois).to_have_url(re.compile(r"/chat"))
+        secret = await lois.evaluate("""async () => (await (await fetch("/api/user/two-factor", {method: "POST"})).json()).secret""")
+        status = await lois.evaluate("""async (code) => (await fetch("/api/user/two-factor/confirm", {method: "POST",
+            headers: {"Content-Type": "application/json"}, body: JSON.stringify({code})})).status""",
+                                     pyotp.TOTP(secret).now())
+        assert status == 200
+
+    await page.goto(d.url + "/settings/users")
+    users = page.get_by_role("table", name="Users")
+    row = users.get_by_role("row", name=re.compile("lois@example.com"))
+    # Only someone with codes on has the button.
+    await expect(users.get_by_role("row", name=re.compile("superman@example.com")).get_by_role(
+        "button", name=re.compile("Turn off two-factor"))).to_have_count(0)
+    await row.get_by_role("button", name="Turn off two-factor codes of lois@example.com").click()
+    confirm = page.get_by_role("alertdialog", name="Turn off two-factor codes")
+    await expect(confirm).to_contain_text("lois@example.com then signs in with the password alone.")
+    await confirm.get_by_role("button", name="Turn off").click()
+    await expect(row.get_by_role("button", name=re.compile("Turn off two-factor"))).to_have_count(0)
+    users_now = await page.evaluate("""async () => (await (await fetch("/api/users")).json()).users""")
+    assert {u["email"]: u["two_factor"] for u in users_now} == {"lois@example.com": False, "superman@example.com": False}

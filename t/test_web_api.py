@@ -22,7 +22,7 @@ OPERATIONS = {
     # issue 13: the browser app's tools, themes and preferences
     "embedImage", "exportConversation", "getCustomCss", "getPreferences", "listThemes", "saveCustomCss", "savePreferences",
     # Sign-in (docs/authentication.md)
-    "getTwoFactor", "startTwoFactor", "confirmTwoFactor", "removeTwoFactor", "getAuthProviders",
+    "getTwoFactor", "startTwoFactor", "confirmTwoFactor", "removeTwoFactor", "resetTwoFactor", "getAuthProviders",
     # App passwords, for the IRC listener (docs/irc-listener.md)
     "listAppPasswords", "createAppPassword", "revokeAppPassword",
 }

@@ -29,6 +29,7 @@ SEED = [
     ("startTwoFactor", "POST", "/user/two-factor"),
     ("confirmTwoFactor", "POST", "/user/two-factor/confirm"),
     ("removeTwoFactor", "DELETE", "/user/two-factor"),
+    ("resetTwoFactor", "DELETE", "/user/{email}/two-factor"),
     ("getAuthProviders", "GET", "/auth/providers"),
     ("deleteUser", "DELETE", "/user/{email}"),
     ("embed", "GET", "/embed"),
@@ -86,6 +87,7 @@ UI_TOOLS = [
 SEED += UI_TOOLS
 ADMIN = {
     "getAuthProviders",
+    "resetTwoFactor",
     "inviteUser",
     "getSettings",
     "updateSettings",
@@ -129,7 +131,7 @@ CONV = {"connection_id": "irc-libera", "conversation_id": "#convos"}
 
 
 def test_doc_has_exactly_the_seed_operations(spec: ApiSpec) -> None:
-    assert len(SEED) == 44 + len(UI_TOOLS)
+    assert len(SEED) == 45 + len(UI_TOOLS)
     assert sorted(op.operation_id for op in spec.operations) == sorted(o for o, _, _ in SEED + PUSH)
     assert {(op.operation_id, op.method, op.path) for op in spec.operations} == set(SEED + PUSH)
 
@@ -183,6 +185,7 @@ def test_operation_parameters_are_resolved(spec: ApiSpec) -> None:
 PARAMS = {
     "confirmTwoFactor": "body:body",
     "removeTwoFactor": "body:body",
+    "resetTwoFactor": "email:path",
     "connectionMessages": "connection_id:path after:query around:query before:query limit:query match:query"
     " after_id:query around_id:query before_id:query",
     "conversationMessages": "connection_id:path conversation_id:path after:query around:query before:query"

@@ -48,6 +48,17 @@ def parse_address(text: str) -> IPAddress | None:
         return None
 
 
+def is_loopback_host(host: str | None) -> bool:
+    """`localhost` or a loopback address literal: where plain-text http:// or irc:// may listen
+    or be fetched from without giving passwords away."""
+    if host is None:
+        return False
+    if host == "localhost":
+        return True
+    ip = parse_address(host)
+    return ip is not None and ip.is_loopback
+
+
 class NotPublicAddress(Exception):
     """A host is, or resolved to, an address that is not allowed."""
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 from collections import Counter
 from dataclasses import dataclass
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from ..core.addresses import is_loopback_host
 from . import limits, tls
 from .auth import AttemptLimits, PasswordCheck, SignIn
 from .fanout import LineCache
@@ -33,17 +33,6 @@ class ListenAddress:
     tls: bool
 
 
-def _is_loopback(host: str | None) -> bool:
-    if host is None:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def parse_address(url: str, insecure: bool = False) -> ListenAddress:
     """`ircs://*:6697`, `ircs://[::1]:6697`, `irc://127.0.0.1:6667`; ValueError when it is not one,
     or when it is plain text on anything but loopback and `insecure` is not set."""
@@ -58,7 +47,7 @@ def parse_address(url: str, insecure: bool = False) -> ListenAddress:
         raise ValueError(f"CONVOS_IRC_LISTEN: {url!r} needs a host and a port")
     host = None if "://*" in url else parts.hostname
     use_tls = parts.scheme == "ircs"
-    if not use_tls and not insecure and not _is_loopback(host):
+    if not use_tls and not insecure and not is_loopback_host(host):
         raise ValueError(f"CONVOS_IRC_LISTEN: {url!r} would take passwords in plain text; use ircs://, "
                          "a loopback address, or set CONVOS_IRC_LISTEN_INSECURE=1")
     return ListenAddress(url, host, port, use_tls)

@@ -1,7 +1,9 @@
-"""Two-factor codes of the logged-in user, and the admin's list of sign-in providers."""
+"""Two-factor codes of the logged-in user (and an admin's reset of someone's), and the admin's list
+of sign-in providers."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from aiohttp import web
@@ -13,6 +15,7 @@ from ..session import remote_address, require_admin, require_login
 from ..signin import check_code
 from . import ApiRoutes, Input
 
+log = logging.getLogger(__name__)
 routes = ApiRoutes()
 
 
@@ -66,6 +69,22 @@ async def remove_two_factor(request: web.Request, inp: Input) -> dict[str, Any]:
     elif two_factor.enabled(user):
         await check_code(request, user, str(body.get("code") or ""), "A current code is required.")
     await two_factor.disable(user)
+    return two_factor.status(user)
+
+
+@routes.delete("/user/{email}/two-factor")
+async def reset_two_factor(request: web.Request, inp: Input) -> dict[str, Any]:
+    """An admin turns off someone's codes: what to do for a user who lost the app and the
+    recovery codes. Not a way around the user's own rules: the admin could reset the password."""
+    admin = await require_admin(request, forbidden="Only admins can turn off someone else's two-factor codes.")
+    two_factor = _two_factor(request)
+    user = request.app[CORE].get_user(str(inp["email"]))
+    if user is None:
+        raise NotFound("No such user.")
+    was_on = two_factor.enabled(user)
+    await two_factor.disable(user)
+    if was_on:
+        log.warning("Two-factor codes of %s turned off by %s.", user.email, admin.email if admin else "the local admin")
     return two_factor.status(user)
 
 

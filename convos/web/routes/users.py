@@ -218,7 +218,10 @@ async def get_users(request: web.Request, inp: Input) -> dict[str, Any]:
     if not is_admin:
         raise Forbidden("Only admins can list users.")
     users = sorted(core.users, key=lambda u: u.email)
-    return {"users": [u.api_dict() for u in users]}
+    two_factor = request.app[AUTH].two_factor
+    if two_factor is None:
+        return {"users": [u.api_dict() for u in users]}
+    return {"users": [{**u.api_dict(), "two_factor": two_factor.enabled(u)} for u in users]}
 
 
 @routes.post("/user/{email}/invite")

@@ -1,4 +1,5 @@
-// Administration, users: the list of users, invite and password reset links, deleting a user.
+// Administration, users: the list of users, invite and password reset links, turning off someone's
+// two-factor codes, deleting a user.
 // Only shown to admins; the API refuses everyone else anyway.
 import {h} from "../dom.js";
 import {t} from "../i18n.js";
@@ -75,6 +76,8 @@ export class UsersView extends SettingsPage {
         h("button", {type: "button", class: "btn btn--small btn--quiet", "aria-label": t("Password reset link for %1", u.email),
           onclick: () => { this.inviteEmail.value = u.email; this.createLink(u.email).catch((err) => this.showListError(err)); }},
         t("Password reset link")),
+        u.two_factor ? h("button", {type: "button", class: "btn btn--small btn--quiet", "aria-label": t("Turn off two-factor codes of %1", u.email),
+          onclick: () => this.resetTwoFactor(u.email)}, t("Turn off two-factor codes")) : null,
         h("button", {type: "button", class: "btn btn--small btn--quiet btn--destructive", "aria-label": t("Delete %1", u.email),
           onclick: () => this.remove(u.email, u.email === me)}, t("Delete")))));
     this.list.replaceChildren(h("table", {class: "table"},
@@ -89,6 +92,23 @@ export class UsersView extends SettingsPage {
     this.listError.textContent = err.message;
     this.listError.hidden = false;
     this.listError.scrollIntoView({block: "nearest"});
+  }
+
+  async resetTwoFactor(email) {
+    this.listError.hidden = true;
+    const ok = await confirmDialog({
+      title: t("Turn off two-factor codes"),
+      text: t("%1 then signs in with the password alone. Do this only when you know it is them, for example after they lost their phone and recovery codes.", email),
+      confirmLabel: t("Turn off"),
+    });
+    if (!ok) return;
+    try {
+      await this.app.api.call("resetTwoFactor", {email});
+    } catch (err) {
+      this.showListError(err);
+      return;
+    }
+    this.load();
   }
 
   async remove(email, self) {

@@ -84,7 +84,7 @@ export class Sidebar {
         : null),
       item("/settings/files", t("Files")),
       item("/settings/account", t("Settings")),
-      this.readAllItem());
+      ...[this.readAllItem()].filter(Boolean));
     if (focused) {
       const el = [...this.tools.querySelectorAll("a")].find((x) => x.getAttribute("href") === focused);
       if (el) el.focus();
