@@ -115,3 +115,28 @@ async def test_close_user_ends_only_that_users_subscriptions():
     assert not a1.dropped
     bus.publish(message("b@x"))
     assert len(await received(b, 1)) == 1 and len(await received(everyone, 1)) == 1
+
+
+async def test_a_waiting_reader_is_woken_by_an_event_or_the_close_and_a_cancelled_wait_loses_nothing():
+    bus = EventBus()
+    sub = bus.subscribe(email="a@x")
+    waiting = asyncio.create_task(sub.get())
+    await asyncio.sleep(0)  # one turn of the loop: the task runs until it waits
+    assert sub._waiter is not None and not waiting.done()
+    bus.publish(message("a@x", "one"))
+    got = await asyncio.wait_for(waiting, 2)
+    assert isinstance(got, Message) and got.message == "one"
+    cancelled = asyncio.create_task(sub.get())
+    await asyncio.sleep(0)
+    assert sub._waiter is not None
+    cancelled.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    bus.publish(message("a@x", "two"))  # offered after the cancelled wait: still there
+    (event,) = await received(sub, 1)
+    assert isinstance(event, Message) and event.message == "two"
+    closing = asyncio.create_task(sub.get())
+    await asyncio.sleep(0)
+    assert sub._waiter is not None
+    sub.close()
+    assert await asyncio.wait_for(closing, 2) is None

@@ -43,7 +43,7 @@ async def test_chathistory_every_subcommand(convos: Any, native: Any, irc_client
     me = native()
     await me.register(password=f"{EMAIL}/localhost:{PASSWORD}", caps=CAPS)
     isupport = [p for m in me.inbox.history if m.command == "005" for p in m.params]
-    assert "CHATHISTORY=200" in isupport and "MSGREFTYPES=msgid,timestamp" in isupport
+    assert "CHATHISTORY=500" in isupport and "MSGREFTYPES=msgid,timestamp" in isupport
     await me.expect("366")
     before_all = server_time(time.time() - 5)
     jimmy = await irc_client("jimmy")
@@ -99,6 +99,26 @@ async def test_chathistory_every_subcommand(convos: Any, native: Any, irc_client
                 "CHATHISTORY AFTER #convos msgid=nonsense 10", "CHATHISTORY SIDEWAYS #convos * 10"):
         fail, _ = await history(me, bad)
         assert fail.command == "FAIL" and fail.params[:2] == ("CHATHISTORY", "INVALID_PARAMS"), (bad, fail.raw)
+
+
+async def test_chathistory_answers_up_to_500_lines_where_the_api_stops_at_200(convos: Any, native: Any) -> None:
+    core = core_of(convos)
+    conn = core.get_user(EMAIL).get_connection("irc-localhost")
+    conv = conn.get_conversation("#convos")
+    for i in range(600):
+        await core.chat.ingest(conn, conv, type="private", from_="jimmy", message=f"old {i:03}")
+    me = native()
+    await me.register(password=f"{EMAIL}/localhost:{PASSWORD}", caps=CAPS)
+    await me.expect("366")
+    _, lines = await history(me, "CHATHISTORY LATEST #convos * 1000")
+    assert texts(lines) == [f"old {i:03}" for i in range(100, 600)]  # the newest 500, in one answer
+    _, lines = await history(me, f"CHATHISTORY BEFORE #convos msgid={lines[450].tags['msgid']} 500")
+    assert texts(lines) == [f"old {i:03}" for i in range(50, 550)]
+    _, lines = await history(me, f"CHATHISTORY AFTER #convos msgid={lines[0].tags['msgid']} 500")
+    assert texts(lines) == [f"old {i:03}" for i in range(51, 551)]
+    assert all(m.tags["time"].endswith(".000Z") and len(m.tags["time"]) == 24 for m in lines)
+    res = await convos.get("/api/connection/irc-localhost/conversation/%23convos/messages", params={"limit": 500})
+    assert len((await res.json())["messages"]) == 200  # the API's pages are as they were
 
 
 async def test_chathistory_without_batch_gets_plain_lines(convos: Any, native: Any, irc_client: Any) -> None:

@@ -15,7 +15,7 @@ from listen_client import Native
 
 from convos.listen import parse_address
 from convos.listen.auth import from_pass, from_sasl_plain
-from convos.listen.lines import format_line, parse, server_time
+from convos.listen.lines import format_line, log_time, parse, server_time
 
 EMAIL, PASSWORD = "superman@example.com", "longenough"
 
@@ -58,6 +58,10 @@ def test_lines() -> None:
         "@msgid=a\\:b\\sc :n PRIVMSG #c :two words"
     assert format_line("PRIVMSG", "#c", "a\r\nQUIT") == "PRIVMSG #c :a QUIT"  # never a second line
     assert server_time(0.5) == "1970-01-01T00:00:00.500Z"
+    # A log timestamp (UTC, whole seconds) as a time tag, without parsing; other forms parsed.
+    assert log_time("2026-10-16T06:59:58") == "2026-10-16T06:59:58.000Z"
+    assert log_time("2026-10-16T06:59:58.250+00:00") == "2026-10-16T06:59:58.250Z"
+    assert format_line("TAGMSG", "#c", tags={"+x": "\\ ;\r\n"}) == "@+x=\\\\\\s\\:\\r\\n TAGMSG #c"
 
 
 def test_credentials() -> None:

@@ -56,7 +56,8 @@ def _limit(value: Any, default: int, maximum: int) -> int:
 
 
 async def messages(core: Core, user: User, connection_id: str, conversation_id: str,
-                   params: dict[str, Any]) -> dict[str, Any]:
+                   params: dict[str, Any], *, max_limit: int | None = None) -> dict[str, Any]:
+    """A page of a conversation; at most 200 messages (the API's §3.1), or `max_limit`."""
     _, conv = find_conversation(user, connection_id, conversation_id)
     query = {
         "after": parse_ts(params.get("after"), "/after"),
@@ -69,6 +70,8 @@ async def messages(core: Core, user: User, connection_id: str, conversation_id: 
         "limit": params.get("limit"),
         "match": params.get("match") or None,
     }
+    if max_limit is not None:
+        query["max_limit"] = max_limit
     try:
         async with core.scan_slots.hold(user.email):
             page = await core.store.read_messages(user.email, connection_id, conv.conversation_id, **query)

@@ -23,5 +23,9 @@ class UserEvents:
     async def get(self) -> Event | None:
         return await self._sub.get()
 
+    def drain(self) -> tuple[list[Event], bool]:
+        """The events queued now, without waiting, and whether the subscription ended."""
+        return self._sub.drain()
+
     def close(self) -> None:
         self._sub.close()

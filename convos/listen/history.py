@@ -18,8 +18,9 @@ if TYPE_CHECKING:
     from ..core.core import Core
     from ..core.user import User
 
-# The store's largest page; advertised as CHATHISTORY=<n> in 005.
-MAX_LIMIT = 200
+# The most lines one answer has, read in one pass of the store (the API's pages stop at 200);
+# advertised as CHATHISTORY=<n> in 005. bench/bench_listen.py times 500 deep in a 300 MB month.
+MAX_LIMIT = 500
 # Conversations TARGETS looks at, at most (each costs one short read of its newest month).
 MAX_TARGETS_SCANNED = 200
 _batch_ids = itertools.count(1)
@@ -107,7 +108,8 @@ class History:
         cursor is widened to its whole second by the store, which may give more). Without `trim`
         as the store gives it (`around` gives up to `limit` on each side)."""
         try:
-            page = await history.messages(self.core, self.user, self.conn.connection_id, conversation_id, params)
+            page = await history.messages(self.core, self.user, self.conn.connection_id, conversation_id, params,
+                                          max_limit=MAX_LIMIT)
         except ConvosError as err:
             raise HistoryError("MESSAGE_ERROR", conversation_id,
                                err.errors[0].message if err.errors else str(err)) from None

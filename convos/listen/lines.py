@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-_TAG_ESCAPE = {";": "\\:", " ": "\\s", "\\": "\\\\", "\r": "\\r", "\n": "\\n"}
+_TAG_ESCAPE = str.maketrans({";": "\\:", " ": "\\s", "\\": "\\\\", "\r": "\\r", "\n": "\\n"})
 _TAG_UNESCAPE = {":": ";", "s": " ", "\\": "\\", "r": "\r", "n": "\n"}
 
 
@@ -60,7 +61,7 @@ def unescape_tag(value: str) -> str:
 
 
 def escape_tag(value: str) -> str:
-    return "".join(_TAG_ESCAPE.get(ch, ch) for ch in value)
+    return value.translate(_TAG_ESCAPE)
 
 
 def clean(param: str) -> str:
@@ -89,6 +90,15 @@ def format_line(command: str, *params: str, source: str = "", tags: dict[str, st
 def server_time(ts: float) -> str:
     """The IRCv3 `time` tag: UTC with milliseconds."""
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(ts * 1000) % 1000:03d}Z"
+
+
+def log_time(ts: str) -> str:
+    """The `time` tag of a log timestamp (UTC, whole seconds: `2026-10-16T06:59:58`), without
+    parsing it (a history answer has hundreds); another form is parsed, and now if it fails."""
+    if len(ts) == 19 and ts[10] == "T" and ts[4] == "-" and ts[13] == ":":
+        return ts + ".000Z"
+    parsed = parse_time(ts)
+    return server_time(time.time() if parsed is None else parsed)
 
 
 def parse_time(value: str) -> float | None:

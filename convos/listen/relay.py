@@ -23,7 +23,7 @@ from ..core.events import (
     RealnameChanged,
 )
 from ..core.people import People
-from .lines import format_line, parse_time, server_time
+from .lines import format_line, log_time, server_time
 
 CONVOS_VERSION = "convos"
 # 005 tokens per line, as servers send them.
@@ -52,9 +52,7 @@ class ClientView:
         log timestamp (UTC, whole seconds)."""
         tags: dict[str, str] = {}
         if "server-time" in self.caps:
-            if isinstance(ts, str):
-                ts = parse_time(ts)
-            tags["time"] = server_time(time.time() if ts is None else ts)
+            tags["time"] = log_time(ts) if isinstance(ts, str) else server_time(time.time() if ts is None else ts)
         if msgid and "message-tags" in self.caps:
             tags["msgid"] = msgid
         return tags

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from ..core.addresses import is_loopback_host
 from . import limits, tls
 from .auth import AttemptLimits, PasswordCheck, SignIn
+from .fanout import LineCache
 from .session import ClientSession
 
 if TYPE_CHECKING:
@@ -70,6 +71,7 @@ class Listener:
         self._sessions: set[ClientSession] = set()
         self._attached: dict[tuple[str, str], set[ClientSession]] = {}
         self._pending: Counter[str] = Counter()
+        self.lines = LineCache()  # chat lines formatted once for the clients they all go to
 
     async def start(self) -> None:
         context = None

@@ -17,7 +17,7 @@ from .commands import SERVER_NAME, ClientCommands, markread_line
 from .history import MAX_LIMIT
 from .lines import Line, format_line, parse
 from .networks import Networks
-from .relay import ClientView, channel_lines, event_line, joined_now, state_lines, welcome
+from .relay import ClientView, channel_lines, joined_now, state_lines, welcome
 
 if TYPE_CHECKING:
     from ..core.connection import Connection, Conversation
@@ -62,6 +62,7 @@ class ClientSession:
         self._replayed: set[str] = set()
         self._bucket = limits.LineBucket()
         self._buffer = bytearray()
+        self._corked: list[str] | None = None  # lines held back to go out in one write
         self._skipping = False
         # Registration
         self._cap_negotiating = False
@@ -79,23 +80,33 @@ class ClientSession:
 
     def send(self, *lines: str) -> None:
         """Queue lines for the client; a client that does not take what it is sent is dropped."""
-        if self.closed:
+        if self._corked is not None:
+            self._corked.extend(lines)
+            return
+        if self.closed or not lines:
             return
         transport = self.writer.transport
         if transport.is_closing():
             self.closed = True
             return
+        self.writer.write(("\r\n".join(lines) + "\r\n").encode("utf-8", "replace"))
+        # Checked after the write: the lines of a whole batch of events go in one.
         if transport.get_write_buffer_size() > limits.MAX_WRITE_BUFFER:
             log.info("IRC listener: %s of %s is too slow; disconnecting it.", self.address, self.email)
             self.closed = True
             # Detached before the socket drops, so no one sees the client gone yet still listed.
             self.listener.detach(self)
             transport.abort()
-            return
-        self.writer.write(b"".join(line.encode("utf-8", "replace") + b"\r\n" for line in lines))
+
+    def _uncork(self) -> None:
+        """Send what was held back for one write (see `_relay`)."""
+        held, self._corked = self._corked, None
+        if held:
+            self.send(*held)
 
     def error(self, reason: str) -> None:
         """ERROR and close: the client is sent away."""
+        self._uncork()
         self.send(format_line("ERROR", f"Closing link: {reason}"))
         self.closed = True
         self.writer.close()
@@ -441,16 +452,31 @@ class ClientSession:
     # --- relay ----------------------------------------------------------------
 
     async def _relay(self) -> None:
+        """Relay the events of this client's connection. Every chat line queued when it wakes
+        goes out in one write: the lines of one written log batch all come in one loop
+        iteration, and one system call for each attached client is what the relay can afford."""
         assert self.events is not None
         while True:
             event = await self.events.get()
-            if event is None:
+            events, ended = ([], True) if event is None else ([event], False)
+            if event is not None:
+                more, ended = self.events.drain()
+                events.extend(more)
+            try:
+                for event in events:
+                    self.networks.on_event(event)
+                    if not isinstance(event, ConnectionEvent) or event.connection_id != self.connection_id:
+                        continue
+                    if not isinstance(event, Message):
+                        self._uncork()  # in order, and not held while it waits (NAMES)
+                    elif self._corked is None:
+                        self._corked = []
+                    await self.relay(event)
+            finally:
+                self._uncork()
+            if ended:
                 self.error("Too slow: events were missed" if self.events.overflowed else "Signed out")
                 return
-            self.networks.on_event(event)
-            if not isinstance(event, ConnectionEvent) or event.connection_id != self.connection_id:
-                continue
-            await self.relay(event)
 
     async def relay(self, event: Event) -> None:
         if isinstance(event, Message):
@@ -460,7 +486,7 @@ class ClientSession:
             if event.id:
                 self.last_msgid = event.id
             if not self._own_unechoed(event):
-                self.send(event_line(self.view, event))
+                self.send(self.listener.lines.event_line(self.view, event))
         elif isinstance(event, ConnectionRemoved):
             self.error("The connection was removed")
         elif isinstance(event, Read):

@@ -121,13 +121,14 @@ def shift_ts(ts: str, seconds: int) -> str:
     return (datetime.fromisoformat(ts) + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def resolve_limit(limit: int | None, *, both_bounds: bool = False) -> int:
-    """§3.1: default 60, or 200 with both after and before; clamped to 200; below 1 is an error."""
+def resolve_limit(limit: int | None, *, both_bounds: bool = False, max_limit: int = MAX_LIMIT) -> int:
+    """§3.1: default 60, or 200 with both after and before; clamped to 200 (`max_limit`, which
+    only callers other than the API change); below 1 is an error."""
     if limit is None:
         return RANGE_LIMIT if both_bounds else DEFAULT_LIMIT
     if limit < 1:
         raise InvalidLimit("Must be a positive integer.")
-    return min(limit, MAX_LIMIT)
+    return min(limit, max_limit)
 
 
 def check_window(after: datetime, before: datetime) -> None:
@@ -176,6 +177,7 @@ def read_messages(
     before_id: MessagePos | None = None,
     around_id: MessagePos | None = None,
     limit: int | None = None,
+    max_limit: int = MAX_LIMIT,
     match: Matcher | str | None = None,
     from_: str | None = None,
     now: datetime | None = None,
@@ -188,7 +190,7 @@ def read_messages(
     return plan_page(
         lambda q: _read(conn_dir, conversation_id, q, cancel), conversation_tag(conn_dir, conversation_id),
         after=after, before=before, around=around, after_id=after_id, before_id=before_id, around_id=around_id,
-        limit=limit, match=match, from_=from_, now=now,
+        limit=limit, max_limit=max_limit, match=match, from_=from_, now=now,
     )
 
 
@@ -203,6 +205,7 @@ def plan_page(
     before_id: MessagePos | None = None,
     around_id: MessagePos | None = None,
     limit: int | None = None,
+    max_limit: int = MAX_LIMIT,
     match: Matcher | str | None = None,
     from_: str | None = None,
     now: datetime | None = None,
@@ -215,7 +218,7 @@ def plan_page(
     WindowTooLong (all ValueError) for bad input.
     """
     has_after, has_before = after is not None or after_id is not None, before is not None or before_id is not None
-    limit = resolve_limit(limit, both_bounds=has_after and has_before)
+    limit = resolve_limit(limit, both_bounds=has_after and has_before, max_limit=max_limit)
     by_id = after_id is not None or before_id is not None or around_id is not None
     widen = not by_id and (after is not None or before is not None or around is not None)
     if after_id is not None:
