@@ -16,7 +16,7 @@ from convos.core import core as core_module
 from convos.core import history
 from convos.core.connection import Connection
 from convos.core.core import Core
-from convos.core.events import Message
+from convos.core.events import ConversationChanged, Message
 from convos.errors import InvalidInput
 from convos.store.memory import MemoryStore
 
@@ -106,3 +106,36 @@ async def test_removing_a_user_removes_their_data(core: Core) -> None:
     assert await store.load_connections(user.email) == []
     page = await store.read_messages(user.email, conn.connection_id, "#convos")
     assert page.messages == []
+
+
+async def test_read_up_to_a_message_leaves_later_lines_unread(core: Core) -> None:
+    """A read request that comes after new lines (sent as the user left the conversation) reads
+    only what the reader was shown: `last_id`, the newest message of its view."""
+    user = await core.create_user("superman@example.com", "s3cret")
+    conn = await core.connections.create_connection(user, "irc://irc.example.com/%23convos", start=False)
+    conn.info["nick"] = "superman"
+    conv = conn.get_conversation("#convos")
+    assert conv is not None
+    sub = core.events.subscribe(email=user.email, kinds={Message})
+    ts = time.time()
+    await core.chat.ingest(conn, conv, type="private", from_="bob", message="seen", ts=ts)
+    await core.chat.ingest(conn, conv, type="private", from_="superman", message="mine", ts=ts + 1, own=True)
+    await core.chat.ingest(conn, conv, type="private", from_="bob", message="superman: unseen", ts=ts + 2)
+    await core.chat.ingest(conn, conv, type="private", from_="bob", message="unseen too", ts=ts + 3)
+    ids = [e.id for e in [await asyncio.wait_for(sub.get(), 1) for _ in range(4)] if isinstance(e, Message)]
+    assert conv.unread == 3 and conv.notifications == 1
+
+    changed = core.events.subscribe(email=user.email, kinds={ConversationChanged})
+    await core.chat.mark_read(user, conn, conv, last_id=ids[1])  # shown up to our own line
+    assert (conv.unread, conv.notifications, conv.first_unread_id) == (2, 1, ids[2])
+    event = await asyncio.wait_for(changed.get(), 1)
+    assert isinstance(event, ConversationChanged) and (event.unread, event.first_unread_id) == (2, ids[2])
+    await core.chat.mark_read(user, conn, conv, last_id=ids[3])  # shown all
+    assert (conv.unread, conv.notifications, conv.first_unread_id) == (0, 0, "")
+
+    await core.chat.ingest(conn, conv, type="private", from_="bob", message="again", ts=ts + 4)
+    await core.chat.mark_read(user, conn, conv, last_id="AAAAAAAAAAAAAAAA")  # no such line: all read
+    assert conv.unread == 0
+    await core.chat.ingest(conn, conv, type="private", from_="bob", message="and again", ts=ts + 5)
+    await core.chat.mark_read(user, conn, conv)  # without a position: all read, as in 8.07
+    assert conv.unread == 0

@@ -308,3 +308,32 @@ async def test_legacy_last_read_counts_without_cap(make_client, home):
     conv = core_of(client).get_user("superman@example.com").get_connection("irc-localhost").get_conversation("#convos")
     assert conv.unread == 90  # the original caps this at 61
     assert "last_read" not in decode(path.read_bytes())["conversations"][0]
+
+
+async def test_read_up_to_the_newest_line_shown(client):
+    """markConversationAsRead's `last_id`: the file store's ids, and the counters browsers get."""
+    from conftest import register
+
+    await register(client, "superman@example.com")
+    res = await client.post("/api/connections", json={"url": "irc://irc.example.com/%23planet",
+                                                      "wanted_state": "disconnected"})
+    assert res.status == 200
+    core = core_of(client)
+    user = core.get_user("superman@example.com")
+    conn = user.get_connection("irc-example")
+    conv = conn.get_conversation("#planet")
+    for text in ("one", "two", "three"):
+        await core.chat.ingest(conn, conv, type="private", from_="lois", message=text)
+    await core.store.flush_logs()
+    page = await (await client.get("/api/connection/irc-example/conversation/%23planet/messages")).json()
+    ids = [m["id"] for m in page["messages"]]
+    url = "/api/connection/irc-example/conversation/%23planet/read"
+    res = await client.post(url, json={"last_id": ids[0]})
+    assert res.status == 200
+    conversations = (await (await client.get("/api/conversations")).json())["conversations"]
+    planet = next(c for c in conversations if c["conversation_id"] == "#planet")
+    assert (planet["unread"], planet["first_unread_id"]) == (2, ids[1])
+    res = await client.post(url, json={"last_id": 42})
+    assert res.status == 400 and (await res.json())["errors"][0]["path"] == "/body/last_id"
+    res = await client.post(url, json={"last_id": ids[2]})
+    assert res.status == 200 and conv.unread == 0

@@ -19,6 +19,9 @@ from .users import Users
 
 log = logging.getLogger(__name__)
 
+# Lines after a reader's last seen one that mark_read reads to count what is still unread.
+UNREAD_AFTER_LIMIT = 200
+
 
 class ConversationStore(ConnectionStore, MessageLog, Protocol):
     """What the chat and connections services need of the store: connection.json and the logs."""
@@ -136,11 +139,38 @@ class ChatService:
         if not own or highlight:
             self.save_soon(conn)
 
-    async def mark_read(self, user: User, conn: Connection, conv: Conversation) -> None:
+    async def mark_read(self, user: User, conn: Connection, conv: Conversation, last_id: str = "") -> None:
+        """Read. With `last_id`, the newest message the reader was shown: lines logged after it
+        stay unread (a read request from a view the user just left can come after new lines)."""
+        if last_id and conv.unread and await self._unread_after(user, conn, conv, last_id):
+            return
         conv.mark_read()
         # Other tabs and devices of the user clear their badges too.
         self.emit(conn, Read(email=user.email, connection_id=conn.connection_id, conversation_id=conv.conversation_id))
         await self.save_connection(user, conn)
+
+    async def _unread_after(self, user: User, conn: Connection, conv: Conversation, last_id: str) -> bool:
+        """Make the counters those of the lines of others after `last_id`; False when there are
+        none (or `last_id` names no line of the conversation): then all is read."""
+        await self.store.flush_logs()  # every line counted so far is in the file
+        try:
+            page = await self.store.read_messages(user.email, conn.connection_id, conv.conversation_id,
+                                                  after_id=last_id, limit=UNREAD_AFTER_LIMIT)
+        except (ValueError, LookupError, OSError):
+            return False
+        nick = str(conn.info.get("nick") or "").lower()
+        unseen = [m.to_dict() for m in page.messages]
+        unseen = [m for m in unseen if str(m.get("from") or "").lower() != nick]
+        if not unseen:
+            return False
+        if page.after_id is None:  # all of them: the exact count; else more than a page, kept as it is
+            conv.unread = min(conv.unread, len(unseen))
+        conv.first_unread = str(unseen[0].get("id") or "")
+        if conv.conversation_id and not conv.is_private:
+            conv.notifications = min(conv.notifications, sum(1 for m in unseen if m.get("highlight")))
+        self.emit_conversation(conn, conv)
+        await self.save_connection(user, conn)
+        return True
 
     async def mark_notifications_read(self, user: User) -> None:
         for conn in user.sorted_connections():

@@ -30,7 +30,7 @@ async def connection_messages(request: web.Request, inp: Input) -> dict[str, Any
 async def mark_conversation_as_read(request: web.Request, inp: Input) -> dict[str, Any]:
     user = await require_login(request)
     conn, conv = history.find_conversation(user, inp["connection_id"], inp["conversation_id"])
-    await request.app[CHAT].mark_read(user, conn, conv)
+    await request.app[CHAT].mark_read(user, conn, conv, str((inp.get("body") or {}).get("last_id") or ""))
     return {}
 
 
@@ -38,7 +38,7 @@ async def mark_conversation_as_read(request: web.Request, inp: Input) -> dict[st
 async def mark_connection_as_read(request: web.Request, inp: Input) -> dict[str, Any]:
     user = await require_login(request)
     conn, conv = history.find_conversation(user, inp["connection_id"], "")
-    await request.app[CHAT].mark_read(user, conn, conv)
+    await request.app[CHAT].mark_read(user, conn, conv, str((inp.get("body") or {}).get("last_id") or ""))
     return {}
 
 

@@ -262,6 +262,9 @@ export class ConversationView {
     this.needsMarkRead = false;
     this.app.store.markedRead(this.key);
     const params = {connection_id: this.connectionId, conversation_id: this.conversationId};
+    // Up to the newest line shown: lines that come while this request is on its way stay unread.
+    const lastId = this.log.edgeCursor(-1);
+    if (lastId && !this.log.hasNewer) params.body = {last_id: lastId};
     try {
       await this.app.api.call(this.isServer ? "markConnectionAsRead" : "markConversationAsRead", params);
     } catch (err) {
