@@ -301,6 +301,11 @@ export class ChatStore extends EventTarget {
         const data = frameWithout(frame);
         const by = data.topic_by;
         delete data.topic_by;
+        if (before && key === this.activeKey && document.visibilityState === "visible") {
+          // Lines still on their way to the conversation on screen (a read request raced them):
+          // they show at its live edge, which marks them read, so they get no badge meanwhile.
+          for (const k of ["unread", "notifications", "first_unread_id"]) data[k] = before[k];
+        }
         this.upsertConversation(data);
         if (before && before.topic !== data.topic && data.topic !== undefined && before.frozen === data.frozen) {
           const text = by ? (data.topic ? t("%1 changed the topic to: %2", by, data.topic) : t("%1 removed the topic.", by))
