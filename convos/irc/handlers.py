@@ -10,6 +10,7 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ..core.bucket import TokenBucket
 from ..core.events import (
     AccountChanged,
     AwayChanged,
@@ -24,7 +25,7 @@ from ..core.events import (
 )
 from .client import IrcClient, Message
 from .commands import run_command
-from .limits import CTCP_BURST, CTCP_INTERVAL, TokenBucket, TooManyConversations
+from .limits import CTCP_BURST, CTCP_INTERVAL, TooManyConversations
 from .prefixes import MODE_PREFIXES, note_names, split_prefix
 
 if TYPE_CHECKING:
@@ -77,7 +78,7 @@ class ConvosClient(IrcClient):
         # The last MOTD in full (native clients attaching through convos/listen are shown it).
         self.motd: tuple[str, ...] = ()
         self._motd_lines: list[str] = []
-        self._ctcp_replies = TokenBucket(CTCP_BURST, CTCP_INTERVAL)
+        self._ctcp_replies = TokenBucket(CTCP_BURST, 1 / CTCP_INTERVAL)
 
     # --- dispatch --------------------------------------------------------------
 

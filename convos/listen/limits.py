@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 # One line from a client, tags included (IRCv3: 4096 bytes of tags + 512 of message). Longer
 # lines are dropped and answered with 417.
 MAX_LINE = 4096 + 512
@@ -23,26 +21,3 @@ REGISTRATION_TIMEOUT = 60.0
 # Clients of one address that have not signed in yet, and clients attached per user.
 PENDING_PER_ADDRESS = 8
 CLIENTS_PER_USER = 32
-
-
-class LineBucket:
-    """`burst` lines, one more every 1/`rate` seconds: how long to wait before the next line."""
-
-    __slots__ = ("burst", "rate", "stamp", "tokens")
-
-    def __init__(self, burst: int = LINE_BURST, rate: float = LINE_RATE) -> None:
-        self.burst = burst
-        self.rate = rate
-        self.tokens = float(burst)
-        self.stamp = time.monotonic()
-
-    def take(self) -> float:
-        now = time.monotonic()
-        self.tokens = min(float(self.burst), self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return 0.0
-        wait = (1 - self.tokens) / self.rate
-        self.tokens -= 1  # taken now, paid for by the wait
-        return wait

@@ -8,6 +8,7 @@ from collections import deque
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
+from ..core.bucket import TokenBucket
 from ..core.events import ConnectionEvent, ConnectionRemoved, ConversationChanged, Event, Message, Read
 from ..errors import ConvosError, TooManyRequests
 from . import limits, networks, replay
@@ -60,7 +61,7 @@ class ClientSession:
         self.client_name = ""
         self.last_msgid = ""  # the newest logged line this client was sent
         self._replayed: set[str] = set()
-        self._bucket = limits.LineBucket()
+        self._bucket = TokenBucket(limits.LINE_BURST, limits.LINE_RATE)
         self._buffer = bytearray()
         self._corked: list[str] | None = None  # lines held back to go out in one write
         self._skipping = False
@@ -152,7 +153,7 @@ class ClientSession:
             line = parse(raw.decode("utf-8", "replace"))
             if line is None:
                 continue
-            wait = self._bucket.take()
+            wait = self._bucket.wait()
             if wait:
                 await asyncio.sleep(wait)  # throttling, not synchronisation: this client waits
             yield line
