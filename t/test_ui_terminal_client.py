@@ -1,6 +1,6 @@
 """A real terminal IRC client from Debian (catgirl, in tmux) attaches to the IRC listener of a real
-daemon over TLS with SASL, sees #convos, and a line typed in it reaches ngircd and the browser app
-(Chromium). catgirl logs what it shows (-l), which is what the test reads.
+daemon over TLS with SASL, sees #convos, a line typed in it reaches ngircd and the browser app
+(Chromium), and after quitting it gets the line it missed when it attaches again. catgirl logs what it shows (-l), which is what the test reads.
 
 Fixtures: `ui_daemon`, `page` (t/browser.py), `irc_client` (t/ircd.py).
 """
@@ -74,6 +74,22 @@ async def wait_for_text(path_glob: tuple[Path, str], text: str, tmux: Tmux, time
         await asyncio.sleep(0.1)  # polling a file another process writes, with a deadline
 
 
+async def wait_for_screen(tmux: Tmux, text: str, timeout: float = 20) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while text not in await tmux.screen():
+        assert loop.time() < deadline, f"{text!r} not on the screen:\n{await tmux.screen()}"
+        await asyncio.sleep(0.1)  # polling another process's screen, with a deadline
+
+
+async def wait_for_file(path: Path, text: str, timeout: float = 20) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while text not in (path.read_text() if path.exists() else ""):
+        assert loop.time() < deadline, f"{text!r} not in {path}"
+        await asyncio.sleep(0.1)  # polling a file the daemon writes, with a deadline
+
+
 async def test_catgirl_over_tls_with_sasl(ui_daemon: Any, page: Any, irc_client: Any, tmux: Tmux,
                                           tmp_path: Path) -> None:
     catgirl = require("catgirl")
@@ -92,7 +108,7 @@ async def test_catgirl_over_tls_with_sasl(ui_daemon: Any, page: Any, irc_client:
     command = " ".join([
         f"XDG_DATA_HOME={data}", f"XDG_CONFIG_HOME={config}", "TERM=xterm",
         catgirl, "-h", "127.0.0.1", "-p", str(port), "-t", str(home / "listen" / "server-cert.pem"),
-        "-a", f"'{EMAIL}/irc-localhost:{PASSWORD}'", "-n", "superman", "-l",
+        "-a", f"'{EMAIL}/irc-localhost@laptop:{PASSWORD}'", "-n", "superman", "-l",
         # When it ends, the pane stays to show why (the tmux server goes at the end of the test).
         "; echo catgirl exited $?; sleep 600",
     ])
@@ -113,3 +129,17 @@ async def test_catgirl_over_tls_with_sasl(ui_daemon: Any, page: Any, irc_client:
     line = log_of(page).locator(".msg", has_text="typed in catgirl")
     await expect(line).to_be_visible()
     await expect(line.locator(".msg__from")).to_have_text("superman")
+
+    # catgirl quits (the connection stays), misses a line, and gets it when it comes back: it has
+    # no draft/chathistory, so the listener replays what "laptop" missed.
+    await tmux.keys("/quit", "Enter")
+    await wait_for_screen(tmux, "catgirl exited")
+    # The listener has let it go once it wrote down where "laptop" got to (a line relayed to a
+    # client that is still closing counts as sent).
+    await wait_for_file(home / EMAIL / "user.json", '"irc-localhost\\/laptop"')
+    await jimmy.privmsg("#convos", "said while catgirl was away")
+    await expect(log_of(page).get_by_text("said while catgirl was away")).to_be_visible()
+    # A second session (killing the only one would stop the tmux server under the new one).
+    await tmux.run("new-session", "-d", "-s", "again", "-x", "160", "-y", "40", command)
+    content = await wait_for_text(logs, "said while catgirl was away", tmux)
+    assert content.count("said while catgirl was away") == 1
