@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from cryptography import x509
@@ -17,16 +17,18 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 
-def ensure_self_signed(cert: Path, key: Path, private: PrivateKey, subject: Sequence[tuple[x509.ObjectIdentifier, str]],
+def ensure_self_signed(cert: Path, key: Path, make_key: Callable[[], PrivateKey],
+                       subject: Sequence[tuple[x509.ObjectIdentifier, str]],
                        *, days: int = 3650, dns_names: Sequence[str] = (),
                        key_format: serialization.PrivateFormat = serialization.PrivateFormat.PKCS8) -> None:
-    """Write a certificate for `private`, signed by itself, and the key, unless both exist.
+    """Write a key from `make_key()` and a certificate for it, signed by itself, unless both exist.
 
     Both files are mode 0600 and written to a temp file, synced and renamed: a crash leaves the
     old file or the new one, never a torn one. The key is written first, so a certificate on disk
     always has its key."""
     if cert.is_file() and key.is_file():
         return
+    private = make_key()
     name = x509.Name([x509.NameAttribute(oid, value) for oid, value in subject])
     now = datetime.datetime.now(datetime.UTC)
     builder = (

@@ -25,10 +25,8 @@ def make_context(*, verify: bool, ca_file: str = "", cert: Path | None = None, k
 
 def ensure_client_cert(cert: Path, key: Path, email: str, bits: int = 2048, days: int = 3650) -> None:
     """Create a self-signed client certificate (for SASL EXTERNAL / CertFP) unless one exists."""
-    if cert.is_file() and key.is_file():
-        return
     certs.ensure_self_signed(
-        cert, key, rsa.generate_private_key(public_exponent=65537, key_size=bits),
+        cert, key, lambda: rsa.generate_private_key(public_exponent=65537, key_size=bits),
         [(NameOID.COUNTRY_NAME, "NO"), (NameOID.ORGANIZATION_NAME, "Convos"),
          (NameOID.COMMON_NAME, email.split("@")[0][:64] or "convos"),
          (NameOID.EMAIL_ADDRESS, email[:128] or "convos@localhost")],

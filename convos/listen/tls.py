@@ -16,11 +16,9 @@ VALID_DAYS = 3650
 
 def ensure_self_signed(cert: Path, key: Path) -> None:
     """Make a self-signed certificate and its key unless both exist (written atomically, 0600)."""
-    if cert.is_file() and key.is_file():
-        return
     host = socket.gethostname() or "localhost"
     names = [host, "localhost"] if host != "localhost" else ["localhost"]
-    certs.ensure_self_signed(cert, key, ec.generate_private_key(ec.SECP256R1()),
+    certs.ensure_self_signed(cert, key, lambda: ec.generate_private_key(ec.SECP256R1()),
                              [(NameOID.ORGANIZATION_NAME, "Convos"), (NameOID.COMMON_NAME, host[:64])],
                              days=VALID_DAYS, dns_names=names)
 
